@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+/**
+ * The command table. Each command imports its module lazily so `crossdock --help` loads almost
+ * nothing; one catch turns typed errors into one line, a hint and a documented exit code.
+ */
+import { cac } from 'cac';
+import { ExitCode, isCrossdockError } from './errors.js';
+import { packageVersion } from './package-root.js';
+
+type Flags = Record<string, unknown>;
+
+/** `--target a,b --target c` → ['a', 'b', 'c']; every --target flag takes lists either way. */
+export function listFlag(value: unknown): string[] | undefined {
+  if (value === undefined || value === false) return undefined;
+  const values = Array.isArray(value) ? value : [value];
+  return values.flatMap((item) => String(item).split(',')).map((item) => item.trim()).filter(Boolean);
+}
+
+function configOverrides(flags: Flags) {
+  return {
+    target: listFlag(flags.target),
+    'out-dir': flags.outDir,
+    jobs: flags.jobs,
+    repo: flags.repo,
+    'api-url': flags.apiUrl,
+    inventory: flags.inventory,
+  };
+}
+
+export function createCli() {
+  const cli = cac('crossdock');
+
+  cli.option('--config <file>', 'Config file (default: crossdock.yaml in the current directory)');
+  cli.option('--verbose', 'Line-by-line progress instead of the live view');
+
+  cli
+    .command('targets', 'List every target with its name in each vocabulary (OCI, uname, Debian, Go, GNU, QEMU) and its boards')
+    .option('--json', 'Print JSON')
+    .action(async (flags: Flags) => {
+      const { targetsCommand } = await import('./commands/targets.js');
+      return targetsCommand({ json: Boolean(flags.json) });
+    });
+
+  cli
+    .command('inspect [...files]', 'Tell what a binary is: ELF class and machine, ARM architecture (v6/v7/v8), float ABI, static or not, and its target')
+    .option('--json', 'Print JSON, one object per file')
+    .example('crossdock inspect dist/27.5.1/armv6/docker/runc --json')
+    .action(async (files: string[], flags: Flags) => {
+      const { inspectCommand } = await import('./commands/inspect.js');
+      return inspectCommand(files, { json: Boolean(flags.json) });
+    });
+
+  cli
+    .command('resolve <name>', 'Resolve any platform name (linux/arm/v7, armv7l, armhf, GOARCH=arm GOARM=6, …) to a target')
+    .option('--vocabulary <vocabulary>', 'The vocabulary the name comes from (oci, uname, debian, raspbian, alpine, go, gnu, docker-static, qemu)')
+    .option('--json', 'Print JSON')
+    .action(async (name: string, flags: Flags) => {
+      const { resolveCommand } = await import('./commands/resolve.js');
+      return resolveCommand(name, { vocabulary: flags.vocabulary as string | undefined, json: Boolean(flags.json) });
+    });
+
+  cli
+    .command('config', 'Show the configuration in effect: defaults < crossdock.yaml < flags')
+    .option('--target <targets>', 'Targets (comma-separated or repeated)')
+    .option('--out-dir <dir>', 'Output directory for builds')
+    .option('--jobs <n>', 'Targets built at once')
+    .option('--repo <owner/name>', 'GitHub repository for releases')
+    .option('--api-url <url>', 'GitHub REST API URL (GHES, Gitea)')
+    .option('--inventory <file>', 'Inventory of boards')
+    .option('--json', 'Print JSON')
+    .action(async (flags: Flags) => {
+      const { configCommand } = await import('./commands/config.js');
+      return configCommand({ config: flags.config as string | undefined, json: Boolean(flags.json), overrides: configOverrides(flags) });
+    });
+
+  cli
+    .command('schema', 'Print the JSON Schema of crossdock.yaml (--write regenerates the committed schema files)')
+    .option('--write', 'Write crossdock.schema.json, targets/schema.json and toolchains/schema.json')
+    .action(async (flags: Flags) => {
+      const { schemaCommand } = await import('./commands/config.js');
+      return schemaCommand({ write: Boolean(flags.write) });
+    });
+
+  cli.help();
+  cli.version(packageVersion());
+  return cli;
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const cli = createCli();
+  try {
+    cli.parse(argv, { run: false });
+    if (cli.options.help || cli.options.version) return ExitCode.Ok;
+    if (!cli.matchedCommand) {
+      const [unknown] = cli.args;
+      if (unknown !== undefined) {
+        process.stderr.write(`crossdock: unknown command "${unknown}"\n  hint: crossdock --help lists the commands\n`);
+        return ExitCode.Usage;
+      }
+      cli.outputHelp();
+      return ExitCode.Usage;
+    }
+    const code: unknown = await cli.runMatchedCommand();
+    return typeof code === 'number' ? code : ExitCode.Ok;
+  } catch (error) {
+    return report(error);
+  }
+}
+
+function report(error: unknown): number {
+  if (isCrossdockError(error)) {
+    process.stderr.write(`crossdock: ${error.message}\n`);
+    if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
+    return error.exitCode;
+  }
+  // cac's own errors: an unknown option, a missing argument.
+  if (error instanceof Error && error.name === 'CACError') {
+    process.stderr.write(`crossdock: ${error.message}\n  hint: crossdock --help, or crossdock COMMAND --help\n`);
+    return ExitCode.Usage;
+  }
+  process.stderr.write(
+    `crossdock: this is a bug, please report it with the lines below\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  return ExitCode.Internal;
+}
+
+// Run only as the bin, not when imported by tests.
+const invokedAs = process.argv[1] ?? '';
+if (/(?:^|[\\/])(?:cli\.[jt]s|crossdock)$/.test(invokedAs)) {
+  process.on('SIGINT', () => process.exit(ExitCode.Interrupted));
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.exitCode = report(error);
+    },
+  );
+}

@@ -1,0 +1,47 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { toJsonSchema } from '@valibot/to-json-schema';
+import type { GenericSchema } from 'valibot';
+import { type ConfigOverrides, loadConfig } from '../config/load.js';
+import { ConfigSchema } from '../config/schema.js';
+import { packageRoot } from '../package-root.js';
+import { TargetSchema } from '../platform/target-schema.js';
+import { ToolchainSchema } from '../toolchain/definitions.js';
+import { printJson } from '../ui/output.js';
+
+export async function configCommand(options: { config?: string; json?: boolean; overrides: ConfigOverrides }): Promise<number> {
+  const loaded = await loadConfig({ file: options.config, overrides: options.overrides });
+  const report = { file: loaded.file, config: loaded.config };
+  if (options.json) printJson(report);
+  else {
+    process.stdout.write(`# ${loaded.file ?? 'no config file: defaults and flags only'}\n`);
+    process.stdout.write(`${JSON.stringify(loaded.config, null, 2)}\n`);
+  }
+  return 0;
+}
+
+/** The JSON Schemas committed for editors, generated from the valibot schemas. */
+export function jsonSchemas(): Record<string, object> {
+  const generate = (schema: GenericSchema, title: string) => ({
+    title,
+    ...toJsonSchema(schema, { errorMode: 'ignore', target: 'draft-07' }),
+  });
+  return {
+    'crossdock.schema.json': generate(ConfigSchema, 'crossdock.yaml'),
+    'targets/schema.json': generate(TargetSchema, 'crossdock target definition (targets/*.yaml)'),
+    'toolchains/schema.json': generate(ToolchainSchema, 'crossdock toolchain definition (toolchains/*.yaml)'),
+  };
+}
+
+export async function schemaCommand(options: { write?: boolean }): Promise<number> {
+  const schemas = jsonSchemas();
+  if (!options.write) {
+    printJson(schemas['crossdock.schema.json']);
+    return 0;
+  }
+  for (const [path, schema] of Object.entries(schemas)) {
+    await writeFile(join(packageRoot(), path), `${JSON.stringify(schema, null, 2)}\n`);
+    process.stderr.write(`wrote ${path}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,228 @@
+/**
+ * Reads a YAML or JSON file into a value checked by a valibot schema, keeping source positions so
+ * that every error names `file:line:column`, the key path, what is wrong and how to fix it.
+ * The target, toolchain, config and (later) inventory loaders all go through here.
+ */
+import { readFile } from 'node:fs/promises';
+import * as v from 'valibot';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { UserError } from '../errors.js';
+
+export interface DocumentProblem {
+  file: string;
+  line: number | undefined;
+  column: number | undefined;
+  /** Dotted key path, e.g. `install.waves.maxFail` or `targets[2]`; empty for the whole file. */
+  path: string;
+  message: string;
+  hint: string | undefined;
+}
+
+export class DocumentError extends UserError {
+  readonly problems: DocumentProblem[];
+
+  constructor(problems: DocumentProblem[]) {
+    const [first] = problems;
+    if (!first) throw new TypeError('DocumentError needs at least one problem');
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+    super(`${formatProblem(first)}${more}`, { hint: first.hint });
+    this.problems = problems;
+  }
+}
+
+export function formatProblem(problem: DocumentProblem): string {
+  const where =
+    problem.line === undefined ? problem.file : `${problem.file}:${problem.line}:${problem.column}`;
+  return `${where}${problem.path ? ` ${problem.path}` : ''}: ${problem.message}`;
+}
+
+export interface ParsedDocument {
+  file: string;
+  data: unknown;
+  document: Document.Parsed;
+  lineCounter: LineCounter;
+}
+
+/** Parses YAML (and therefore JSON, a subset of YAML 1.2) with positions. */
+export function parseSource(text: string, file: string): ParsedDocument {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const [error] = document.errors;
+  if (error) {
+    const position = lineCounter.linePos(error.pos[0]);
+    const message = (error.message.split('\n')[0] ?? error.message).replace(/ at line \d+.*$/, '');
+    throw new DocumentError([
+      {
+        file,
+        line: position.line,
+        column: position.col,
+        path: '',
+        message: `not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${message}`,
+        hint: 'fix the syntax at that position (indentation, a missing colon or quote)',
+      },
+    ]);
+  }
+  return { file, data: document.toJS({ maxAliasCount: 100 }), document, lineCounter };
+}
+
+export async function readSource(file: string): Promise<ParsedDocument> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UserError(
+      `${file}: cannot read: ${code === 'ENOENT' ? 'no such file' : String(code ?? error)}`,
+      { hint: 'check the path', cause: error },
+    );
+  }
+  return parseSource(text, file);
+}
+
+type AnySchema = v.GenericSchema;
+
+/** Validates a parsed document against a schema; all problems are reported, first one first. */
+export function validateDocument<TSchema extends AnySchema>(
+  parsed: ParsedDocument,
+  schema: TSchema,
+): v.InferOutput<TSchema> {
+  const result = v.safeParse(schema, parsed.data);
+  if (result.success) return result.output;
+  throw new DocumentError(
+    result.issues.map((issue) => issueToProblem(issue, parsed, schema)),
+  );
+}
+
+export async function loadDocument<TSchema extends AnySchema>(
+  file: string,
+  schema: TSchema,
+): Promise<v.InferOutput<TSchema>> {
+  return validateDocument(await readSource(file), schema);
+}
+
+type PathKey = string | number;
+
+function issueToProblem(
+  issue: v.BaseIssue<unknown>,
+  parsed: ParsedDocument,
+  schema: AnySchema,
+): DocumentProblem {
+  const segments = issue.path ?? [];
+  const keys: PathKey[] = segments.map((segment) => segment.key as PathKey);
+  const last = segments.at(-1);
+  const isUnknownKey = issue.type === 'strict_object' && last?.origin === 'key';
+  const offset = isUnknownKey
+    ? keyOffset(parsed.document, keys)
+    : valueOffset(parsed.document, keys);
+  const position = offset === undefined ? undefined : parsed.lineCounter.linePos(offset);
+  const path = formatPath(keys);
+
+  let message: string;
+  let hint: string | undefined;
+  if (isUnknownKey) {
+    const unknown = String(keys.at(-1));
+    const allowed = allowedKeys(schema, keys.slice(0, -1));
+    const suggestion = closest(unknown, allowed);
+    message = `unknown key "${unknown}"`;
+    hint = suggestion
+      ? `did you mean "${suggestion}"? valid keys here: ${allowed.join(', ')}`
+      : `remove it; valid keys here: ${allowed.join(', ')}`;
+  } else if (issue.kind === 'schema' && issue.received === 'undefined') {
+    message = `missing required key (expected ${describeExpected(issue.expected)})`;
+    hint = `add "${String(keys.at(-1))}"`;
+  } else if (issue.kind === 'schema') {
+    message = `expected ${describeExpected(issue.expected)}, got ${issue.received}`;
+    hint = `change the value to ${describeExpected(issue.expected)}`;
+  } else {
+    // Validation actions (regex, minLength, custom checks) carry a message written for people.
+    message = issue.message;
+    hint = undefined;
+  }
+  return { file: parsed.file, line: position?.line, column: position?.col, path, message, hint };
+}
+
+function describeExpected(expected: string | null): string {
+  if (!expected) return 'a valid value';
+  if (expected === 'Object') return 'a mapping';
+  if (expected === 'Array') return 'a list';
+  return expected.replace(/^\((.*)\)$/, '$1');
+}
+
+export function formatPath(keys: readonly PathKey[]): string {
+  let out = '';
+  for (const key of keys) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out ? `.${key}` : key;
+  }
+  return out;
+}
+
+function valueOffset(document: Document.Parsed, keys: PathKey[]): number | undefined {
+  for (let length = keys.length; length >= 0; length--) {
+    const node = length === 0 ? document.contents : document.getIn(keys.slice(0, length), true);
+    const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+    if (range) return range[0];
+  }
+  return undefined;
+}
+
+function keyOffset(document: Document.Parsed, keys: PathKey[]): number | undefined {
+  const parentKeys = keys.slice(0, -1);
+  const parent = parentKeys.length === 0 ? document.contents : document.getIn(parentKeys, true);
+  if (isMap(parent)) {
+    for (const item of parent.items) {
+      if (isPair(item) && isScalar(item.key) && item.key.value === keys.at(-1)) {
+        return item.key.range?.[0];
+      }
+    }
+  }
+  return valueOffset(document, parentKeys);
+}
+
+/** The keys a (strict) object schema accepts at a path, for "did you mean" hints. */
+export function allowedKeys(schema: AnySchema, keys: readonly PathKey[]): string[] {
+  let current: unknown = schema;
+  for (const key of keys) {
+    current = unwrap(current);
+    const node = current as { entries?: Record<string, unknown>; item?: unknown; value?: unknown };
+    if (typeof key === 'number' && node.item) current = node.item;
+    else if (node.entries && typeof key === 'string') current = node.entries[key];
+    else if (node.value) current = node.value;
+    else return [];
+  }
+  const entries = (unwrap(current) as { entries?: Record<string, unknown> }).entries;
+  return entries ? Object.keys(entries) : [];
+}
+
+function unwrap(schema: unknown): unknown {
+  let current = schema as { wrapped?: unknown } | undefined;
+  while (current?.wrapped) current = current.wrapped as { wrapped?: unknown };
+  return current;
+}
+
+/** The allowed word nearest to a misspelt one, if it is near enough to be a typo. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}

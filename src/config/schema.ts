@@ -1,0 +1,115 @@
+/**
+ * crossdock.yaml: one valibot schema with a description and default per key. The JSON Schema
+ * committed as crossdock.schema.json is generated from it (`crossdock schema --write`).
+ */
+import * as v from 'valibot';
+
+const positiveInteger = (description: string) =>
+  v.pipe(v.number(), v.integer('expected a whole number'), v.minValue(1, 'expected 1 or more'), v.description(description));
+
+export const COMPONENTS = [
+  'dockerd',
+  'docker-proxy',
+  'docker',
+  'containerd',
+  'containerd-shim-runc-v2',
+  'ctr',
+  'runc',
+  'docker-init',
+] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+export const DEFAULT_TARGETS = ['x86_64', 'aarch64', 'armv7', 'armv6'];
+
+const SourceSchema = v.pipe(
+  v.string(),
+  v.regex(
+    /^(?:git\+(?:https|file|ssh):\/\/\S+|debian:[a-z0-9][a-z0-9+.-]+(?:=\S+)?|\.{0,2}\/\S*|[A-Za-z0-9_.-][^\s:]*)$/,
+    'expected git+https://…@ref, git+file://…@ref, debian:<source-package>[=<version>] or a directory',
+  ),
+);
+
+export const BuildSchema = v.strictObject({
+  outDir: v.pipe(v.optional(v.string(), 'dist'), v.description('Where dist/<version>/ goes, relative to the config file')),
+  components: v.pipe(
+    v.optional(v.array(v.picklist(COMPONENTS)), [...COMPONENTS]),
+    v.description('Which binaries to build'),
+  ),
+  sources: v.pipe(
+    v.optional(
+      v.strictObject({
+        moby: v.optional(SourceSchema, 'debian:docker.io'),
+        cli: v.optional(SourceSchema, 'debian:docker.io'),
+        containerd: v.optional(SourceSchema, 'debian:containerd'),
+        runc: v.optional(SourceSchema, 'debian:runc'),
+        tini: v.optional(SourceSchema, 'debian:tini'),
+      }),
+      {},
+    ),
+    v.description('Where each component\'s source comes from; Debian source packages work offline from a mirror'),
+  ),
+  jobs: v.optional(positiveInteger('How many targets build at once'), 2),
+  sourceDateEpoch: v.pipe(
+    v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    v.description('Timestamp for reproducible archives; defaults to SOURCE_DATE_EPOCH or the source commit time'),
+  ),
+  smoke: v.pipe(v.optional(v.boolean(), true), v.description('Run every binary under QEMU with the oldest board\'s CPU')),
+});
+
+export const ReleaseSchema = v.strictObject({
+  repository: v.pipe(
+    v.optional(v.pipe(v.string(), v.regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name, e.g. acme/docker-arm'))),
+    v.description('GitHub repository that receives the releases'),
+  ),
+  apiUrl: v.pipe(
+    v.optional(v.pipe(v.string(), v.url('expected a URL such as https://api.github.com')), 'https://api.github.com'),
+    v.description('REST API base URL; set it for GitHub Enterprise Server or Gitea'),
+  ),
+  tagPrefix: v.pipe(v.optional(v.picklist(['v', '']), 'v'), v.description('Tag prefix before the semver version')),
+  replaceAssets: v.pipe(
+    v.optional(v.boolean(), false),
+    v.description('Replace a release asset whose contents differ instead of refusing'),
+  ),
+});
+
+export const InstallSchema = v.strictObject({
+  inventory: v.pipe(v.optional(v.string(), 'inventory.yaml'), v.description('Inventory of boards, relative to the config file')),
+  prefix: v.pipe(
+    v.optional(v.pipe(v.string(), v.regex(/^\/\S+$/, 'expected an absolute path')), '/opt/crossdock'),
+    v.description('Where versions are unpacked on the board'),
+  ),
+  hostKeys: v.pipe(
+    v.optional(v.picklist(['strict', 'accept-new']), 'strict'),
+    v.description('strict: the board must be in known_hosts; accept-new: trust a board seen for the first time'),
+  ),
+  waves: v.optional(
+    v.strictObject({
+      canary: v.pipe(v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 1), v.description('Boards in the first wave')),
+      batchSize: v.optional(positiveInteger('Boards per later wave'), 5),
+      maxFailPercent: v.pipe(
+        v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(100, 'expected a percentage 0–100')), 0),
+        v.description('Stop the rollout when more than this share of boards fail'),
+      ),
+    }),
+    {},
+  ),
+  healthTimeoutSeconds: v.optional(positiveInteger('How long the health check may take'), 60),
+});
+
+export const ConfigSchema = v.strictObject({
+  $schema: v.optional(v.string()),
+  version: v.pipe(
+    v.optional(v.string()),
+    v.description('Release version (semver); defaults to the version of the built sources'),
+  ),
+  targets: v.pipe(
+    v.optional(v.pipe(v.array(v.string()), v.minLength(1, 'list at least one target')), DEFAULT_TARGETS),
+    v.description('Targets to build and install; any name `crossdock targets` lists'),
+  ),
+  build: v.optional(BuildSchema, {}),
+  release: v.optional(ReleaseSchema, {}),
+  install: v.optional(InstallSchema, {}),
+});
+
+export type ConfigInput = v.InferInput<typeof ConfigSchema>;
+export type Config = v.InferOutput<typeof ConfigSchema>;

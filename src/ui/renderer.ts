@@ -1,0 +1,43 @@
+/**
+ * Renderer policy, in one place: a person at a terminal gets listr2's live renderer; CI, pipes
+ * and --verbose get the line-per-event simple renderer; --json and tests get silence (the JSON
+ * report is the output).
+ */
+import { Listr, type ListrTask } from 'listr2';
+
+export type RendererChoice = 'default' | 'simple' | 'silent';
+
+export interface RendererContext {
+  json?: boolean | undefined;
+  verbose?: boolean | undefined;
+  quiet?: boolean | undefined;
+  isTTY?: boolean | undefined;
+  env?: Record<string, string | undefined>;
+}
+
+export function chooseRenderer(context: RendererContext = {}): RendererChoice {
+  const env = context.env ?? process.env;
+  if (context.json || context.quiet || env.VITEST || env.NODE_ENV === 'test') return 'silent';
+  const isTTY = context.isTTY ?? Boolean(process.stderr.isTTY);
+  const ci = Boolean(env.CI && env.CI !== 'false') || env.TERM === 'dumb';
+  if (context.verbose || ci || !isTTY) return 'simple';
+  return 'default';
+}
+
+export function createTaskList<Context extends object>(
+  tasks: ListrTask<Context>[],
+  options: RendererContext & { concurrent?: boolean | number; exitOnError?: boolean; context?: Context } = {},
+): Listr<Context> {
+  const renderer = chooseRenderer(options);
+  return new Listr<Context>(tasks, {
+    concurrent: options.concurrent ?? false,
+    exitOnError: options.exitOnError ?? true,
+    ...(options.context ? { ctx: options.context } : {}),
+    // listr2 types the renderer statically; this policy picks it at run time.
+    renderer: renderer as 'default',
+    fallbackRenderer: 'simple',
+    // Output goes to stderr so that stdout stays clean for --json and pipes.
+    rendererOptions: renderer === 'default' ? { collapseSubtasks: false } : {},
+    collectErrors: 'minimal',
+  });
+}
