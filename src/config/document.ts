@@ -46,6 +46,7 @@ export interface ParsedDocument {
 /** Parses YAML (and therefore JSON, a subset of YAML 1.2) with positions. */
 export function parseSource(text: string, file: string): ParsedDocument {
   const lineCounter = new LineCounter();
+  if (file.endsWith('.json')) checkStrictJson(text, file);
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const [error] = document.errors;
   if (error) {
@@ -63,6 +64,109 @@ export function parseSource(text: string, file: string): ParsedDocument {
     ]);
   }
   return { file, data: document.toJS({ maxAliasCount: 100 }), document, lineCounter };
+}
+
+/**
+ * YAML reads JSON with trailing commas and comments; a .json file must be real JSON, since other
+ * tools read it too. Node's JSON.parse does not always say where it failed, so find the spot.
+ */
+function checkStrictJson(text: string, file: string): void {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    const offset = jsonErrorOffset(text);
+    const lines = text.slice(0, offset).split('\n');
+    const reason = (error as Error).message.split('\n')[0]?.replace(/, \.\.\.".*$/, '').replace(/ in JSON at position \d+.*$/, '');
+    throw new DocumentError([
+      {
+        file,
+        line: lines.length,
+        column: (lines.at(-1)?.length ?? 0) + 1,
+        path: '',
+        message: `not valid JSON: ${reason}`,
+        hint: 'fix the syntax at that position (a trailing comma, a missing quote or bracket)',
+      },
+    ]);
+  }
+}
+
+/** The offset of the first JSON syntax error, by a small recursive-descent scan. */
+export function jsonErrorOffset(text: string): number {
+  let at = 0;
+  const fail = (): never => {
+    throw at;
+  };
+  const space = () => {
+    while (at < text.length && ' \t\n\r'.includes(text.charAt(at))) at++;
+  };
+  const literal = (word: string) => {
+    if (text.startsWith(word, at)) at += word.length;
+    else fail();
+  };
+  const string = () => {
+    at++;
+    while (at < text.length && text[at] !== '"') {
+      if (text[at] === '\\') at++;
+      else if (text.charCodeAt(at) < 0x20) fail();
+      at++;
+    }
+    if (text[at] !== '"') fail();
+    at++;
+  };
+  const number = () => {
+    const match = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(at));
+    if (!match) fail();
+    at += match?.[0].length ?? 0;
+  };
+  const value = (): void => {
+    space();
+    const char = text[at];
+    if (char === '{') return members('}', () => {
+      space();
+      if (text[at] !== '"') fail();
+      string();
+      space();
+      if (text[at] !== ':') fail();
+      at++;
+      value();
+    });
+    if (char === '[') return members(']', value);
+    if (char === '"') return string();
+    if (char === 't') return literal('true');
+    if (char === 'f') return literal('false');
+    if (char === 'n') return literal('null');
+    return number();
+  };
+  const members = (close: string, item: () => void) => {
+    at++;
+    space();
+    if (text[at] === close) {
+      at++;
+      return;
+    }
+    for (;;) {
+      item();
+      space();
+      if (text[at] === ',') {
+        at++;
+        space();
+        if (text[at] === close) fail();
+        continue;
+      }
+      if (text[at] === close) {
+        at++;
+        return;
+      }
+      fail();
+    }
+  };
+  try {
+    value();
+    space();
+    return at < text.length ? at : text.length;
+  } catch (offset) {
+    return typeof offset === 'number' ? offset : 0;
+  }
 }
 
 export async function readSource(file: string): Promise<ParsedDocument> {

@@ -33,6 +33,8 @@ export class AmbiguousTargetNameError extends UserError {
 
 export class UnknownTargetNameError extends UserError {}
 
+const SUGGESTION_ORDER: readonly Vocabulary[] = ['debian', 'raspbian', 'alpine', 'oci', 'uname', 'go', 'gnu', 'docker-static', 'qemu', 'crossdock'];
+
 const VOCABULARY_PREFIX = new RegExp(`^(${VOCABULARIES.join('|')}):(.+)$`, 'i');
 
 /** Splits `debian:armhf` into its vocabulary and name. */
@@ -113,9 +115,10 @@ function ambiguous(
       matches,
     );
   }
-  // One vocabulary per target that means only that target, to suggest as a prefix.
+  // One vocabulary per target that means only that target, to suggest as a prefix; distribution
+  // names first, since that is where these clashes come from.
   const prefixes = [...byTarget].flatMap(([target, vocabularies]) => {
-    const unique = vocabularies.find(
+    const unique = [...vocabularies].sort((a, b) => SUGGESTION_ORDER.indexOf(a) - SUGGESTION_ORDER.indexOf(b)).find(
       (candidate) => !matches.some((m) => m.vocabulary === candidate && m.target.name !== target),
     );
     return unique ? [`${unique}:${name} (${target})`] : [];
