@@ -13,7 +13,10 @@ type Flags = Record<string, unknown>;
 export function listFlag(value: unknown): string[] | undefined {
   if (value === undefined || value === false) return undefined;
   const values = Array.isArray(value) ? value : [value];
-  return values.flatMap((item) => String(item).split(',')).map((item) => item.trim()).filter(Boolean);
+  return values
+    .flatMap((item) => String(item).split(','))
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 function configOverrides(flags: Flags) {
@@ -34,7 +37,10 @@ export function createCli() {
   cli.option('--verbose', 'Line-by-line progress instead of the live view');
 
   cli
-    .command('targets', 'List every target with its name in each vocabulary (OCI, uname, Debian, Go, GNU, QEMU) and its boards')
+    .command(
+      'targets',
+      'List every target with its name in each vocabulary (OCI, uname, Debian, Go, GNU, QEMU) and its boards',
+    )
     .option('--json', 'Print JSON')
     .action(async (flags: Flags) => {
       const { targetsCommand } = await import('./commands/targets.js');
@@ -42,7 +48,10 @@ export function createCli() {
     });
 
   cli
-    .command('inspect [...files]', 'Tell what a binary is: ELF class and machine, ARM architecture (v6/v7/v8), float ABI, static or not, and its target')
+    .command(
+      'inspect [...files]',
+      'Tell what a binary is: ELF class and machine, ARM architecture (v6/v7/v8), float ABI, static or not, and its target',
+    )
     .option('--json', 'Print JSON, one object per file')
     .example('crossdock inspect dist/27.5.1/armv6/docker/runc --json')
     .action(async (files: string[], flags: Flags) => {
@@ -51,12 +60,21 @@ export function createCli() {
     });
 
   cli
-    .command('resolve <name>', 'Resolve any platform name (linux/arm/v7, armv7l, armhf, GOARCH=arm GOARM=6, …) to a target')
-    .option('--vocabulary <vocabulary>', 'The vocabulary the name comes from (oci, uname, debian, raspbian, alpine, go, gnu, docker-static, qemu)')
+    .command(
+      'resolve <name>',
+      'Resolve any platform name (linux/arm/v7, armv7l, armhf, GOARCH=arm GOARM=6, …) to a target',
+    )
+    .option(
+      '--vocabulary <vocabulary>',
+      'The vocabulary the name comes from (oci, uname, debian, raspbian, alpine, go, gnu, docker-static, qemu)',
+    )
     .option('--json', 'Print JSON')
     .action(async (name: string, flags: Flags) => {
       const { resolveCommand } = await import('./commands/resolve.js');
-      return resolveCommand(name, { vocabulary: flags.vocabulary as string | undefined, json: Boolean(flags.json) });
+      return resolveCommand(name, {
+        vocabulary: flags.vocabulary as string | undefined,
+        json: Boolean(flags.json),
+      });
     });
 
   cli
@@ -70,12 +88,22 @@ export function createCli() {
     .option('--json', 'Print JSON')
     .action(async (flags: Flags) => {
       const { configCommand } = await import('./commands/config.js');
-      return configCommand({ config: flags.config as string | undefined, json: Boolean(flags.json), overrides: configOverrides(flags) });
+      return configCommand({
+        config: flags.config as string | undefined,
+        json: Boolean(flags.json),
+        overrides: configOverrides(flags),
+      });
     });
 
   cli
-    .command('schema', 'Print the JSON Schema of crossdock.yaml (--write regenerates the committed schema files)')
-    .option('--write', 'Write crossdock.schema.json, targets/schema.json and toolchains/schema.json')
+    .command(
+      'schema',
+      'Print the JSON Schema of crossdock.yaml (--write regenerates the committed schema files)',
+    )
+    .option(
+      '--write',
+      'Write crossdock.schema.json, targets/schema.json and toolchains/schema.json',
+    )
     .action(async (flags: Flags) => {
       const { schemaCommand } = await import('./commands/config.js');
       return schemaCommand({ write: Boolean(flags.write) });
@@ -94,7 +122,9 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     if (!cli.matchedCommand) {
       const [unknown] = cli.args;
       if (unknown !== undefined) {
-        process.stderr.write(`crossdock: unknown command "${unknown}"\n  hint: crossdock --help lists the commands\n`);
+        process.stderr.write(
+          `crossdock: unknown command "${unknown}"\n  hint: crossdock --help lists the commands\n`,
+        );
         return ExitCode.Usage;
       }
       cli.outputHelp();
@@ -115,7 +145,9 @@ function report(error: unknown): number {
   }
   // cac's own errors: an unknown option, a missing argument.
   if (error instanceof Error && error.name === 'CACError') {
-    process.stderr.write(`crossdock: ${error.message}\n  hint: crossdock --help, or crossdock COMMAND --help\n`);
+    process.stderr.write(
+      `crossdock: ${error.message}\n  hint: crossdock --help, or crossdock COMMAND --help\n`,
+    );
     return ExitCode.Usage;
   }
   process.stderr.write(

@@ -3,21 +3,69 @@
  *
  *   import { loadTargets, resolveTarget, inspectFile, loadConfig } from 'crossdock';
  */
-export type { Config, ConfigInput, Component } from './config/schema.js';
-export { COMPONENTS, ConfigSchema, DEFAULT_TARGETS } from './config/schema.js';
-export { loadConfig, type LoadConfigOptions, type LoadedConfig, type ConfigOverrides } from './config/load.js';
+
 export { DocumentError, type DocumentProblem } from './config/document.js';
+export {
+  type ConfigOverrides,
+  type LoadConfigOptions,
+  type LoadedConfig,
+  loadConfig,
+  type ResolvedConfig,
+} from './config/load.js';
+export type { Component, Config, ConfigInput } from './config/schema.js';
+export { COMPONENTS, ConfigSchema } from './config/schema.js';
 export * from './errors.js';
 export { LocalRunner, type LocalRunnerOptions } from './exec/local-runner.js';
 export { Redactor } from './exec/redact.js';
-export { formatCommand, shellQuote, type RunOptions, type RunResult, type Runner } from './exec/runner.js';
-export { readElf, readElfHeader, bufferSource, type ElfFile, type ByteSource } from './platform/elf.js';
+export {
+  formatCommand,
+  type Runner,
+  type RunOptions,
+  type RunResult,
+  shellQuote,
+} from './exec/runner.js';
+export {
+  type ByteSource,
+  bufferSource,
+  type ElfFile,
+  readElf,
+  readElfHeader,
+} from './platform/elf.js';
 export { readElfFile } from './platform/elf-file.js';
-export { describeElf, inspectFile, type InspectReport } from './platform/inspect.js';
-export { identifyBoard, parseCpuinfo, type BoardIdentity, type BoardReport, UnsupportedBoardError } from './platform/identify-board.js';
-export { findTargets, resolveTarget, AmbiguousTargetNameError, UnknownTargetNameError, type TargetMatch } from './platform/resolve.js';
-export { loadTargets, buildRegistry, type Target, type TargetRegistry, type BoardProfile } from './platform/targets.js';
-export { VOCABULARIES, TargetSchema, type Vocabulary, type TargetDefinition } from './platform/target-schema.js';
-export { goEnvironment, ociPlatform, namesOf } from './platform/vocabulary.js';
-export { loadToolchains, expandTemplate, toolchainPackages, versionSatisfies, type Toolchain } from './toolchain/definitions.js';
+export {
+  type BoardIdentity,
+  type BoardReport,
+  identifyBoard,
+  parseCpuinfo,
+  UnsupportedBoardError,
+} from './platform/identify-board.js';
+export { describeElf, type InspectReport, inspectFile } from './platform/inspect.js';
+export {
+  AmbiguousTargetNameError,
+  findTargets,
+  resolveTarget,
+  type TargetMatch,
+  UnknownTargetNameError,
+} from './platform/resolve.js';
+export {
+  type TargetDefinition,
+  TargetSchema,
+  VOCABULARIES,
+  type Vocabulary,
+} from './platform/target-schema.js';
+export {
+  type BoardProfile,
+  buildRegistry,
+  loadTargets,
+  type Target,
+  type TargetRegistry,
+} from './platform/targets.js';
+export { goEnvironment, namesOf, ociPlatform } from './platform/vocabulary.js';
+export {
+  expandTemplate,
+  loadToolchains,
+  type Toolchain,
+  toolchainPackages,
+  versionSatisfies,
+} from './toolchain/definitions.js';
 export { chooseRenderer, createTaskList, type RendererChoice } from './ui/renderer.js';

@@ -9,7 +9,11 @@ import { TargetSchema } from '../platform/target-schema.js';
 import { ToolchainSchema } from '../toolchain/definitions.js';
 import { printJson } from '../ui/output.js';
 
-export async function configCommand(options: { config?: string; json?: boolean; overrides: ConfigOverrides }): Promise<number> {
+export async function configCommand(options: {
+  config?: string;
+  json?: boolean;
+  overrides: ConfigOverrides;
+}): Promise<number> {
   const loaded = await loadConfig({ file: options.config, overrides: options.overrides });
   const report = { file: loaded.file, config: loaded.config };
   if (options.json) printJson(report);
@@ -29,7 +33,10 @@ export function jsonSchemas(): Record<string, object> {
   return {
     'crossdock.schema.json': generate(ConfigSchema, 'crossdock.yaml'),
     'targets/schema.json': generate(TargetSchema, 'crossdock target definition (targets/*.yaml)'),
-    'toolchains/schema.json': generate(ToolchainSchema, 'crossdock toolchain definition (toolchains/*.yaml)'),
+    'toolchains/schema.json': generate(
+      ToolchainSchema,
+      'crossdock toolchain definition (toolchains/*.yaml)',
+    ),
   };
 }
 

@@ -1,5 +1,5 @@
-import { loadTargets, type Target } from '../platform/targets.js';
 import { VOCABULARIES } from '../platform/target-schema.js';
+import { loadTargets, type Target } from '../platform/targets.js';
 import { goName, ociPlatform } from '../platform/vocabulary.js';
 import { formatTable, printJson } from '../ui/output.js';
 
@@ -42,14 +42,20 @@ export function summarizeTarget(target: Target): TargetSummary {
     dockerStatic: target.dockerStatic ?? null,
     qemu: target.qemu,
     binfmt: target.binfmt,
-    elf: { machine: target.elf.machine, class: target.elf.class, armArchitectures: target.elf.armArchitectures ?? null },
+    elf: {
+      machine: target.elf.machine,
+      class: target.elf.class,
+      armArchitectures: target.elf.armArchitectures ?? null,
+    },
     boards: target.runsOn.map((board) => ({
       id: board.id,
       name: board.name,
       cpu: board.cpu,
       os: board.nativeTarget === target.name ? 'native' : `${target.bits}-bit OS`,
     })),
-    names: Object.fromEntries(VOCABULARIES.map((vocabulary) => [vocabulary, target.names[vocabulary]])),
+    names: Object.fromEntries(
+      VOCABULARIES.map((vocabulary) => [vocabulary, target.names[vocabulary]]),
+    ),
   };
 }
 
@@ -70,10 +76,15 @@ export async function targetsCommand(options: { json?: boolean }): Promise<numbe
       target.gnu.triple,
       target.dockerStatic ?? '-',
       `${target.qemu.name} -cpu ${target.qemu.cpu}`,
-      target.runsOn.map((board) => (board.nativeTarget === target.name ? board.id : `${board.id}(${target.bits}-bit OS)`)).join(', ') || '-',
+      target.runsOn
+        .map((board) =>
+          board.nativeTarget === target.name ? board.id : `${board.id}(${target.bits}-bit OS)`,
+        )
+        .join(', ') || '-',
     ]),
   ];
   process.stdout.write(`${formatTable(rows)}\n`);
-  if (registry.targets.some((t) => t.support !== 'stable')) process.stdout.write('* experimental: not built by default\n');
+  if (registry.targets.some((t) => t.support !== 'stable'))
+    process.stdout.write('* experimental: not built by default\n');
   return 0;
 }

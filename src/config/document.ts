@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as v from 'valibot';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { type Document, isMap, isPair, isScalar, LineCounter, parseDocument } from 'yaml';
 import { UserError } from '../errors.js';
 
 export interface DocumentProblem {
@@ -76,7 +76,10 @@ function checkStrictJson(text: string, file: string): void {
   } catch (error) {
     const offset = jsonErrorOffset(text);
     const lines = text.slice(0, offset).split('\n');
-    const reason = (error as Error).message.split('\n')[0]?.replace(/, \.\.\.".*$/, '').replace(/ in JSON at position \d+.*$/, '');
+    const reason = (error as Error).message
+      .split('\n')[0]
+      ?.replace(/, \.\.\.".*$/, '')
+      .replace(/ in JSON at position \d+.*$/, '');
     throw new DocumentError([
       {
         file,
@@ -118,24 +121,24 @@ export function jsonErrorOffset(text: string): number {
     if (!match) fail();
     at += match?.[0].length ?? 0;
   };
+  const objectMember = () => {
+    space();
+    if (text[at] !== '"') fail();
+    string();
+    space();
+    if (text[at] !== ':') fail();
+    at++;
+    value();
+  };
   const value = (): void => {
     space();
-    const char = text[at];
-    if (char === '{') return members('}', () => {
-      space();
-      if (text[at] !== '"') fail();
-      string();
-      space();
-      if (text[at] !== ':') fail();
-      at++;
-      value();
-    });
-    if (char === '[') return members(']', value);
-    if (char === '"') return string();
-    if (char === 't') return literal('true');
-    if (char === 'f') return literal('false');
-    if (char === 'n') return literal('null');
-    return number();
+    const char = text.charAt(at);
+    const literals: Record<string, string> = { t: 'true', f: 'false', n: 'null' };
+    if (char === '{') members('}', objectMember);
+    else if (char === '[') members(']', value);
+    else if (char === '"') string();
+    else if (literals[char]) literal(literals[char]);
+    else number();
   };
   const members = (close: string, item: () => void) => {
     at++;
@@ -163,7 +166,7 @@ export function jsonErrorOffset(text: string): number {
   try {
     value();
     space();
-    return at < text.length ? at : text.length;
+    return Math.min(at, text.length);
   } catch (offset) {
     return typeof offset === 'number' ? offset : 0;
   }
@@ -192,9 +195,7 @@ export function validateDocument<TSchema extends AnySchema>(
 ): v.InferOutput<TSchema> {
   const result = v.safeParse(schema, parsed.data);
   if (result.success) return result.output;
-  throw new DocumentError(
-    result.issues.map((issue) => issueToProblem(issue, parsed, schema)),
-  );
+  throw new DocumentError(result.issues.map((issue) => issueToProblem(issue, parsed, schema)));
 }
 
 export async function loadDocument<TSchema extends AnySchema>(
@@ -306,6 +307,11 @@ function unwrap(schema: unknown): unknown {
 
 /** The allowed word nearest to a misspelt one, if it is near enough to be a typo. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
+  // An abbreviation (`repo` for `repository`) is as telling as a typo.
+  const extensions = candidates.filter(
+    (c) => word.length >= 3 && c.toLowerCase().startsWith(word.toLowerCase()),
+  );
+  if (extensions.length === 1) return extensions[0];
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {

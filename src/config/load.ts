@@ -47,8 +47,11 @@ export interface LoadConfigOptions {
   registry?: TargetRegistry;
 }
 
+/** The configuration in effect: targets resolved to canonical names, paths absolute. */
+export type ResolvedConfig = Omit<Config, 'targets'> & { targets: string[] };
+
 export interface LoadedConfig {
-  config: Config;
+  config: ResolvedConfig;
   /** The file read, or null when only defaults and flags apply. */
   file: string | null;
   /** Relative paths in the config are resolved against this directory. */
@@ -62,7 +65,9 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const parsed = file ? await readSource(file) : undefined;
   if (parsed) validateDocument(parsed, ConfigSchema);
 
-  const overrides = Object.entries(options.overrides ?? {}).filter(([, value]) => value !== undefined) as Array<[ConfigFlag, unknown]>;
+  const overrides = Object.entries(options.overrides ?? {}).filter(
+    ([, value]) => value !== undefined,
+  ) as Array<[ConfigFlag, unknown]>;
   const merged = structuredClone((parsed?.data ?? {}) as Record<string, unknown>);
   if (merged === null || typeof merged !== 'object' || Array.isArray(merged)) {
     // validateDocument already rejected this; keep the type checker honest.
@@ -88,7 +93,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     );
   }
   const baseDirectory = file ? dirname(file) : cwd;
-  const config = applyRules(result.output, { parsed, registry, overrides: new Set(overrides.map(([flag]) => flag)) });
+  const config = applyRules(result.output, {
+    parsed,
+    registry,
+    overrides: new Set(overrides.map(([flag]) => flag)),
+  });
   config.build.outDir = absolute(baseDirectory, config.build.outDir);
   config.install.inventory = absolute(baseDirectory, config.install.inventory);
   return { config, file: file ?? null, baseDirectory };
@@ -98,7 +107,9 @@ function findConfigFile(cwd: string, explicit: string | undefined): string | und
   if (explicit) {
     const path = resolve(cwd, explicit);
     if (!existsSync(path)) {
-      throw new UserError(`--config ${explicit}: no such file`, { hint: 'check the path, or leave --config out to use crossdock.yaml in the current directory' });
+      throw new UserError(`--config ${explicit}: no such file`, {
+        hint: 'check the path, or leave --config out to use crossdock.yaml in the current directory',
+      });
     }
     return path;
   }
@@ -133,16 +144,24 @@ interface RuleContext {
 }
 
 /** Cross-field rules, each reported at the position of the value it is about. */
-function applyRules(config: Config, context: RuleContext): Config {
+function applyRules(config: Config, context: RuleContext): ResolvedConfig {
   const problems: DocumentProblem[] = [];
   const at = (keys: Array<string | number>, message: string, hint?: string) =>
     problems.push(problemAt(context, keys, message, hint));
 
   const canonical: string[] = [];
-  config.targets.forEach((name, index) => {
+  const requested =
+    config.targets ??
+    context.registry.targets.filter((t) => t.support === 'stable').map((t) => t.name);
+  requested.forEach((name, index) => {
     try {
       const target = resolveTarget(context.registry, name);
-      if (canonical.includes(target.name)) at(['targets', index], `"${name}" is ${target.name}, which is listed already`, 'list each target once');
+      if (canonical.includes(target.name))
+        at(
+          ['targets', index],
+          `"${name}" is ${target.name}, which is listed already`,
+          'list each target once',
+        );
       canonical.push(target.name);
     } catch (error) {
       if (!(error instanceof CrossdockError)) throw error;
@@ -150,19 +169,30 @@ function applyRules(config: Config, context: RuleContext): Config {
     }
   });
   if (config.version !== undefined && !semver.valid(config.version.replace(/^v/, ''))) {
-    at(['version'], `"${config.version}" is not a semver version`, 'use MAJOR.MINOR.PATCH, e.g. 27.5.1 or 28.0.0-rc.1');
+    at(
+      ['version'],
+      `"${config.version}" is not a semver version`,
+      'use MAJOR.MINOR.PATCH, e.g. 27.5.1 or 28.0.0-rc.1',
+    );
   }
   if (problems.length > 0) throw new DocumentError(problems);
   return { ...config, targets: canonical };
 }
 
-function problemAt(context: RuleContext, keys: Array<string | number>, message: string, hint?: string): DocumentProblem {
+function problemAt(
+  context: RuleContext,
+  keys: Array<string | number>,
+  message: string,
+  hint?: string,
+): DocumentProblem {
   const flag = flagFor(keys);
   if (flag && context.overrides.has(flag)) {
     return { file: `--${flag}`, line: undefined, column: undefined, path: '', message, hint };
   }
   const { parsed } = context;
-  const node = parsed?.document.getIn(keys, true) as { range?: [number, number, number] } | undefined;
+  const node = parsed?.document.getIn(keys, true) as
+    | { range?: [number, number, number] }
+    | undefined;
   const position = node?.range && parsed ? parsed.lineCounter.linePos(node.range[0]) : undefined;
   return {
     file: parsed?.file ?? 'defaults',

@@ -2,7 +2,7 @@
 import { execa } from 'execa';
 import { CommandFailedError, MissingPrerequisiteError } from '../errors.js';
 import { Redactor, secretsInEnvironment } from './redact.js';
-import { formatCommand, type RunOptions, type RunResult, type Runner } from './runner.js';
+import { formatCommand, type Runner, type RunOptions, type RunResult } from './runner.js';
 
 export interface LocalRunnerOptions {
   dryRun?: boolean;
@@ -25,7 +25,11 @@ export class LocalRunner implements Runner {
     this.log = options.log ?? (() => {});
   }
 
-  async run(command: string, args: readonly string[] = [], options: RunOptions = {}): Promise<RunResult> {
+  async run(
+    command: string,
+    args: readonly string[] = [],
+    options: RunOptions = {},
+  ): Promise<RunResult> {
     // Secrets passed for this command only (a token in env) are hidden like the runner's own.
     const extra = [...(options.secrets ?? []), ...secretsInEnvironment(options.env ?? {})];
     const shown = this.redactor.redact(formatCommand(command, args), extra);
@@ -70,12 +74,26 @@ export class LocalRunner implements Runner {
       });
     }
     if (result.timedOut) {
-      throw new CommandFailedError({ command: shown, host: this.host, exitCode: undefined, reason: `timed out after ${options.timeoutMs} ms`, stderr, remote: false });
+      throw new CommandFailedError({
+        command: shown,
+        host: this.host,
+        exitCode: undefined,
+        reason: `timed out after ${options.timeoutMs} ms`,
+        stderr,
+        remote: false,
+      });
     }
     const exitCode = result.exitCode ?? 1;
     if (exitCode !== 0 && !options.allowFailure) {
       const reason = result.signal ? `was killed by ${result.signal}` : `exited with ${exitCode}`;
-      throw new CommandFailedError({ command: shown, host: this.host, exitCode, reason, stderr, remote: false });
+      throw new CommandFailedError({
+        command: shown,
+        host: this.host,
+        exitCode,
+        reason,
+        stderr,
+        remote: false,
+      });
     }
     return { command: shown, exitCode, stdout, stderr, skipped: false, durationMs };
   }

@@ -26,7 +26,9 @@ export class Redactor {
 
   redact(text: string, extra: readonly string[] = []): string {
     // Longest first, so a secret that contains another is masked whole.
-    const all = [...this.secrets, ...extra.filter((s) => s.length >= MIN_SECRET_LENGTH)].sort((a, b) => b.length - a.length);
+    const all = [...this.secrets, ...extra.filter((s) => s.length >= MIN_SECRET_LENGTH)].sort(
+      (a, b) => b.length - a.length,
+    );
     let out = text;
     for (const secret of all) out = out.split(secret).join(MASK);
     for (const pattern of TOKEN_PATTERNS) out = out.replace(pattern, MASK);

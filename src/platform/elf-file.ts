@@ -1,7 +1,7 @@
 /** Reads ELF files from disk through positional reads, so large binaries are never loaded whole. */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { UserError } from '../errors.js';
-import { type ByteSource, ElfFormatError, type ElfFile, readElf } from './elf.js';
+import { type ByteSource, type ElfFile, ElfFormatError, readElf } from './elf.js';
 
 export function withFileSource<T>(path: string, use: (source: ByteSource) => T): T {
   let descriptor: number;
@@ -9,14 +9,18 @@ export function withFileSource<T>(path: string, use: (source: ByteSource) => T):
     descriptor = openSync(path, 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(`${path}: cannot open: ${code === 'ENOENT' ? 'no such file' : String(code ?? error)}`, {
-      hint: 'check the path',
-      cause: error,
-    });
+    throw new UserError(
+      `${path}: cannot open: ${code === 'ENOENT' ? 'no such file' : String(code ?? error)}`,
+      {
+        hint: 'check the path',
+        cause: error,
+      },
+    );
   }
   try {
     const stat = fstatSync(descriptor);
-    if (!stat.isFile()) throw new UserError(`${path}: not a regular file`, { hint: 'give the path of a binary' });
+    if (!stat.isFile())
+      throw new UserError(`${path}: not a regular file`, { hint: 'give the path of a binary' });
     const source: ByteSource = {
       size: stat.size,
       read(offset, length) {
@@ -45,7 +49,10 @@ export class ElfInputError extends UserError {
     message: string,
   ) {
     super(`${file}: ${message}`, {
-      hint: kind === 'not-elf' ? 'give the path of a Linux binary (ELF)' : 'the file is damaged or incomplete; rebuild or download it again',
+      hint:
+        kind === 'not-elf'
+          ? 'give the path of a Linux binary (ELF)'
+          : 'the file is damaged or incomplete; rebuild or download it again',
     });
   }
 }

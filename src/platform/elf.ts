@@ -149,7 +149,10 @@ export function readElfHeader(source: ByteSource): ElfHeader {
     );
   }
   if (ident.length < 16) {
-    throw new ElfFormatError(`truncated ELF: the identification needs 16 bytes, the file has ${source.size}`, 'truncated');
+    throw new ElfFormatError(
+      `truncated ELF: the identification needs 16 bytes, the file has ${source.size}`,
+      'truncated',
+    );
   }
   const elfClass = ident[4];
   const data = ident[5];
@@ -204,7 +207,9 @@ export function readElf(source: ByteSource): ElfFile {
   );
   const armAttributes =
     header.machine === 'arm' && attributesSection
-      ? parseArmAttributes(reader.bytes(attributesSection.offset, attributesSection.size, '.ARM.attributes'))
+      ? parseArmAttributes(
+          reader.bytes(attributesSection.offset, attributesSection.size, '.ARM.attributes'),
+        )
       : null;
 
   return {
@@ -223,7 +228,10 @@ function readProgramHeaders(reader: Reader, header: ElfHeader): ProgramHeader[] 
   const entrySize = is64 ? 56 : 32;
   if (header.programHeaderCount === 0) return [];
   if (header.programHeaderSize < entrySize) {
-    throw new ElfFormatError(`malformed ELF: program header entries of ${header.programHeaderSize} bytes`, 'malformed');
+    throw new ElfFormatError(
+      `malformed ELF: program header entries of ${header.programHeaderSize} bytes`,
+      'malformed',
+    );
   }
   const headers: ProgramHeader[] = [];
   const little = reader.littleEndian;
@@ -261,7 +269,10 @@ function readSections(reader: Reader, header: ElfHeader): SectionHeader[] {
   const is64 = header.class === 64;
   const entrySize = is64 ? 64 : 40;
   if (header.sectionHeaderSize < entrySize) {
-    throw new ElfFormatError(`malformed ELF: section header entries of ${header.sectionHeaderSize} bytes`, 'malformed');
+    throw new ElfFormatError(
+      `malformed ELF: section header entries of ${header.sectionHeaderSize} bytes`,
+      'malformed',
+    );
   }
   const little = reader.littleEndian;
   const raw = (index: number) => {
@@ -313,12 +324,14 @@ function uleb128(bytes: Uint8Array, position: number): [number, number] {
   let at = position;
   for (;;) {
     const byte = bytes[at];
-    if (byte === undefined) throw new ElfFormatError('malformed .ARM.attributes: truncated number', 'malformed');
+    if (byte === undefined)
+      throw new ElfFormatError('malformed .ARM.attributes: truncated number', 'malformed');
     at++;
     value += (byte & 0x7f) * 2 ** shift;
     if ((byte & 0x80) === 0) return [value, at];
     shift += 7;
-    if (shift > 49) throw new ElfFormatError('malformed .ARM.attributes: number too long', 'malformed');
+    if (shift > 49)
+      throw new ElfFormatError('malformed .ARM.attributes: number too long', 'malformed');
   }
 }
 
@@ -327,7 +340,13 @@ function uleb128(bytes: Uint8Array, position: number): [number, number] {
  * Attributes"). Only file-scope attributes (Tag_File) describe the whole binary.
  */
 export function parseArmAttributes(section: Uint8Array): ArmAttributes {
-  const result: ArmAttributes = { cpuArch: null, cpuArchProfile: null, cpuName: null, vfpArgs: null, fpArch: null };
+  const result: ArmAttributes = {
+    cpuArch: null,
+    cpuArchProfile: null,
+    cpuName: null,
+    vfpArgs: null,
+    fpArch: null,
+  };
   if (section[0] !== 0x41 /* 'A' */) {
     throw new ElfFormatError('malformed .ARM.attributes: unknown format version', 'malformed');
   }
@@ -355,13 +374,18 @@ function parseAeabiSubsection(bytes: Uint8Array, result: ArmAttributes): void {
   let position = 0;
   while (position < bytes.length) {
     const [scope, afterTag] = uleb128(bytes, position);
-    if (afterTag + 4 > bytes.length) throw new ElfFormatError('malformed .ARM.attributes: truncated', 'malformed');
+    if (afterTag + 4 > bytes.length)
+      throw new ElfFormatError('malformed .ARM.attributes: truncated', 'malformed');
     const size = view.getUint32(afterTag, true);
     const end = position + size;
     if (size < 5 || end > bytes.length) {
-      throw new ElfFormatError('malformed .ARM.attributes: bad attribute block length', 'malformed');
+      throw new ElfFormatError(
+        'malformed .ARM.attributes: bad attribute block length',
+        'malformed',
+      );
     }
-    if (scope === ARM_ATTRIBUTE_TAGS.file) parseAttributes(bytes.subarray(afterTag + 4, end), result);
+    if (scope === ARM_ATTRIBUTE_TAGS.file)
+      parseAttributes(bytes.subarray(afterTag + 4, end), result);
     position = end;
   }
 }
@@ -370,7 +394,8 @@ function parseAttributes(bytes: Uint8Array, result: ArmAttributes): void {
   let position = 0;
   const readString = () => {
     const end = bytes.indexOf(0, position);
-    if (end === -1) throw new ElfFormatError('malformed .ARM.attributes: unterminated string', 'malformed');
+    if (end === -1)
+      throw new ElfFormatError('malformed .ARM.attributes: unterminated string', 'malformed');
     const text = cString(bytes.subarray(position, end + 1));
     position = end + 1;
     return text;
@@ -379,7 +404,12 @@ function parseAttributes(bytes: Uint8Array, result: ArmAttributes): void {
     const [tag, next] = uleb128(bytes, position);
     position = next;
     // Which tags carry strings is fixed by the ABI: 4, 5, 67, and odd tags above 32.
-    if (tag === ARM_ATTRIBUTE_TAGS.cpuRawName || tag === ARM_ATTRIBUTE_TAGS.cpuName || tag === ARM_ATTRIBUTE_TAGS.conformance || (tag > 32 && tag % 2 === 1)) {
+    if (
+      tag === ARM_ATTRIBUTE_TAGS.cpuRawName ||
+      tag === ARM_ATTRIBUTE_TAGS.cpuName ||
+      tag === ARM_ATTRIBUTE_TAGS.conformance ||
+      (tag > 32 && tag % 2 === 1)
+    ) {
       const text = readString();
       if (tag === ARM_ATTRIBUTE_TAGS.cpuName) result.cpuName = text;
       continue;
@@ -394,7 +424,8 @@ function parseAttributes(bytes: Uint8Array, result: ArmAttributes): void {
     if (tag === ARM_ATTRIBUTE_TAGS.cpuArch) result.cpuArch = ARM_CPU_ARCHITECTURES[value] ?? null;
     else if (tag === ARM_ATTRIBUTE_TAGS.cpuArchProfile) {
       const profile = String.fromCharCode(value);
-      result.cpuArchProfile = profile === 'A' || profile === 'R' || profile === 'M' || profile === 'S' ? profile : null;
+      result.cpuArchProfile =
+        profile === 'A' || profile === 'R' || profile === 'M' || profile === 'S' ? profile : null;
     } else if (tag === ARM_ATTRIBUTE_TAGS.abiVfpArgs) result.vfpArgs = value;
     else if (tag === ARM_ATTRIBUTE_TAGS.fpArch) result.fpArch = value;
   }
@@ -445,9 +476,11 @@ function readGoBuildInfo(
     if (pointerSize !== 4 && pointerSize !== 8) return null;
     const little = (flags & 1) === 0;
     const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-    const pointerAt = (at: number) => (pointerSize === 8 ? Number(view.getBigUint64(at, little)) : view.getUint32(at, little));
+    const pointerAt = (at: number) =>
+      pointerSize === 8 ? Number(view.getBigUint64(at, little)) : view.getUint32(at, little);
     version = goStringAt(reader, programHeaders, pointerAt(16), pointerSize, little) ?? '';
-    modules = goStringAt(reader, programHeaders, pointerAt(16 + pointerSize), pointerSize, little) ?? '';
+    modules =
+      goStringAt(reader, programHeaders, pointerAt(16 + pointerSize), pointerSize, little) ?? '';
   }
   if (!version) return null;
   return { goVersion: version, ...parseModuleInfo(modules) };
@@ -494,7 +527,8 @@ function goStringAt(
   if (headerOffset === undefined) return null;
   const view = reader.view(headerOffset, pointerSize * 2, 'a Go string header');
   const data = pointerSize === 8 ? Number(view.getBigUint64(0, little)) : view.getUint32(0, little);
-  const length = pointerSize === 8 ? Number(view.getBigUint64(8, little)) : view.getUint32(4, little);
+  const length =
+    pointerSize === 8 ? Number(view.getBigUint64(8, little)) : view.getUint32(4, little);
   const dataOffset = virtualToFile(programHeaders, data);
   if (dataOffset === undefined || length > 1 << 20) return null;
   return new TextDecoder().decode(reader.bytes(dataOffset, length, 'a Go string'));
@@ -502,7 +536,11 @@ function goStringAt(
 
 function virtualToFile(programHeaders: ProgramHeader[], address: number): number | undefined {
   for (const ph of programHeaders) {
-    if (ph.type === PT_LOAD && address >= ph.virtualAddress && address < ph.virtualAddress + ph.fileSize) {
+    if (
+      ph.type === PT_LOAD &&
+      address >= ph.virtualAddress &&
+      address < ph.virtualAddress + ph.fileSize
+    ) {
       return ph.offset + (address - ph.virtualAddress);
     }
   }
@@ -510,7 +548,10 @@ function virtualToFile(programHeaders: ProgramHeader[], address: number): number
 }
 
 /** Parses `path`, `mod`, `dep` and `build KEY=VALUE` lines of a Go binary's module info. */
-export function parseModuleInfo(text: string): { path: string | null; settings: Record<string, string> } {
+export function parseModuleInfo(text: string): {
+  path: string | null;
+  settings: Record<string, string>;
+} {
   // The module info is wrapped in 16-byte sentinels that mark where it starts and ends.
   const body = text.length >= 33 && text[text.length - 17] === '\n' ? text.slice(16, -16) : text;
   const settings: Record<string, string> = {};

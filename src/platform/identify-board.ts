@@ -11,8 +11,8 @@
  *   alone) caps 32-bit ARM: a Pi Zero says "CPU architecture: 7" but is an ARMv6 ARM1176.
  */
 import { FailureError } from '../errors.js';
+import { bufferSource, ElfFormatError, type ElfHeader, readElfHeader } from './elf.js';
 import { ARM_CPU_ARCHITECTURES } from './elf-constants.js';
-import { bufferSource, type ElfHeader, ElfFormatError, readElfHeader } from './elf.js';
 import { findTargets } from './resolve.js';
 import type { BoardProfile, Target, TargetRegistry } from './targets.js';
 
@@ -43,7 +43,12 @@ export interface BoardIdentity {
   qemuCpu: string;
   kernel: { machine: string; target: string; bits: 32 | 64 };
   userland: Userland & { distributionArchitecture: string | null };
-  cpu: { modelName: string | null; part: string | null; architecture: string | null; target: string | null };
+  cpu: {
+    modelName: string | null;
+    part: string | null;
+    architecture: string | null;
+    target: string | null;
+  };
   notes: string[];
 }
 
@@ -59,10 +64,15 @@ export function identifyBoard(report: BoardReport, registry: TargetRegistry): Bo
   let target: Target | undefined;
   if (userland.bits === kernelTarget.bits && userland.machine === kernelTarget.elf.machine) {
     // Same width as the kernel: on 32-bit ARM the CPU decides between armv6 and armv7.
-    target = kernelTarget.elf.armArchitectures && kernelTarget.bits === 32
-      ? bestByLevel(registry, kernelTarget.elf.machine, 32, levelOf(cpuTarget ?? kernelTarget))
-      : kernelTarget;
-  } else if (userland.bits === 32 && kernelTarget.bits === 64 && userland.machine === kernelTarget.elf.compatMachine) {
+    target =
+      kernelTarget.elf.armArchitectures && kernelTarget.bits === 32
+        ? bestByLevel(registry, kernelTarget.elf.machine, 32, levelOf(cpuTarget ?? kernelTarget))
+        : kernelTarget;
+  } else if (
+    userland.bits === 32 &&
+    kernelTarget.bits === 64 &&
+    userland.machine === kernelTarget.elf.compatMachine
+  ) {
     target = bestByLevel(registry, userland.machine, 32, levelOf(cpuTarget ?? kernelTarget));
     if (target) {
       notes.push(
@@ -73,27 +83,43 @@ export function identifyBoard(report: BoardReport, registry: TargetRegistry): Bo
   if (!target) {
     throw new UnsupportedBoardError(
       `no crossdock target runs a ${userland.bits}-bit ${userland.machine} userland on a ${report.unameMachine} kernel`,
-      { hint: `supported targets: ${registry.targets.map((t) => t.name).join(', ')}; install a ${kernelTarget.bits}-bit OS on the board` },
+      {
+        hint: `supported targets: ${registry.targets.map((t) => t.name).join(', ')}; install a ${kernelTarget.bits}-bit OS on the board`,
+      },
     );
   }
 
-  if (cpuTarget?.cpuinfo && cpu.architecture && !cpuTarget.cpuinfo.architectures.includes(cpu.architecture)) {
-    notes.push(`/proc/cpuinfo says "CPU architecture: ${cpu.architecture}" but the CPU (${cpu.modelName ?? cpu.part}) is ${cpuTarget.name}`);
+  if (
+    cpuTarget?.cpuinfo &&
+    cpu.architecture &&
+    !cpuTarget.cpuinfo.architectures.includes(cpu.architecture)
+  ) {
+    notes.push(
+      `/proc/cpuinfo says "CPU architecture: ${cpu.architecture}" but the CPU (${cpu.modelName ?? cpu.part}) is ${cpuTarget.name}`,
+    );
   }
   const distributionArchitecture = report.dpkgArchitecture?.trim() || null;
   if (distributionArchitecture && report.dpkgArchitecture) {
     const distribution = isRaspbian(report.osRelease) ? 'raspbian' : 'debian';
     const [meaning] = findTargets(registry, distributionArchitecture, { vocabulary: distribution });
-    if (meaning && levelOf(meaning.target) !== null && (levelOf(meaning.target) ?? 0) > (levelOf(cpuTarget ?? target) ?? 0)) {
+    if (
+      meaning &&
+      levelOf(meaning.target) !== null &&
+      (levelOf(meaning.target) ?? 0) > (levelOf(cpuTarget ?? target) ?? 0)
+    ) {
       // Debian's armhf needs ARMv7; on an ARMv6 CPU it can only be Raspbian's ARMv6+VFP armhf.
-      notes.push(`dpkg architecture ${distributionArchitecture} on an ${cpuTarget?.name ?? target.name} CPU: this is Raspbian's ${distributionArchitecture} (ARMv6+VFP), not Debian's`);
+      notes.push(
+        `dpkg architecture ${distributionArchitecture} on an ${cpuTarget?.name ?? target.name} CPU: this is Raspbian's ${distributionArchitecture} (ARMv6+VFP), not Debian's`,
+      );
     }
   }
 
   const model = (report.deviceTreeModel ?? cpu.model ?? '').replace(/\0/g, '').trim();
   const board = model ? matchBoard(model, registry.boards) : undefined;
   if (board && board.nativeTarget !== target.name && !board.also.includes(target.name)) {
-    notes.push(`${board.name} does not normally run ${target.name}; trusting what the CPU and OS report`);
+    notes.push(
+      `${board.name} does not normally run ${target.name}; trusting what the CPU and OS report`,
+    );
   }
 
   const alsoRuns = registry.targets
@@ -104,9 +130,18 @@ export function identifyBoard(report: BoardReport, registry: TargetRegistry): Bo
     alsoRuns,
     board: board ? { id: board.id, name: board.name, model } : null,
     qemuCpu: board?.cpu ?? (cpuTarget ?? target).qemu.cpu,
-    kernel: { machine: report.unameMachine.trim(), target: kernelTarget.name, bits: kernelTarget.bits },
+    kernel: {
+      machine: report.unameMachine.trim(),
+      target: kernelTarget.name,
+      bits: kernelTarget.bits,
+    },
     userland: { ...userland, distributionArchitecture },
-    cpu: { modelName: cpu.modelName, part: cpu.part, architecture: cpu.architecture, target: cpuTarget?.name ?? null },
+    cpu: {
+      modelName: cpu.modelName,
+      part: cpu.part,
+      architecture: cpu.architecture,
+      target: cpuTarget?.name ?? null,
+    },
     notes,
   };
 }
@@ -115,9 +150,12 @@ function kernelTargetOf(unameMachine: string, registry: TargetRegistry): Target 
   const matches = findTargets(registry, unameMachine, { vocabulary: 'uname' });
   const [first] = matches;
   if (!first) {
-    throw new UnsupportedBoardError(`unsupported kernel architecture "${unameMachine.trim()}" (uname -m)`, {
-      hint: `crossdock supports: ${registry.targets.flatMap((t) => t.names.uname).join(', ')}`,
-    });
+    throw new UnsupportedBoardError(
+      `unsupported kernel architecture "${unameMachine.trim()}" (uname -m)`,
+      {
+        hint: `crossdock supports: ${registry.targets.flatMap((t) => t.names.uname).join(', ')}`,
+      },
+    );
   }
   return first.target;
 }
@@ -128,8 +166,16 @@ interface Userland {
   source: 'sh-elf' | 'getconf' | 'dpkg' | 'kernel';
 }
 
-function userlandOf(report: BoardReport, kernel: Target, registry: TargetRegistry, notes: string[]): Userland {
-  const longBit = report.longBit === undefined || report.longBit === null ? null : Number(String(report.longBit).trim());
+function userlandOf(
+  report: BoardReport,
+  kernel: Target,
+  registry: TargetRegistry,
+  notes: string[],
+): Userland {
+  const longBit =
+    report.longBit === undefined || report.longBit === null
+      ? null
+      : Number(String(report.longBit).trim());
   if (report.shElfHeader && report.shElfHeader.length > 0) {
     let header: ElfHeader | undefined;
     try {
@@ -140,7 +186,9 @@ function userlandOf(report: BoardReport, kernel: Target, registry: TargetRegistr
     }
     if (header) {
       if (longBit && longBit !== header.class) {
-        notes.push(`getconf LONG_BIT says ${longBit} but /bin/sh is a ${header.class}-bit ${header.machine} binary; trusting /bin/sh`);
+        notes.push(
+          `getconf LONG_BIT says ${longBit} but /bin/sh is a ${header.class}-bit ${header.machine} binary; trusting /bin/sh`,
+        );
       }
       return { bits: header.class, machine: header.machine, source: 'sh-elf' as const };
     }
@@ -153,7 +201,12 @@ function userlandOf(report: BoardReport, kernel: Target, registry: TargetRegistr
   }
   if (report.dpkgArchitecture?.trim()) {
     const [match] = findTargets(registry, report.dpkgArchitecture, { vocabulary: 'debian' });
-    if (match) return { bits: match.target.bits, machine: match.target.elf.machine, source: 'dpkg' as const };
+    if (match)
+      return {
+        bits: match.target.bits,
+        machine: match.target.elf.machine,
+        source: 'dpkg' as const,
+      };
   }
   return { bits: kernel.bits, machine: kernel.elf.machine, source: 'kernel' as const };
 }
@@ -177,7 +230,8 @@ export function parseCpuinfo(text: string): CpuFacts {
     if (!fields.has(key)) fields.set(key, value);
   }
   // Old ARM kernels print "Processor : ARMv6-compatible processor rev 7 (v6l)" instead.
-  const modelName = fields.get('model name') ?? fields.get('processor')?.replace(/^\d+$/, '') ?? null;
+  const modelName =
+    fields.get('model name') ?? fields.get('processor')?.replace(/^\d+$/, '') ?? null;
   return {
     modelName: modelName || null,
     part: fields.get('cpu part')?.toLowerCase() ?? null,
@@ -190,9 +244,13 @@ function cpuTargetOf(cpu: CpuFacts, registry: TargetRegistry): Target | undefine
   const withCpuinfo = registry.targets.filter((target) => target.cpuinfo);
   const { modelName, part, architecture } = cpu;
   return (
-    (modelName ? withCpuinfo.find((t) => t.cpuinfo?.modelNames.some((p) => new RegExp(p).test(modelName))) : undefined) ??
+    (modelName
+      ? withCpuinfo.find((t) => t.cpuinfo?.modelNames.some((p) => new RegExp(p).test(modelName)))
+      : undefined) ??
     (part ? withCpuinfo.find((t) => t.cpuinfo?.parts.includes(part)) : undefined) ??
-    (architecture ? withCpuinfo.find((t) => t.cpuinfo?.architectures.includes(architecture)) : undefined)
+    (architecture
+      ? withCpuinfo.find((t) => t.cpuinfo?.architectures.includes(architecture))
+      : undefined)
   );
 }
 
@@ -203,7 +261,12 @@ function levelOf(target: Target): number | null {
   return Math.max(...accepted.map((name) => ARM_CPU_ARCHITECTURES.indexOf(name)));
 }
 
-function bestByLevel(registry: TargetRegistry, machine: string, bits: 32 | 64, cap: number | null): Target | undefined {
+function bestByLevel(
+  registry: TargetRegistry,
+  machine: string,
+  bits: 32 | 64,
+  cap: number | null,
+): Target | undefined {
   return registry.targets
     .filter((t) => t.elf.machine === machine && t.bits === bits && t.support === 'stable')
     .filter((t) => cap === null || (levelOf(t) ?? 0) <= cap)
@@ -215,7 +278,11 @@ function runs(candidate: Target, kernel: Target, cpuTarget: Target | undefined):
   if (candidate.elf.machine === kernel.elf.machine && candidate.bits === kernel.bits) {
     return cap === null || (levelOf(candidate) ?? 0) <= cap;
   }
-  if (candidate.bits === 32 && kernel.bits === 64 && candidate.elf.machine === kernel.elf.compatMachine) {
+  if (
+    candidate.bits === 32 &&
+    kernel.bits === 64 &&
+    candidate.elf.machine === kernel.elf.compatMachine
+  ) {
     return cap === null || (levelOf(candidate) ?? 0) <= cap;
   }
   return false;

@@ -2,8 +2,13 @@
  * What a binary is, in our terms: the ELF facts plus the target it belongs to. Pure over a parsed
  * ElfFile and the target registry; `inspectFile` adds the disk read.
  */
-import { ARM_CPU_ARCHITECTURES, type ArmCpuArchitecture, armArchitectureVersion } from './elf-constants.js';
-import { type ElfFile, armFloatAbiFromFlags } from './elf.js';
+
+import { armFloatAbiFromFlags, type ElfFile } from './elf.js';
+import {
+  ARM_CPU_ARCHITECTURES,
+  type ArmCpuArchitecture,
+  armArchitectureVersion,
+} from './elf-constants.js';
 import { readElfFile } from './elf-file.js';
 import type { Target, TargetRegistry } from './targets.js';
 
@@ -32,7 +37,11 @@ export interface InspectReport {
 }
 
 /** GOARM → the ARM architecture its code needs. */
-const GOARM_ARCHITECTURE: Record<string, ArmCpuArchitecture> = { '5': 'v5TE', '6': 'v6', '7': 'v7' };
+const GOARM_ARCHITECTURE: Record<string, ArmCpuArchitecture> = {
+  '5': 'v5TE',
+  '6': 'v6',
+  '7': 'v7',
+};
 
 export function describeElf(file: string, elf: ElfFile, registry: TargetRegistry): InspectReport {
   const { header } = elf;
@@ -48,15 +57,30 @@ export function describeElf(file: string, elf: ElfFile, registry: TargetRegistry
     // A cgo binary carries both; it needs the higher of the two to run.
     armArchName = highest(fromAttributes, fromGo);
     armArchSource =
-      fromAttributes && fromGo ? 'attributes+go-buildinfo' : fromAttributes ? 'attributes' : fromGo ? 'go-buildinfo' : null;
+      fromAttributes && fromGo
+        ? 'attributes+go-buildinfo'
+        : fromAttributes
+          ? 'attributes'
+          : fromGo
+            ? 'go-buildinfo'
+            : null;
     floatAbi = armFloatAbiFromFlags(header.flags) ?? vfpArgsAbi(elf.armAttributes?.vfpArgs ?? null);
-    if (!floatAbi && goarm) floatAbi = goarm === '5' || go?.settings.GOARM?.includes('softfloat') ? 'soft' : 'hard';
-  } else if (header.machine === 'aarch64') {
-    armArchName = 'v8';
-    armArchSource = 'elf-machine';
+    if (!floatAbi && goarm)
+      floatAbi = goarm === '5' || go?.settings.GOARM?.includes('softfloat') ? 'soft' : 'hard';
+  } else {
+    // A 64-bit ARM binary carries no attributes: its machine alone says v8 (targets/ says so).
+    const [only, ...others] =
+      registry.targets.find((t) => t.elf.machine === header.machine && t.elf.class === header.class)
+        ?.elf.armArchitectures ?? [];
+    if (only && others.length === 0) {
+      armArchName = only;
+      armArchSource = 'elf-machine';
+    }
   }
 
-  const target = registry.targets.find((candidate) => matchesTarget(candidate, header.machine, header.class, header.endianness, armArchName));
+  const target = registry.targets.find((candidate) =>
+    matchesTarget(candidate, header.machine, header.class, header.endianness, armArchName),
+  );
   return {
     file,
     class: header.class,
@@ -88,12 +112,16 @@ function matchesTarget(
   endianness: 'little' | 'big',
   armArchName: ArmCpuArchitecture | null,
 ): boolean {
-  if (target.elf.machine !== machine || target.elf.class !== elfClass || endianness !== 'little') return false;
+  if (target.elf.machine !== machine || target.elf.class !== elfClass || endianness !== 'little')
+    return false;
   const accepted = target.elf.armArchitectures;
   return accepted ? armArchName !== null && accepted.includes(armArchName) : true;
 }
 
-function highest(a: ArmCpuArchitecture | null, b: ArmCpuArchitecture | null): ArmCpuArchitecture | null {
+function highest(
+  a: ArmCpuArchitecture | null,
+  b: ArmCpuArchitecture | null,
+): ArmCpuArchitecture | null {
   if (!a || !b) return a ?? b;
   return ARM_CPU_ARCHITECTURES.indexOf(a) >= ARM_CPU_ARCHITECTURES.indexOf(b) ? a : b;
 }

@@ -7,10 +7,11 @@
  * only accepted when the caller says which vocabulary it speaks, either through
  * `options.vocabulary` or with a prefix: `debian:armhf`, `raspbian:armhf`.
  */
-import { UserError } from '../errors.js';
+
 import { closest } from '../config/document.js';
-import type { Target, TargetRegistry } from './targets.js';
+import { UserError } from '../errors.js';
 import { VOCABULARIES, type Vocabulary } from './target-schema.js';
+import type { Target, TargetRegistry } from './targets.js';
 import { looksLikeGoEnvironment, normalizeName } from './vocabulary.js';
 
 export interface TargetMatch {
@@ -33,7 +34,18 @@ export class AmbiguousTargetNameError extends UserError {
 
 export class UnknownTargetNameError extends UserError {}
 
-const SUGGESTION_ORDER: readonly Vocabulary[] = ['debian', 'raspbian', 'alpine', 'oci', 'uname', 'go', 'gnu', 'docker-static', 'qemu', 'crossdock'];
+const SUGGESTION_ORDER: readonly Vocabulary[] = [
+  'debian',
+  'raspbian',
+  'alpine',
+  'oci',
+  'uname',
+  'go',
+  'gnu',
+  'docker-static',
+  'qemu',
+  'crossdock',
+];
 
 const VOCABULARY_PREFIX = new RegExp(`^(${VOCABULARIES.join('|')}):(.+)$`, 'i');
 
@@ -59,7 +71,8 @@ export function findTargets(
     if (candidate === 'go' && !vocabulary && !looksLikeGoEnvironment(name)) continue;
     const normalized = normalizeName(candidate, name);
     for (const target of registry.targets) {
-      if (target.names[candidate].includes(normalized)) matches.push({ target, vocabulary: candidate });
+      if (target.names[candidate].includes(normalized))
+        matches.push({ target, vocabulary: candidate });
     }
   }
   return matches;
@@ -118,9 +131,11 @@ function ambiguous(
   // One vocabulary per target that means only that target, to suggest as a prefix; distribution
   // names first, since that is where these clashes come from.
   const prefixes = [...byTarget].flatMap(([target, vocabularies]) => {
-    const unique = [...vocabularies].sort((a, b) => SUGGESTION_ORDER.indexOf(a) - SUGGESTION_ORDER.indexOf(b)).find(
-      (candidate) => !matches.some((m) => m.vocabulary === candidate && m.target.name !== target),
-    );
+    const unique = [...vocabularies]
+      .sort((a, b) => SUGGESTION_ORDER.indexOf(a) - SUGGESTION_ORDER.indexOf(b))
+      .find(
+        (candidate) => !matches.some((m) => m.vocabulary === candidate && m.target.name !== target),
+      );
     return unique ? [`${unique}:${name} (${target})`] : [];
   });
   return new AmbiguousTargetNameError(
@@ -145,7 +160,11 @@ function unknown(
       const spelled = first.target.names[vocabulary][0];
       return new UnknownTargetNameError(
         `"${name}" is not a ${vocabulary} name; it is the ${first.vocabulary} name of ${first.target.name}`,
-        { hint: spelled ? `in ${vocabulary} terms say ${spelled}` : `${first.target.name} has no ${vocabulary} name` },
+        {
+          hint: spelled
+            ? `in ${vocabulary} terms say ${spelled}`
+            : `${first.target.name} has no ${vocabulary} name`,
+        },
       );
     }
     const known = registry.targets.flatMap((t) => t.names[vocabulary]);

@@ -21,7 +21,11 @@ export const VOCABULARIES = [
 export type Vocabulary = (typeof VOCABULARIES)[number];
 
 const word = (description: string) =>
-  v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.+-]+$/, 'expected a name without spaces or slashes'), v.description(description));
+  v.pipe(
+    v.string(),
+    v.regex(/^[A-Za-z0-9_.+-]+$/, 'expected a name without spaces or slashes'),
+    v.description(description),
+  );
 
 const hexBytes = (description: string) =>
   v.pipe(
@@ -75,7 +79,7 @@ export const TargetSchema = v.strictObject({
     triple: word('GNU triple of the Debian cross toolchain'),
     cflags: v.pipe(v.array(v.string()), v.description('C flags for this architecture variant')),
   }),
-  dockerStatic: v.optional(word('Directory name on Docker\'s static download site')),
+  dockerStatic: v.optional(word("Directory name on Docker's static download site")),
   qemu: v.strictObject({
     name: word('QEMU user-mode emulator suffix: qemu-<name>'),
     cpu: word('QEMU CPU model of the oldest board of the target, for smoke runs'),
@@ -86,7 +90,10 @@ export const TargetSchema = v.strictObject({
       magic: hexBytes('binfmt_misc magic'),
       mask: hexBytes('binfmt_misc mask'),
     }),
-    v.check((binfmt) => binfmt.magic.length === binfmt.mask.length, 'magic and mask must be the same length'),
+    v.check(
+      (binfmt) => binfmt.magic.length === binfmt.mask.length,
+      'magic and mask must be the same length',
+    ),
   ),
   elf: v.strictObject({
     machine: v.picklist(ELF_MACHINE_NAMES),
@@ -94,14 +101,19 @@ export const TargetSchema = v.strictObject({
     armArchitectures: v.optional(v.array(v.picklist(ARM_CPU_ARCHITECTURES))),
     compatMachine: v.pipe(
       v.optional(v.picklist(ELF_MACHINE_NAMES)),
-      v.description('The 32-bit ELF machine a 64-bit kernel of this target also runs (AArch32: arm)'),
+      v.description(
+        'The 32-bit ELF machine a 64-bit kernel of this target also runs (AArch32: arm)',
+      ),
     ),
   }),
   cpuinfo: v.pipe(
     v.optional(
       v.strictObject({
         modelNames: v.optional(v.array(v.string()), []),
-        parts: v.optional(v.array(v.pipe(v.string(), v.regex(/^0x[0-9a-f]+$/, 'expected a CPU part like 0xb76'))), []),
+        parts: v.optional(
+          v.array(v.pipe(v.string(), v.regex(/^0x[0-9a-f]+$/, 'expected a CPU part like 0xb76'))),
+          [],
+        ),
         architectures: v.optional(v.array(v.string()), []),
       }),
     ),
@@ -110,10 +122,7 @@ export const TargetSchema = v.strictObject({
     ),
   ),
   aliases: v.optional(
-    v.record(
-      v.picklist(VOCABULARIES),
-      v.array(v.pipe(v.string(), v.minLength(1))),
-    ),
+    v.record(v.picklist(VOCABULARIES), v.array(v.pipe(v.string(), v.minLength(1)))),
     {},
   ),
   boards: v.optional(v.array(BoardProfileSchema), []),

@@ -124,16 +124,30 @@ function checkConsistency(definitions: Array<{ file: string; definition: TargetD
   for (const { file, definition } of definitions) {
     const expected = basename(file).replace(/\.ya?ml$/, '');
     if (definition.name !== expected) {
-      throw problem(file, 'name', `"${definition.name}" does not match the file name`, `rename the file to ${definition.name}.yaml or set name: ${expected}`);
+      throw problem(
+        file,
+        'name',
+        `"${definition.name}" does not match the file name`,
+        `rename the file to ${definition.name}.yaml or set name: ${expected}`,
+      );
     }
     const { binfmt } = definition;
     const shared = binfmtByName.get(binfmt.name);
     if (shared && (shared.magic !== binfmt.magic || shared.mask !== binfmt.mask)) {
-      throw problem(file, 'binfmt', `binfmt handler ${binfmt.name} differs from the one in ${shared.file}`, 'targets that share a QEMU handler must give it the same magic and mask');
+      throw problem(
+        file,
+        'binfmt',
+        `binfmt handler ${binfmt.name} differs from the one in ${shared.file}`,
+        'targets that share a QEMU handler must give it the same magic and mask',
+      );
     }
     binfmtByName.set(binfmt.name, { file, ...binfmt });
     if (definition.elf.machine === 'arm' && !definition.elf.armArchitectures?.length) {
-      throw problem(file, 'elf.armArchitectures', 'a 32-bit ARM target must list the ARM architectures (Tag_CPU_arch) it accepts');
+      throw problem(
+        file,
+        'elf.armArchitectures',
+        'a 32-bit ARM target must list the ARM architectures (Tag_CPU_arch) it accepts',
+      );
     }
     definition.boards.forEach((board, index) => {
       if (boardIds.has(board.id)) {
@@ -144,17 +158,34 @@ function checkConsistency(definitions: Array<{ file: string; definition: TargetD
         try {
           new RegExp(pattern);
         } catch {
-          throw problem(file, `boards[${index}].models`, `not a valid regular expression: ${pattern}`);
+          throw problem(
+            file,
+            `boards[${index}].models`,
+            `not a valid regular expression: ${pattern}`,
+          );
         }
       }
       for (const other of board.also) {
         if (!names.has(other)) {
-          throw problem(file, `boards[${index}].also`, `unknown target "${other}"`, `valid targets: ${[...names].join(', ')}`);
+          throw problem(
+            file,
+            `boards[${index}].also`,
+            `unknown target "${other}"`,
+            `valid targets: ${[...names].join(', ')}`,
+          );
         }
       }
     });
-    if (definition.boards.length > 0 && !definition.boards.some((b) => b.cpu === definition.qemu.cpu)) {
-      throw problem(file, 'qemu.cpu', `${definition.qemu.cpu} is not the CPU of any of its boards`, 'smoke runs must use the CPU of the oldest board of the target');
+    if (
+      definition.boards.length > 0 &&
+      !definition.boards.some((b) => b.cpu === definition.qemu.cpu)
+    ) {
+      throw problem(
+        file,
+        'qemu.cpu',
+        `${definition.qemu.cpu} is not the CPU of any of its boards`,
+        'smoke runs must use the CPU of the oldest board of the target',
+      );
     }
   }
 }

@@ -15,9 +15,15 @@ import type { Target } from '../platform/targets.js';
 const PLACEHOLDER = /\{(name|debian|triple|qemu|goarch)\}/g;
 const template = v.pipe(
   v.string(),
-  v.check((text) => text.replace(PLACEHOLDER, '').match(/[{}]/) === null, 'unknown {placeholder}: use {name}, {debian}, {triple}, {qemu} or {goarch}'),
+  v.check(
+    (text) => text.replace(PLACEHOLDER, '').match(/[{}]/) === null,
+    'unknown {placeholder}: use {name}, {debian}, {triple}, {qemu} or {goarch}',
+  ),
 );
-const packagesByDistribution = v.strictObject({ debian: v.array(template), ubuntu: v.array(template) });
+const packagesByDistribution = v.strictObject({
+  debian: v.array(template),
+  ubuntu: v.array(template),
+});
 
 export const ToolchainSchema = v.strictObject({
   name: v.string(),
@@ -31,13 +37,19 @@ export const ToolchainSchema = v.strictObject({
     v.description('Versions good enough for the recipes'),
   ),
   packages: v.pipe(packagesByDistribution, v.description('Packages for a foreign target')),
-  nativePackages: v.pipe(packagesByDistribution, v.description('Packages when the target is the build host')),
+  nativePackages: v.pipe(
+    packagesByDistribution,
+    v.description('Packages when the target is the build host'),
+  ),
   libraries: v.record(
     v.string(),
     v.strictObject({
       usedBy: v.array(v.string()),
       packages: packagesByDistribution,
-      probe: v.pipe(v.string(), v.description('A file the library package installs for the target')),
+      probe: v.pipe(
+        v.string(),
+        v.description('A file the library package installs for the target'),
+      ),
     }),
   ),
 });
@@ -48,7 +60,9 @@ export function defaultToolchainsDirectory(): string {
   return join(packageRoot(), 'toolchains');
 }
 
-export async function loadToolchains(directory = defaultToolchainsDirectory()): Promise<Toolchain[]> {
+export async function loadToolchains(
+  directory = defaultToolchainsDirectory(),
+): Promise<Toolchain[]> {
   const files = (await readdir(directory)).filter((entry) => /\.ya?ml$/.test(entry)).sort();
   if (files.length === 0) throw new UserError(`${directory}: no toolchain definitions (*.yaml)`);
   return Promise.all(files.map((file) => loadDocument(join(directory, file), ToolchainSchema)));
@@ -66,7 +80,12 @@ export function expandTemplate(text: string, target: Target): string {
   return text.replace(PLACEHOLDER, (_, key: string) => values[key] ?? '');
 }
 
-export function toolchainPackages(toolchain: Toolchain, target: Target, distribution: Distribution, native: boolean): string[] {
+export function toolchainPackages(
+  toolchain: Toolchain,
+  target: Target,
+  distribution: Distribution,
+  native: boolean,
+): string[] {
   const list = (native ? toolchain.nativePackages : toolchain.packages)[distribution];
   return list.map((name) => expandTemplate(name, target));
 }

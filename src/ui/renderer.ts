@@ -26,7 +26,11 @@ export function chooseRenderer(context: RendererContext = {}): RendererChoice {
 
 export function createTaskList<Context extends object>(
   tasks: ListrTask<Context>[],
-  options: RendererContext & { concurrent?: boolean | number; exitOnError?: boolean; context?: Context } = {},
+  options: RendererContext & {
+    concurrent?: boolean | number;
+    exitOnError?: boolean;
+    context?: Context;
+  } = {},
 ): Listr<Context> {
   const renderer = chooseRenderer(options);
   return new Listr<Context>(tasks, {

@@ -1,13 +1,14 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import { afterEach } from 'vitest';
 
 const created: string[] = [];
 
 afterEach(async () => {
-  await Promise.all(created.splice(0).map((directory) => rm(directory, { recursive: true, force: true })));
+  await Promise.all(
+    created.splice(0).map((directory) => rm(directory, { recursive: true, force: true })),
+  );
 });
 
 /** A temp directory removed after the current test, optionally filled with files. */

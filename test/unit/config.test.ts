@@ -4,7 +4,10 @@ import { DocumentError } from '../../src/config/document.js';
 import { loadConfig } from '../../src/config/load.js';
 import { tempTree } from '../helpers/temp.js';
 
-async function configError(files: Record<string, string>, options: Parameters<typeof loadConfig>[0] = {}): Promise<DocumentError> {
+async function configError(
+  files: Record<string, string>,
+  options: Parameters<typeof loadConfig>[0] = {},
+): Promise<DocumentError> {
   const cwd = await tempTree(files);
   try {
     await loadConfig({ cwd, ...options });
@@ -22,7 +25,11 @@ describe('loadConfig', () => {
     expect(file).toBeNull();
     expect(config.targets).toEqual(['x86_64', 'aarch64', 'armv7', 'armv6']);
     expect(config.build).toMatchObject({ outDir: join(cwd, 'dist'), jobs: 2, smoke: true });
-    expect(config.install).toMatchObject({ prefix: '/opt/crossdock', hostKeys: 'strict', waves: { canary: 1, batchSize: 5, maxFailPercent: 0 } });
+    expect(config.install).toMatchObject({
+      prefix: '/opt/crossdock',
+      hostKeys: 'strict',
+      waves: { canary: 1, batchSize: 5, maxFailPercent: 0 },
+    });
   });
 
   it('reads YAML, normalizes target names and resolves paths against the file', async () => {
@@ -36,40 +43,60 @@ describe('loadConfig', () => {
   });
 
   it('reads JSON too', async () => {
-    const cwd = await tempTree({ 'crossdock.json': '{\n  "targets": ["armv6"],\n  "release": { "repository": "acme/docker-arm" }\n}\n' });
+    const cwd = await tempTree({
+      'crossdock.json':
+        '{\n  "targets": ["armv6"],\n  "release": { "repository": "acme/docker-arm" }\n}\n',
+    });
     const { config } = await loadConfig({ cwd });
     expect(config.targets).toEqual(['armv6']);
     expect(config.release.repository).toBe('acme/docker-arm');
   });
 
   it('lets flags override the file, and undefined flags leave it alone', async () => {
-    const cwd = await tempTree({ 'crossdock.yaml': 'targets: [armv6]\nbuild:\n  jobs: 4\n  outDir: out\n' });
-    const { config } = await loadConfig({ cwd, overrides: { target: ['aarch64', 'armv7'], jobs: undefined, 'out-dir': '/tmp/elsewhere' } });
+    const cwd = await tempTree({
+      'crossdock.yaml': 'targets: [armv6]\nbuild:\n  jobs: 4\n  outDir: out\n',
+    });
+    const { config } = await loadConfig({
+      cwd,
+      overrides: { target: ['aarch64', 'armv7'], jobs: undefined, 'out-dir': '/tmp/elsewhere' },
+    });
     expect(config.targets).toEqual(['aarch64', 'armv7']);
     expect(config.build.jobs).toBe(4);
     expect(config.build.outDir).toBe('/tmp/elsewhere');
   });
 
   it('names file, line and column of an unknown key and suggests the right one', async () => {
-    const error = await configError({ 'crossdock.yaml': 'targets: [armv6]\nbuild:\n  outdir: dist\n' });
+    const error = await configError({
+      'crossdock.yaml': 'targets: [armv6]\nbuild:\n  outdir: dist\n',
+    });
     expect(error.message).toMatch(/crossdock\.yaml:3:3 build\.outdir: unknown key "outdir"$/);
     expect(error.hint).toMatch(/^did you mean "outDir"\? valid keys here: outDir, components/);
     expect(error.exitCode).toBe(2);
   });
 
   it('names the line of a value of the wrong type', async () => {
-    const error = await configError({ 'crossdock.yaml': '# fleet\ntargets: [armv6]\ninstall:\n  waves:\n    canary: two\n' });
-    expect(error.message).toMatch(/crossdock\.yaml:5:13 install\.waves\.canary: expected number, got "two"$/);
+    const error = await configError({
+      'crossdock.yaml': '# fleet\ntargets: [armv6]\ninstall:\n  waves:\n    canary: two\n',
+    });
+    expect(error.message).toMatch(
+      /crossdock\.yaml:5:13 install\.waves\.canary: expected number, got "two"$/,
+    );
     expect(error.hint).toBe('change the value to number');
   });
 
   it('points at a bad list entry', async () => {
-    const error = await configError({ 'crossdock.yaml': 'build:\n  components:\n    - dockerd\n    - dockred\n' });
-    expect(error.message).toMatch(/crossdock\.yaml:4:7 build\.components\[1\]: expected "dockerd" \| "docker-proxy"/);
+    const error = await configError({
+      'crossdock.yaml': 'build:\n  components:\n    - dockerd\n    - dockred\n',
+    });
+    expect(error.message).toMatch(
+      /crossdock\.yaml:4:7 build\.components\[1\]: expected "dockerd" \| "docker-proxy"/,
+    );
   });
 
   it('reports bad YAML with its position', async () => {
-    const error = await configError({ 'crossdock.yaml': 'targets: [armv6\nbuild:\n  outDir: dist\n' });
+    const error = await configError({
+      'crossdock.yaml': 'targets: [armv6\nbuild:\n  outDir: dist\n',
+    });
     expect(error.message).toMatch(/^.*crossdock\.yaml:\d+:\d+: not valid YAML: /);
     expect(error.problems[0]?.line).toBeGreaterThanOrEqual(1);
   });
@@ -92,7 +119,9 @@ describe('loadConfig', () => {
 
   it('refuses the same target twice under different names', async () => {
     const error = await configError({ 'crossdock.yaml': 'targets: [armv7, linux/arm/v7]\n' });
-    expect(error.message).toMatch(/crossdock\.yaml:1:18 targets\[1\]: "linux\/arm\/v7" is armv7, which is listed already/);
+    expect(error.message).toMatch(
+      /crossdock\.yaml:1:18 targets\[1\]: "linux\/arm\/v7" is armv7, which is listed already/,
+    );
   });
 
   it('checks the version is semver', async () => {
@@ -103,20 +132,27 @@ describe('loadConfig', () => {
   });
 
   it('names the flag, not the file, when a flag is wrong', async () => {
-    const error = await configError({ 'crossdock.yaml': 'targets: [armv6]\n' }, { overrides: { target: ['armv9'] } });
+    const error = await configError(
+      { 'crossdock.yaml': 'targets: [armv6]\n' },
+      { overrides: { target: ['armv9'] } },
+    );
     expect(error.message).toMatch(/^--target: unknown platform name "armv9"/);
     const jobs = await configError({}, { overrides: { jobs: 'many' } });
     expect(jobs.message).toBe('--jobs: expected number, got "many"');
   });
 
   it('collects every problem and says how many more there are', async () => {
-    const error = await configError({ 'crossdock.yaml': 'targets: 5\nbogus: 1\nbuild: {jobs: 0}\n' });
+    const error = await configError({
+      'crossdock.yaml': 'targets: 5\nbogus: 1\nbuild: {jobs: 0}\n',
+    });
     expect(error.problems.length).toBe(3);
     expect(error.message).toMatch(/\(and 2 more\)$/);
   });
 
   it('refuses a --config path that does not exist', async () => {
     const cwd = await tempTree();
-    await expect(loadConfig({ cwd, file: 'nope.yaml' })).rejects.toThrow('--config nope.yaml: no such file');
+    await expect(loadConfig({ cwd, file: 'nope.yaml' })).rejects.toThrow(
+      '--config nope.yaml: no such file',
+    );
   });
 });

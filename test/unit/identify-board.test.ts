@@ -2,7 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type BoardReport, identifyBoard, parseCpuinfo, UnsupportedBoardError } from '../../src/platform/identify-board.js';
+import {
+  type BoardReport,
+  identifyBoard,
+  parseCpuinfo,
+  UnsupportedBoardError,
+} from '../../src/platform/identify-board.js';
 import { loadTargets } from '../../src/platform/targets.js';
 
 const registry = await loadTargets();
@@ -11,7 +16,14 @@ const directory = fileURLToPath(new URL('../fixtures/boards/', import.meta.url))
 interface Fixture {
   description: string;
   report: Omit<BoardReport, 'shElfHeader'> & { shElfHeader?: string };
-  expect: { target?: string; board?: string | null; qemuCpu?: string; alsoRuns?: string[]; notes?: string[]; error?: string };
+  expect: {
+    target?: string;
+    board?: string | null;
+    qemuCpu?: string;
+    alsoRuns?: string[];
+    notes?: string[];
+    error?: string;
+  };
 }
 
 const fixtures = readdirSync(directory)
@@ -48,7 +60,9 @@ describe('identifyBoard on reports from real boards', () => {
 
 describe('identifyBoard rules', () => {
   const piZero = fixtures.find(([file]) => file === 'pi-zero-w-raspbian-bullseye.yaml')?.[1];
-  const pi4on32 = fixtures.find(([file]) => file === 'pi-4-rpios-32bit-userland-64bit-kernel.yaml')?.[1];
+  const pi4on32 = fixtures.find(
+    ([file]) => file === 'pi-4-rpios-32bit-userland-64bit-kernel.yaml',
+  )?.[1];
   if (!piZero || !pi4on32) throw new Error('fixtures missing');
 
   it('never trusts "CPU architecture: 7" alone: the part number finds the ARM1176', () => {
@@ -61,7 +75,9 @@ describe('identifyBoard rules', () => {
     const identity = identifyBoard({ ...toReport(pi4on32), longBit: 64 }, registry);
     expect(identity.target).toBe('armv7');
     expect(identity.userland.source).toBe('sh-elf');
-    expect(identity.notes.join('\n')).toContain('getconf LONG_BIT says 64 but /bin/sh is a 32-bit arm binary');
+    expect(identity.notes.join('\n')).toContain(
+      'getconf LONG_BIT says 64 but /bin/sh is a 32-bit arm binary',
+    );
   });
 
   it('falls back to dpkg, then to the kernel, when getconf is missing', () => {
@@ -74,14 +90,20 @@ describe('identifyBoard rules', () => {
   });
 
   it('reads a damaged /bin/sh header as missing rather than failing', () => {
-    const identity = identifyBoard({ ...toReport(piZero), shElfHeader: Buffer.from('#!/bin/busybox') }, registry);
+    const identity = identifyBoard(
+      { ...toReport(piZero), shElfHeader: Buffer.from('#!/bin/busybox') },
+      registry,
+    );
     expect(identity.target).toBe('armv6');
     expect(identity.userland.source).toBe('getconf');
     expect(identity.notes.join('\n')).toContain('/bin/sh: not an ELF file');
   });
 
   it('keeps the CPU in charge when the model string and the CPU disagree', () => {
-    const identity = identifyBoard({ ...toReport(piZero), deviceTreeModel: 'Raspberry Pi 4 Model B Rev 1.4' }, registry);
+    const identity = identifyBoard(
+      { ...toReport(piZero), deviceTreeModel: 'Raspberry Pi 4 Model B Rev 1.4' },
+      registry,
+    );
     expect(identity.target).toBe('armv6');
     expect(identity.notes.join('\n')).toContain('does not normally run armv6');
   });

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { AmbiguousTargetNameError, findTargets, resolveTarget, UnknownTargetNameError } from '../../src/platform/resolve.js';
-import { loadTargets } from '../../src/platform/targets.js';
+import {
+  AmbiguousTargetNameError,
+  findTargets,
+  resolveTarget,
+  UnknownTargetNameError,
+} from '../../src/platform/resolve.js';
 import type { Vocabulary } from '../../src/platform/target-schema.js';
+import { loadTargets } from '../../src/platform/targets.js';
 
 const registry = await loadTargets();
 
@@ -85,7 +90,9 @@ describe('resolveTarget', () => {
   });
 
   it('says the QEMU name arm is shared by armv6 and armv7', () => {
-    expect(() => resolveTarget(registry, 'qemu:arm')).toThrow(/more than one target in the qemu vocabulary \(armv7, armv6\)/);
+    expect(() => resolveTarget(registry, 'qemu:arm')).toThrow(
+      /more than one target in the qemu vocabulary \(armv7, armv6\)/,
+    );
   });
 
   it('rejects armv7l as an OCI name, as containerd does, and gives the OCI spelling', () => {
@@ -102,7 +109,9 @@ describe('resolveTarget', () => {
     try {
       resolveTarget(registry, 'aarch46');
     } catch (error) {
-      expect((error as UnknownTargetNameError).hint).toMatch(/^did you mean aarch64\? valid targets: x86_64, aarch64, armv7, armv6, riscv64/);
+      expect((error as UnknownTargetNameError).hint).toMatch(
+        /^did you mean aarch64\? valid targets: x86_64, aarch64, armv7, armv6, riscv64/,
+      );
     }
     expect(() => resolveTarget(registry, '')).toThrow(/empty platform name/);
     expect(() => resolveTarget(registry, 'mips')).toThrow(/unknown platform name "mips"/);
@@ -116,6 +125,8 @@ describe('resolveTarget', () => {
   });
 
   it('refuses a prefix that contradicts the vocabulary option', () => {
-    expect(() => resolveTarget(registry, 'debian:armhf', { vocabulary: 'alpine' })).toThrow(/names the debian vocabulary but alpine was asked for/);
+    expect(() => resolveTarget(registry, 'debian:armhf', { vocabulary: 'alpine' })).toThrow(
+      /names the debian vocabulary but alpine was asked for/,
+    );
   });
 });

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { chooseRenderer, createTaskList } from '../../src/ui/renderer.js';
+
+describe('chooseRenderer', () => {
+  it.each([
+    [{ isTTY: true, env: {} }, 'default'],
+    [{ isTTY: false, env: {} }, 'simple'],
+    [{ isTTY: true, env: { CI: 'true' } }, 'simple'],
+    [{ isTTY: true, env: { CI: 'false' } }, 'default'],
+    [{ isTTY: true, env: { TERM: 'dumb' } }, 'simple'],
+    [{ isTTY: true, verbose: true, env: {} }, 'simple'],
+    [{ isTTY: true, json: true, env: {} }, 'silent'],
+    [{ isTTY: false, json: true, env: { CI: 'true' } }, 'silent'],
+    [{ isTTY: true, quiet: true, env: {} }, 'silent'],
+    [{ isTTY: true, env: { VITEST: 'true' } }, 'silent'],
+  ] as const)('%o → %s', (context, expected) => {
+    expect(chooseRenderer(context)).toBe(expected);
+  });
+});
+
+describe('createTaskList', () => {
+  it('runs tasks concurrently and keeps going past a failure when told to', async () => {
+    const order: string[] = [];
+    const list = createTaskList<{ done: string[] }>(
+      [
+        {
+          title: 'a',
+          task: async (ctx) => {
+            order.push('a');
+            ctx.done.push('a');
+          },
+        },
+        {
+          title: 'b',
+          task: async () => {
+            throw new Error('b failed');
+          },
+        },
+        {
+          title: 'c',
+          task: async (ctx) => {
+            order.push('c');
+            ctx.done.push('c');
+          },
+        },
+      ],
+      { concurrent: true, exitOnError: false, context: { done: [] } },
+    );
+    const context = await list.run();
+    expect(context.done.sort()).toEqual(['a', 'c']);
+    expect(list.errors.map((error) => error.message)).toEqual(['b failed']);
+  });
+});

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { loadTargets } from '../../src/platform/targets.js';
+import {
+  expandTemplate,
+  loadToolchains,
+  normalizeToolVersion,
+  toolchainPackages,
+  versionSatisfies,
+} from '../../src/toolchain/definitions.js';
+import { tempTree } from '../helpers/temp.js';
+
+const registry = await loadTargets();
+const toolchains = await loadToolchains();
+const gnu = toolchains.find((t) => t.name === 'gnu-cross');
+const go = toolchains.find((t) => t.name === 'go');
+if (!gnu || !go) throw new Error('toolchains/gnu-cross.yaml and toolchains/go.yaml must exist');
+
+describe('toolchains/', () => {
+  it.each([
+    ['aarch64', 'aarch64-linux-gnu-gcc', ['crossbuild-essential-arm64'], 'libseccomp-dev:arm64'],
+    ['armv7', 'arm-linux-gnueabihf-gcc', ['crossbuild-essential-armhf'], 'libseccomp-dev:armhf'],
+    ['armv6', 'arm-linux-gnueabi-gcc', ['crossbuild-essential-armel'], 'libseccomp-dev:armel'],
+  ])('%s: %s from %o, runc links %s', (name, compiler, packages, library) => {
+    const target = registry.get(name);
+    expect(expandTemplate(gnu.command, target)).toBe(compiler);
+    expect(toolchainPackages(gnu, target, 'debian', false)).toEqual(packages);
+    expect(toolchainPackages(gnu, target, 'ubuntu', false)).toEqual(packages);
+    expect(gnu.libraries.libseccomp?.packages.debian.map((p) => expandTemplate(p, target))).toEqual(
+      [library],
+    );
+  });
+
+  it("installs the plain compiler for the build host's own target", () => {
+    expect(toolchainPackages(gnu, registry.get('x86_64'), 'debian', true)).toEqual([
+      'build-essential',
+    ]);
+    expect(toolchainPackages(go, registry.get('armv6'), 'debian', false)).toEqual(['golang-go']);
+  });
+
+  it.each([
+    [gnu, '12', true],
+    [gnu, '12.2.0', true],
+    [gnu, '9.4.0', false],
+    [go, 'go1.19.8', true],
+    [go, 'go1.22.2', true],
+    [go, 'go1.18.1', false],
+    [go, 'devel', false],
+  ] as const)('%#: version %s satisfies the range: %s', (toolchain, version, expected) => {
+    expect(versionSatisfies(toolchain, version)).toBe(expected);
+  });
+
+  it('normalizes tool version strings', () => {
+    expect(normalizeToolVersion('go1.19.8')).toBe('1.19.8');
+    expect(normalizeToolVersion('12\n')).toBe('12.0.0');
+  });
+
+  it('rejects an unknown placeholder and a bad version range at their lines', async () => {
+    const directory = await tempTree({
+      'bad.yaml':
+        'name: bad\ntitle: Bad\nkind: go\ncommand: "{arch}-go"\nversionArgs: []\nversionRange: ">=1.19"\npackages: {debian: [], ubuntu: []}\nnativePackages: {debian: [], ubuntu: []}\nlibraries: {}\n',
+    });
+    await expect(loadToolchains(directory)).rejects.toThrow(
+      /bad\.yaml:4:10 command: unknown \{placeholder\}/,
+    );
+    const range = await tempTree({
+      'bad.yaml':
+        'name: bad\ntitle: Bad\nkind: go\ncommand: go\nversionArgs: []\nversionRange: "newest"\npackages: {debian: [], ubuntu: []}\nnativePackages: {debian: [], ubuntu: []}\nlibraries: {}\n',
+    });
+    await expect(loadToolchains(range)).rejects.toThrow(
+      /bad\.yaml:6:15 versionRange: expected a semver range/,
+    );
+  });
+});
