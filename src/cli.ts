@@ -96,14 +96,8 @@ export function createCli() {
     });
 
   cli
-    .command(
-      'schema',
-      'Print the JSON Schema of crossdock.yaml (--write regenerates the committed schema files)',
-    )
-    .option(
-      '--write',
-      'Write crossdock.schema.json, targets/schema.json and toolchains/schema.json',
-    )
+    .command('schema', 'Print the JSON Schema of crossdock.yaml (--write regenerates the committed schema files)')
+    .option('--write', 'Write crossdock.schema.json, targets/schema.json and toolchains/schema.json')
     .action(async (flags: Flags) => {
       const { schemaCommand } = await import('./commands/config.js');
       return schemaCommand({ write: Boolean(flags.write) });
@@ -122,9 +116,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     if (!cli.matchedCommand) {
       const [unknown] = cli.args;
       if (unknown !== undefined) {
-        process.stderr.write(
-          `crossdock: unknown command "${unknown}"\n  hint: crossdock --help lists the commands\n`,
-        );
+        process.stderr.write(`crossdock: unknown command "${unknown}"\n  hint: crossdock --help lists the commands\n`);
         return ExitCode.Usage;
       }
       cli.outputHelp();
@@ -145,9 +137,7 @@ function report(error: unknown): number {
   }
   // cac's own errors: an unknown option, a missing argument.
   if (error instanceof Error && error.name === 'CACError') {
-    process.stderr.write(
-      `crossdock: ${error.message}\n  hint: crossdock --help, or crossdock COMMAND --help\n`,
-    );
+    process.stderr.write(`crossdock: ${error.message}\n  hint: crossdock --help, or crossdock COMMAND --help\n`);
     return ExitCode.Usage;
   }
   process.stderr.write(

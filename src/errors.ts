@@ -78,9 +78,7 @@ export class CommandFailedError extends CrossdockError {
     remote: boolean;
   }) {
     const tail = tailLines(init.stderr, 5);
-    super(
-      `${init.host}: \`${init.command}\` ${init.reason}${tail ? `: ${tail.split('\n').join(' | ')}` : ''}`,
-    );
+    super(`${init.host}: \`${init.command}\` ${init.reason}${tail ? `: ${tail.split('\n').join(' | ')}` : ''}`);
     this.exitCode = init.remote ? ExitCode.Remote : ExitCode.Failure;
     this.command = init.command;
     this.commandExitCode = init.exitCode;

@@ -17,20 +17,8 @@ export { COMPONENTS, ConfigSchema } from './config/schema.js';
 export * from './errors.js';
 export { LocalRunner, type LocalRunnerOptions } from './exec/local-runner.js';
 export { Redactor } from './exec/redact.js';
-export {
-  formatCommand,
-  type Runner,
-  type RunOptions,
-  type RunResult,
-  shellQuote,
-} from './exec/runner.js';
-export {
-  type ByteSource,
-  bufferSource,
-  type ElfFile,
-  readElf,
-  readElfHeader,
-} from './platform/elf.js';
+export { formatCommand, type Runner, type RunOptions, type RunResult, shellQuote } from './exec/runner.js';
+export { type ByteSource, bufferSource, type ElfFile, readElf, readElfHeader } from './platform/elf.js';
 export { readElfFile } from './platform/elf-file.js';
 export {
   type BoardIdentity,
@@ -47,19 +35,8 @@ export {
   type TargetMatch,
   UnknownTargetNameError,
 } from './platform/resolve.js';
-export {
-  type TargetDefinition,
-  TargetSchema,
-  VOCABULARIES,
-  type Vocabulary,
-} from './platform/target-schema.js';
-export {
-  type BoardProfile,
-  buildRegistry,
-  loadTargets,
-  type Target,
-  type TargetRegistry,
-} from './platform/targets.js';
+export { type TargetDefinition, TargetSchema, VOCABULARIES, type Vocabulary } from './platform/target-schema.js';
+export { type BoardProfile, buildRegistry, loadTargets, type Target, type TargetRegistry } from './platform/targets.js';
 export { goEnvironment, namesOf, ociPlatform } from './platform/vocabulary.js';
 export {
   expandTemplate,

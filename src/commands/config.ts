@@ -33,10 +33,7 @@ export function jsonSchemas(): Record<string, object> {
   return {
     'crossdock.schema.json': generate(ConfigSchema, 'crossdock.yaml'),
     'targets/schema.json': generate(TargetSchema, 'crossdock target definition (targets/*.yaml)'),
-    'toolchains/schema.json': generate(
-      ToolchainSchema,
-      'crossdock toolchain definition (toolchains/*.yaml)',
-    ),
+    'toolchains/schema.json': generate(ToolchainSchema, 'crossdock toolchain definition (toolchains/*.yaml)'),
   };
 }
 

@@ -8,9 +8,7 @@ export interface InspectFailure {
   error: string;
 }
 
-export async function inspectFiles(
-  files: readonly string[],
-): Promise<Array<InspectReport | InspectFailure>> {
+export async function inspectFiles(files: readonly string[]): Promise<Array<InspectReport | InspectFailure>> {
   const registry = await loadTargets();
   return files.map((file) => {
     try {
@@ -30,12 +28,8 @@ export function describeReport(report: InspectReport): string {
   return `${report.file}: ${report.machine} ELF ${report.class}-bit${arm}${float}, ${linkage}${go} → ${report.target ?? 'no crossdock target'}`;
 }
 
-export async function inspectCommand(
-  files: readonly string[],
-  options: { json?: boolean },
-): Promise<number> {
-  if (files.length === 0)
-    throw new UserError('inspect: no files given', { hint: 'crossdock inspect FILE...' });
+export async function inspectCommand(files: readonly string[], options: { json?: boolean }): Promise<number> {
+  if (files.length === 0) throw new UserError('inspect: no files given', { hint: 'crossdock inspect FILE...' });
   const results = await inspectFiles(files);
   if (options.json) printJson(results);
   else {

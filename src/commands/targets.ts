@@ -53,9 +53,7 @@ export function summarizeTarget(target: Target): TargetSummary {
       cpu: board.cpu,
       os: board.nativeTarget === target.name ? 'native' : `${target.bits}-bit OS`,
     })),
-    names: Object.fromEntries(
-      VOCABULARIES.map((vocabulary) => [vocabulary, target.names[vocabulary]]),
-    ),
+    names: Object.fromEntries(VOCABULARIES.map((vocabulary) => [vocabulary, target.names[vocabulary]])),
   };
 }
 
@@ -77,9 +75,7 @@ export async function targetsCommand(options: { json?: boolean }): Promise<numbe
       target.dockerStatic ?? '-',
       `${target.qemu.name} -cpu ${target.qemu.cpu}`,
       target.runsOn
-        .map((board) =>
-          board.nativeTarget === target.name ? board.id : `${board.id}(${target.bits}-bit OS)`,
-        )
+        .map((board) => (board.nativeTarget === target.name ? board.id : `${board.id}(${target.bits}-bit OS)`))
         .join(', ') || '-',
     ]),
   ];

@@ -31,8 +31,7 @@ export class DocumentError extends UserError {
 }
 
 export function formatProblem(problem: DocumentProblem): string {
-  const where =
-    problem.line === undefined ? problem.file : `${problem.file}:${problem.line}:${problem.column}`;
+  const where = problem.line === undefined ? problem.file : `${problem.file}:${problem.line}:${problem.column}`;
   return `${where}${problem.path ? ` ${problem.path}` : ''}: ${problem.message}`;
 }
 
@@ -97,7 +96,7 @@ function checkStrictJson(text: string, file: string): void {
 export function jsonErrorOffset(text: string): number {
   let at = 0;
   const fail = (): never => {
-    throw at;
+    throw new JsonSyntaxError(at);
   };
   const space = () => {
     while (at < text.length && ' \t\n\r'.includes(text.charAt(at))) at++;
@@ -167,8 +166,15 @@ export function jsonErrorOffset(text: string): number {
     value();
     space();
     return Math.min(at, text.length);
-  } catch (offset) {
-    return typeof offset === 'number' ? offset : 0;
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) return error.offset;
+    throw error;
+  }
+}
+
+class JsonSyntaxError extends Error {
+  constructor(readonly offset: number) {
+    super(`JSON syntax error at ${offset}`);
   }
 }
 
@@ -178,10 +184,10 @@ export async function readSource(file: string): Promise<ParsedDocument> {
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(
-      `${file}: cannot read: ${code === 'ENOENT' ? 'no such file' : String(code ?? error)}`,
-      { hint: 'check the path', cause: error },
-    );
+    throw new UserError(`${file}: cannot read: ${code === 'ENOENT' ? 'no such file' : String(code ?? error)}`, {
+      hint: 'check the path',
+      cause: error,
+    });
   }
   return parseSource(text, file);
 }
@@ -207,18 +213,12 @@ export async function loadDocument<TSchema extends AnySchema>(
 
 type PathKey = string | number;
 
-function issueToProblem(
-  issue: v.BaseIssue<unknown>,
-  parsed: ParsedDocument,
-  schema: AnySchema,
-): DocumentProblem {
+function issueToProblem(issue: v.BaseIssue<unknown>, parsed: ParsedDocument, schema: AnySchema): DocumentProblem {
   const segments = issue.path ?? [];
   const keys: PathKey[] = segments.map((segment) => segment.key as PathKey);
   const last = segments.at(-1);
   const isUnknownKey = issue.type === 'strict_object' && last?.origin === 'key';
-  const offset = isUnknownKey
-    ? keyOffset(parsed.document, keys)
-    : valueOffset(parsed.document, keys);
+  const offset = isUnknownKey ? keyOffset(parsed.document, keys) : valueOffset(parsed.document, keys);
   const position = offset === undefined ? undefined : parsed.lineCounter.linePos(offset);
   const path = formatPath(keys);
 
@@ -300,17 +300,20 @@ export function allowedKeys(schema: AnySchema, keys: readonly PathKey[]): string
 }
 
 function unwrap(schema: unknown): unknown {
-  let current = schema as { wrapped?: unknown } | undefined;
-  while (current?.wrapped) current = current.wrapped as { wrapped?: unknown };
+  let current = schema;
+  while (isWrapper(current)) current = current.wrapped;
   return current;
+}
+
+/** optional(), nullable() and friends keep the schema they wrap in `wrapped`. */
+function isWrapper(schema: unknown): schema is { wrapped: unknown } {
+  return typeof schema === 'object' && schema !== null && 'wrapped' in schema && schema.wrapped !== undefined;
 }
 
 /** The allowed word nearest to a misspelt one, if it is near enough to be a typo. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
   // An abbreviation (`repo` for `repository`) is as telling as a typo.
-  const extensions = candidates.filter(
-    (c) => word.length >= 3 && c.toLowerCase().startsWith(word.toLowerCase()),
-  );
+  const extensions = candidates.filter((c) => word.length >= 3 && c.toLowerCase().startsWith(word.toLowerCase()));
   if (extensions.length === 1) return extensions[0];
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;

@@ -65,14 +65,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const parsed = file ? await readSource(file) : undefined;
   if (parsed) validateDocument(parsed, ConfigSchema);
 
-  const overrides = Object.entries(options.overrides ?? {}).filter(
-    ([, value]) => value !== undefined,
-  ) as Array<[ConfigFlag, unknown]>;
-  const merged = structuredClone((parsed?.data ?? {}) as Record<string, unknown>);
-  if (merged === null || typeof merged !== 'object' || Array.isArray(merged)) {
-    // validateDocument already rejected this; keep the type checker honest.
-    throw new UserError(`${file}: expected a mapping at the top level`);
-  }
+  const overrides = Object.entries(options.overrides ?? {}).filter(([, value]) => value !== undefined) as Array<
+    [ConfigFlag, unknown]
+  >;
+  // validateDocument has checked the file holds a mapping.
+  const merged = structuredClone(parsed?.data ?? {}) as Record<string, unknown>;
   for (const [flag, value] of overrides) setIn(merged, FLAG_KEYS[flag], value);
 
   const result = v.safeParse(ConfigSchema, merged);
@@ -86,7 +83,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
           line: undefined,
           column: undefined,
           path: flag ? '' : formatPath(keys),
-          message: `${issue.expected ? `expected ${issue.expected}, got ${issue.received}` : issue.message}`,
+          message: issue.expected ? `expected ${issue.expected}, got ${issue.received}` : issue.message,
           hint: flag ? `fix the value of --${flag}` : undefined,
         };
       }),
@@ -150,18 +147,12 @@ function applyRules(config: Config, context: RuleContext): ResolvedConfig {
     problems.push(problemAt(context, keys, message, hint));
 
   const canonical: string[] = [];
-  const requested =
-    config.targets ??
-    context.registry.targets.filter((t) => t.support === 'stable').map((t) => t.name);
+  const requested = config.targets ?? context.registry.targets.filter((t) => t.support === 'stable').map((t) => t.name);
   requested.forEach((name, index) => {
     try {
       const target = resolveTarget(context.registry, name);
       if (canonical.includes(target.name))
-        at(
-          ['targets', index],
-          `"${name}" is ${target.name}, which is listed already`,
-          'list each target once',
-        );
+        at(['targets', index], `"${name}" is ${target.name}, which is listed already`, 'list each target once');
       canonical.push(target.name);
     } catch (error) {
       if (!(error instanceof CrossdockError)) throw error;
@@ -169,11 +160,7 @@ function applyRules(config: Config, context: RuleContext): ResolvedConfig {
     }
   });
   if (config.version !== undefined && !semver.valid(config.version.replace(/^v/, ''))) {
-    at(
-      ['version'],
-      `"${config.version}" is not a semver version`,
-      'use MAJOR.MINOR.PATCH, e.g. 27.5.1 or 28.0.0-rc.1',
-    );
+    at(['version'], `"${config.version}" is not a semver version`, 'use MAJOR.MINOR.PATCH, e.g. 27.5.1 or 28.0.0-rc.1');
   }
   if (problems.length > 0) throw new DocumentError(problems);
   return { ...config, targets: canonical };
@@ -190,9 +177,7 @@ function problemAt(
     return { file: `--${flag}`, line: undefined, column: undefined, path: '', message, hint };
   }
   const { parsed } = context;
-  const node = parsed?.document.getIn(keys, true) as
-    | { range?: [number, number, number] }
-    | undefined;
+  const node = parsed?.document.getIn(keys, true) as { range?: [number, number, number] } | undefined;
   const position = node?.range && parsed ? parsed.lineCounter.linePos(node.range[0]) : undefined;
   return {
     file: parsed?.file ?? 'defaults',

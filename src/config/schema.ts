@@ -52,16 +52,12 @@ export const BuildSchema = v.strictObject({
       }),
       {},
     ),
-    v.description(
-      "Where each component's source comes from; Debian source packages work offline from a mirror",
-    ),
+    v.description("Where each component's source comes from; Debian source packages work offline from a mirror"),
   ),
   jobs: v.optional(positiveInteger('How many targets build at once'), 2),
   sourceDateEpoch: v.pipe(
     v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
-    v.description(
-      'Timestamp for reproducible archives; defaults to SOURCE_DATE_EPOCH or the source commit time',
-    ),
+    v.description('Timestamp for reproducible archives; defaults to SOURCE_DATE_EPOCH or the source commit time'),
   ),
   smoke: v.pipe(
     v.optional(v.boolean(), true),
@@ -71,25 +67,14 @@ export const BuildSchema = v.strictObject({
 
 export const ReleaseSchema = v.strictObject({
   repository: v.pipe(
-    v.optional(
-      v.pipe(
-        v.string(),
-        v.regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name, e.g. acme/docker-arm'),
-      ),
-    ),
+    v.optional(v.pipe(v.string(), v.regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name, e.g. acme/docker-arm'))),
     v.description('GitHub repository that receives the releases'),
   ),
   apiUrl: v.pipe(
-    v.optional(
-      v.pipe(v.string(), v.url('expected a URL such as https://api.github.com')),
-      'https://api.github.com',
-    ),
+    v.optional(v.pipe(v.string(), v.url('expected a URL such as https://api.github.com')), 'https://api.github.com'),
     v.description('REST API base URL; set it for GitHub Enterprise Server or Gitea'),
   ),
-  tagPrefix: v.pipe(
-    v.optional(v.picklist(['v', '']), 'v'),
-    v.description('Tag prefix before the semver version'),
-  ),
+  tagPrefix: v.pipe(v.optional(v.picklist(['v', '']), 'v'), v.description('Tag prefix before the semver version')),
   replaceAssets: v.pipe(
     v.optional(v.boolean(), false),
     v.description('Replace a release asset whose contents differ instead of refusing'),
@@ -102,17 +87,12 @@ export const InstallSchema = v.strictObject({
     v.description('Inventory of boards, relative to the config file'),
   ),
   prefix: v.pipe(
-    v.optional(
-      v.pipe(v.string(), v.regex(/^\/\S+$/, 'expected an absolute path')),
-      '/opt/crossdock',
-    ),
+    v.optional(v.pipe(v.string(), v.regex(/^\/\S+$/, 'expected an absolute path')), '/opt/crossdock'),
     v.description('Where versions are unpacked on the board'),
   ),
   hostKeys: v.pipe(
     v.optional(v.picklist(['strict', 'accept-new']), 'strict'),
-    v.description(
-      'strict: the board must be in known_hosts; accept-new: trust a board seen for the first time',
-    ),
+    v.description('strict: the board must be in known_hosts; accept-new: trust a board seen for the first time'),
   ),
   waves: v.optional(
     v.strictObject({
@@ -122,10 +102,7 @@ export const InstallSchema = v.strictObject({
       ),
       batchSize: v.optional(positiveInteger('Boards per later wave'), 5),
       maxFailPercent: v.pipe(
-        v.optional(
-          v.pipe(v.number(), v.minValue(0), v.maxValue(100, 'expected a percentage 0–100')),
-          0,
-        ),
+        v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(100, 'expected a percentage 0–100')), 0),
         v.description('Stop the rollout when more than this share of boards fail'),
       ),
     }),
@@ -142,9 +119,7 @@ export const ConfigSchema = v.strictObject({
   ),
   targets: v.pipe(
     v.optional(v.pipe(v.array(v.string()), v.minLength(1, 'list at least one target'))),
-    v.description(
-      'Targets to build and install, by any name `crossdock targets` lists; default: every stable target',
-    ),
+    v.description('Targets to build and install, by any name `crossdock targets` lists; default: every stable target'),
   ),
   build: v.optional(BuildSchema, {}),
   release: v.optional(ReleaseSchema, {}),

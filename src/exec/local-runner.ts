@@ -25,11 +25,7 @@ export class LocalRunner implements Runner {
     this.log = options.log ?? (() => {});
   }
 
-  async run(
-    command: string,
-    args: readonly string[] = [],
-    options: RunOptions = {},
-  ): Promise<RunResult> {
+  async run(command: string, args: readonly string[] = [], options: RunOptions = {}): Promise<RunResult> {
     // Secrets passed for this command only (a token in env) are hidden like the runner's own.
     const extra = [...(options.secrets ?? []), ...secretsInEnvironment(options.env ?? {})];
     const shown = this.redactor.redact(formatCommand(command, args), extra);
@@ -52,20 +48,20 @@ export class LocalRunner implements Runner {
     if (onOutput) {
       for (const stream of ['stdout', 'stderr'] as const) {
         let pending = '';
-        subprocess[stream]?.on('data', (chunk: Buffer) => {
+        subprocess[stream].on('data', (chunk: Buffer) => {
           pending += chunk.toString('utf8');
           const lines = pending.split('\n');
           pending = lines.pop() ?? '';
           for (const line of lines) onOutput(this.redactor.redact(line, extra), stream);
         });
-        subprocess[stream]?.on('end', () => {
+        subprocess[stream].on('end', () => {
           if (pending) onOutput(this.redactor.redact(pending, extra), stream);
         });
       }
     }
     const result = await subprocess;
-    const stdout = this.redactor.redact(String(result.stdout ?? ''), extra);
-    const stderr = this.redactor.redact(String(result.stderr ?? ''), extra);
+    const stdout = this.redactor.redact(result.stdout, extra);
+    const stderr = this.redactor.redact(result.stderr, extra);
     const durationMs = performance.now() - started;
     const cause = (result as { cause?: NodeJS.ErrnoException }).cause;
     if (cause?.code === 'ENOENT' && result.exitCode === undefined) {

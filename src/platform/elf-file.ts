@@ -9,18 +9,14 @@ export function withFileSource<T>(path: string, use: (source: ByteSource) => T):
     descriptor = openSync(path, 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(
-      `${path}: cannot open: ${code === 'ENOENT' ? 'no such file' : String(code ?? error)}`,
-      {
-        hint: 'check the path',
-        cause: error,
-      },
-    );
+    throw new UserError(`${path}: cannot open: ${code === 'ENOENT' ? 'no such file' : String(code ?? error)}`, {
+      hint: 'check the path',
+      cause: error,
+    });
   }
   try {
     const stat = fstatSync(descriptor);
-    if (!stat.isFile())
-      throw new UserError(`${path}: not a regular file`, { hint: 'give the path of a binary' });
+    if (!stat.isFile()) throw new UserError(`${path}: not a regular file`, { hint: 'give the path of a binary' });
     const source: ByteSource = {
       size: stat.size,
       read(offset, length) {

@@ -143,10 +143,7 @@ export function readElfHeader(source: ByteSource): ElfHeader {
   const ident = source.read(0, 16);
   if (ident.length < 4 || !ELF_MAGIC.every((byte, index) => ident[index] === byte)) {
     const start = [...source.read(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new ElfFormatError(
-      `not an ELF file (starts with ${start || 'nothing: the file is empty'})`,
-      'not-elf',
-    );
+    throw new ElfFormatError(`not an ELF file (starts with ${start || 'nothing: the file is empty'})`, 'not-elf');
   }
   if (ident.length < 16) {
     throw new ElfFormatError(
@@ -207,9 +204,7 @@ export function readElf(source: ByteSource): ElfFile {
   );
   const armAttributes =
     header.machine === 'arm' && attributesSection
-      ? parseArmAttributes(
-          reader.bytes(attributesSection.offset, attributesSection.size, '.ARM.attributes'),
-        )
+      ? parseArmAttributes(reader.bytes(attributesSection.offset, attributesSection.size, '.ARM.attributes'))
       : null;
 
   return {
@@ -228,10 +223,7 @@ function readProgramHeaders(reader: Reader, header: ElfHeader): ProgramHeader[] 
   const entrySize = is64 ? 56 : 32;
   if (header.programHeaderCount === 0) return [];
   if (header.programHeaderSize < entrySize) {
-    throw new ElfFormatError(
-      `malformed ELF: program header entries of ${header.programHeaderSize} bytes`,
-      'malformed',
-    );
+    throw new ElfFormatError(`malformed ELF: program header entries of ${header.programHeaderSize} bytes`, 'malformed');
   }
   const headers: ProgramHeader[] = [];
   const little = reader.littleEndian;
@@ -269,10 +261,7 @@ function readSections(reader: Reader, header: ElfHeader): SectionHeader[] {
   const is64 = header.class === 64;
   const entrySize = is64 ? 64 : 40;
   if (header.sectionHeaderSize < entrySize) {
-    throw new ElfFormatError(
-      `malformed ELF: section header entries of ${header.sectionHeaderSize} bytes`,
-      'malformed',
-    );
+    throw new ElfFormatError(`malformed ELF: section header entries of ${header.sectionHeaderSize} bytes`, 'malformed');
   }
   const little = reader.littleEndian;
   const raw = (index: number) => {
@@ -324,14 +313,12 @@ function uleb128(bytes: Uint8Array, position: number): [number, number] {
   let at = position;
   for (;;) {
     const byte = bytes[at];
-    if (byte === undefined)
-      throw new ElfFormatError('malformed .ARM.attributes: truncated number', 'malformed');
+    if (byte === undefined) throw new ElfFormatError('malformed .ARM.attributes: truncated number', 'malformed');
     at++;
     value += (byte & 0x7f) * 2 ** shift;
     if ((byte & 0x80) === 0) return [value, at];
     shift += 7;
-    if (shift > 49)
-      throw new ElfFormatError('malformed .ARM.attributes: number too long', 'malformed');
+    if (shift > 49) throw new ElfFormatError('malformed .ARM.attributes: number too long', 'malformed');
   }
 }
 
@@ -374,18 +361,13 @@ function parseAeabiSubsection(bytes: Uint8Array, result: ArmAttributes): void {
   let position = 0;
   while (position < bytes.length) {
     const [scope, afterTag] = uleb128(bytes, position);
-    if (afterTag + 4 > bytes.length)
-      throw new ElfFormatError('malformed .ARM.attributes: truncated', 'malformed');
+    if (afterTag + 4 > bytes.length) throw new ElfFormatError('malformed .ARM.attributes: truncated', 'malformed');
     const size = view.getUint32(afterTag, true);
     const end = position + size;
     if (size < 5 || end > bytes.length) {
-      throw new ElfFormatError(
-        'malformed .ARM.attributes: bad attribute block length',
-        'malformed',
-      );
+      throw new ElfFormatError('malformed .ARM.attributes: bad attribute block length', 'malformed');
     }
-    if (scope === ARM_ATTRIBUTE_TAGS.file)
-      parseAttributes(bytes.subarray(afterTag + 4, end), result);
+    if (scope === ARM_ATTRIBUTE_TAGS.file) parseAttributes(bytes.subarray(afterTag + 4, end), result);
     position = end;
   }
 }
@@ -394,8 +376,7 @@ function parseAttributes(bytes: Uint8Array, result: ArmAttributes): void {
   let position = 0;
   const readString = () => {
     const end = bytes.indexOf(0, position);
-    if (end === -1)
-      throw new ElfFormatError('malformed .ARM.attributes: unterminated string', 'malformed');
+    if (end === -1) throw new ElfFormatError('malformed .ARM.attributes: unterminated string', 'malformed');
     const text = cString(bytes.subarray(position, end + 1));
     position = end + 1;
     return text;
@@ -424,8 +405,7 @@ function parseAttributes(bytes: Uint8Array, result: ArmAttributes): void {
     if (tag === ARM_ATTRIBUTE_TAGS.cpuArch) result.cpuArch = ARM_CPU_ARCHITECTURES[value] ?? null;
     else if (tag === ARM_ATTRIBUTE_TAGS.cpuArchProfile) {
       const profile = String.fromCharCode(value);
-      result.cpuArchProfile =
-        profile === 'A' || profile === 'R' || profile === 'M' || profile === 'S' ? profile : null;
+      result.cpuArchProfile = profile === 'A' || profile === 'R' || profile === 'M' || profile === 'S' ? profile : null;
     } else if (tag === ARM_ATTRIBUTE_TAGS.abiVfpArgs) result.vfpArgs = value;
     else if (tag === ARM_ATTRIBUTE_TAGS.fpArch) result.fpArch = value;
   }
@@ -479,8 +459,7 @@ function readGoBuildInfo(
     const pointerAt = (at: number) =>
       pointerSize === 8 ? Number(view.getBigUint64(at, little)) : view.getUint32(at, little);
     version = goStringAt(reader, programHeaders, pointerAt(16), pointerSize, little) ?? '';
-    modules =
-      goStringAt(reader, programHeaders, pointerAt(16 + pointerSize), pointerSize, little) ?? '';
+    modules = goStringAt(reader, programHeaders, pointerAt(16 + pointerSize), pointerSize, little) ?? '';
   }
   if (!version) return null;
   return { goVersion: version, ...parseModuleInfo(modules) };
@@ -527,8 +506,7 @@ function goStringAt(
   if (headerOffset === undefined) return null;
   const view = reader.view(headerOffset, pointerSize * 2, 'a Go string header');
   const data = pointerSize === 8 ? Number(view.getBigUint64(0, little)) : view.getUint32(0, little);
-  const length =
-    pointerSize === 8 ? Number(view.getBigUint64(8, little)) : view.getUint32(4, little);
+  const length = pointerSize === 8 ? Number(view.getBigUint64(8, little)) : view.getUint32(4, little);
   const dataOffset = virtualToFile(programHeaders, data);
   if (dataOffset === undefined || length > 1 << 20) return null;
   return new TextDecoder().decode(reader.bytes(dataOffset, length, 'a Go string'));
@@ -536,11 +514,7 @@ function goStringAt(
 
 function virtualToFile(programHeaders: ProgramHeader[], address: number): number | undefined {
   for (const ph of programHeaders) {
-    if (
-      ph.type === PT_LOAD &&
-      address >= ph.virtualAddress &&
-      address < ph.virtualAddress + ph.fileSize
-    ) {
+    if (ph.type === PT_LOAD && address >= ph.virtualAddress && address < ph.virtualAddress + ph.fileSize) {
       return ph.offset + (address - ph.virtualAddress);
     }
   }

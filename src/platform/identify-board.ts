@@ -68,11 +68,7 @@ export function identifyBoard(report: BoardReport, registry: TargetRegistry): Bo
       kernelTarget.elf.armArchitectures && kernelTarget.bits === 32
         ? bestByLevel(registry, kernelTarget.elf.machine, 32, levelOf(cpuTarget ?? kernelTarget))
         : kernelTarget;
-  } else if (
-    userland.bits === 32 &&
-    kernelTarget.bits === 64 &&
-    userland.machine === kernelTarget.elf.compatMachine
-  ) {
+  } else if (userland.bits === 32 && kernelTarget.bits === 64 && userland.machine === kernelTarget.elf.compatMachine) {
     target = bestByLevel(registry, userland.machine, 32, levelOf(cpuTarget ?? kernelTarget));
     if (target) {
       notes.push(
@@ -89,11 +85,7 @@ export function identifyBoard(report: BoardReport, registry: TargetRegistry): Bo
     );
   }
 
-  if (
-    cpuTarget?.cpuinfo &&
-    cpu.architecture &&
-    !cpuTarget.cpuinfo.architectures.includes(cpu.architecture)
-  ) {
+  if (cpuTarget?.cpuinfo && cpu.architecture && !cpuTarget.cpuinfo.architectures.includes(cpu.architecture)) {
     notes.push(
       `/proc/cpuinfo says "CPU architecture: ${cpu.architecture}" but the CPU (${cpu.modelName ?? cpu.part}) is ${cpuTarget.name}`,
     );
@@ -117,9 +109,7 @@ export function identifyBoard(report: BoardReport, registry: TargetRegistry): Bo
   const model = (report.deviceTreeModel ?? cpu.model ?? '').replace(/\0/g, '').trim();
   const board = model ? matchBoard(model, registry.boards) : undefined;
   if (board && board.nativeTarget !== target.name && !board.also.includes(target.name)) {
-    notes.push(
-      `${board.name} does not normally run ${target.name}; trusting what the CPU and OS report`,
-    );
+    notes.push(`${board.name} does not normally run ${target.name}; trusting what the CPU and OS report`);
   }
 
   const alsoRuns = registry.targets
@@ -150,12 +140,9 @@ function kernelTargetOf(unameMachine: string, registry: TargetRegistry): Target 
   const matches = findTargets(registry, unameMachine, { vocabulary: 'uname' });
   const [first] = matches;
   if (!first) {
-    throw new UnsupportedBoardError(
-      `unsupported kernel architecture "${unameMachine.trim()}" (uname -m)`,
-      {
-        hint: `crossdock supports: ${registry.targets.flatMap((t) => t.names.uname).join(', ')}`,
-      },
-    );
+    throw new UnsupportedBoardError(`unsupported kernel architecture "${unameMachine.trim()}" (uname -m)`, {
+      hint: `crossdock supports: ${registry.targets.flatMap((t) => t.names.uname).join(', ')}`,
+    });
   }
   return first.target;
 }
@@ -166,16 +153,9 @@ interface Userland {
   source: 'sh-elf' | 'getconf' | 'dpkg' | 'kernel';
 }
 
-function userlandOf(
-  report: BoardReport,
-  kernel: Target,
-  registry: TargetRegistry,
-  notes: string[],
-): Userland {
+function userlandOf(report: BoardReport, kernel: Target, registry: TargetRegistry, notes: string[]): Userland {
   const longBit =
-    report.longBit === undefined || report.longBit === null
-      ? null
-      : Number(String(report.longBit).trim());
+    report.longBit === undefined || report.longBit === null ? null : Number(String(report.longBit).trim());
   if (report.shElfHeader && report.shElfHeader.length > 0) {
     let header: ElfHeader | undefined;
     try {
@@ -230,8 +210,7 @@ export function parseCpuinfo(text: string): CpuFacts {
     if (!fields.has(key)) fields.set(key, value);
   }
   // Old ARM kernels print "Processor : ARMv6-compatible processor rev 7 (v6l)" instead.
-  const modelName =
-    fields.get('model name') ?? fields.get('processor')?.replace(/^\d+$/, '') ?? null;
+  const modelName = fields.get('model name') ?? fields.get('processor')?.replace(/^\d+$/, '') ?? null;
   return {
     modelName: modelName || null,
     part: fields.get('cpu part')?.toLowerCase() ?? null,
@@ -248,9 +227,7 @@ function cpuTargetOf(cpu: CpuFacts, registry: TargetRegistry): Target | undefine
       ? withCpuinfo.find((t) => t.cpuinfo?.modelNames.some((p) => new RegExp(p).test(modelName)))
       : undefined) ??
     (part ? withCpuinfo.find((t) => t.cpuinfo?.parts.includes(part)) : undefined) ??
-    (architecture
-      ? withCpuinfo.find((t) => t.cpuinfo?.architectures.includes(architecture))
-      : undefined)
+    (architecture ? withCpuinfo.find((t) => t.cpuinfo?.architectures.includes(architecture)) : undefined)
   );
 }
 
@@ -261,12 +238,7 @@ function levelOf(target: Target): number | null {
   return Math.max(...accepted.map((name) => ARM_CPU_ARCHITECTURES.indexOf(name)));
 }
 
-function bestByLevel(
-  registry: TargetRegistry,
-  machine: string,
-  bits: 32 | 64,
-  cap: number | null,
-): Target | undefined {
+function bestByLevel(registry: TargetRegistry, machine: string, bits: 32 | 64, cap: number | null): Target | undefined {
   return registry.targets
     .filter((t) => t.elf.machine === machine && t.bits === bits && t.support === 'stable')
     .filter((t) => cap === null || (levelOf(t) ?? 0) <= cap)
@@ -278,11 +250,7 @@ function runs(candidate: Target, kernel: Target, cpuTarget: Target | undefined):
   if (candidate.elf.machine === kernel.elf.machine && candidate.bits === kernel.bits) {
     return cap === null || (levelOf(candidate) ?? 0) <= cap;
   }
-  if (
-    candidate.bits === 32 &&
-    kernel.bits === 64 &&
-    candidate.elf.machine === kernel.elf.compatMachine
-  ) {
+  if (candidate.bits === 32 && kernel.bits === 64 && candidate.elf.machine === kernel.elf.compatMachine) {
     return cap === null || (levelOf(candidate) ?? 0) <= cap;
   }
   return false;

@@ -4,11 +4,7 @@
  */
 
 import { armFloatAbiFromFlags, type ElfFile } from './elf.js';
-import {
-  ARM_CPU_ARCHITECTURES,
-  type ArmCpuArchitecture,
-  armArchitectureVersion,
-} from './elf-constants.js';
+import { ARM_CPU_ARCHITECTURES, type ArmCpuArchitecture, armArchitectureVersion } from './elf-constants.js';
 import { readElfFile } from './elf-file.js';
 import type { Target, TargetRegistry } from './targets.js';
 
@@ -65,13 +61,12 @@ export function describeElf(file: string, elf: ElfFile, registry: TargetRegistry
             ? 'go-buildinfo'
             : null;
     floatAbi = armFloatAbiFromFlags(header.flags) ?? vfpArgsAbi(elf.armAttributes?.vfpArgs ?? null);
-    if (!floatAbi && goarm)
-      floatAbi = goarm === '5' || go?.settings.GOARM?.includes('softfloat') ? 'soft' : 'hard';
+    if (!floatAbi && goarm) floatAbi = goarm === '5' || go?.settings.GOARM?.includes('softfloat') ? 'soft' : 'hard';
   } else {
     // A 64-bit ARM binary carries no attributes: its machine alone says v8 (targets/ says so).
     const [only, ...others] =
-      registry.targets.find((t) => t.elf.machine === header.machine && t.elf.class === header.class)
-        ?.elf.armArchitectures ?? [];
+      registry.targets.find((t) => t.elf.machine === header.machine && t.elf.class === header.class)?.elf
+        .armArchitectures ?? [];
     if (only && others.length === 0) {
       armArchName = only;
       armArchSource = 'elf-machine';
@@ -112,16 +107,12 @@ function matchesTarget(
   endianness: 'little' | 'big',
   armArchName: ArmCpuArchitecture | null,
 ): boolean {
-  if (target.elf.machine !== machine || target.elf.class !== elfClass || endianness !== 'little')
-    return false;
+  if (target.elf.machine !== machine || target.elf.class !== elfClass || endianness !== 'little') return false;
   const accepted = target.elf.armArchitectures;
   return accepted ? armArchName !== null && accepted.includes(armArchName) : true;
 }
 
-function highest(
-  a: ArmCpuArchitecture | null,
-  b: ArmCpuArchitecture | null,
-): ArmCpuArchitecture | null {
+function highest(a: ArmCpuArchitecture | null, b: ArmCpuArchitecture | null): ArmCpuArchitecture | null {
   if (!a || !b) return a ?? b;
   return ARM_CPU_ARCHITECTURES.indexOf(a) >= ARM_CPU_ARCHITECTURES.indexOf(b) ? a : b;
 }

@@ -57,11 +57,7 @@ export function splitVocabularyPrefix(input: string): { vocabulary?: Vocabulary;
 }
 
 /** Every (target, vocabulary) pair the name means, in registry order. */
-export function findTargets(
-  registry: TargetRegistry,
-  input: string,
-  options: ResolveOptions = {},
-): TargetMatch[] {
+export function findTargets(registry: TargetRegistry, input: string, options: ResolveOptions = {}): TargetMatch[] {
   const { vocabulary, name } = splitWithOption(input, options);
   const vocabularies = vocabulary ? [vocabulary] : VOCABULARIES;
   const matches: TargetMatch[] = [];
@@ -71,18 +67,13 @@ export function findTargets(
     if (candidate === 'go' && !vocabulary && !looksLikeGoEnvironment(name)) continue;
     const normalized = normalizeName(candidate, name);
     for (const target of registry.targets) {
-      if (target.names[candidate].includes(normalized))
-        matches.push({ target, vocabulary: candidate });
+      if (target.names[candidate].includes(normalized)) matches.push({ target, vocabulary: candidate });
     }
   }
   return matches;
 }
 
-export function resolveTarget(
-  registry: TargetRegistry,
-  input: string,
-  options: ResolveOptions = {},
-): Target {
+export function resolveTarget(registry: TargetRegistry, input: string, options: ResolveOptions = {}): Target {
   const { vocabulary, name } = splitWithOption(input, options);
   if (!name) {
     throw new UnknownTargetNameError('empty platform name', {
@@ -100,26 +91,19 @@ export function resolveTarget(
 function splitWithOption(input: string, options: ResolveOptions) {
   const split = splitVocabularyPrefix(input);
   if (split.vocabulary && options.vocabulary && split.vocabulary !== options.vocabulary) {
-    throw new UserError(
-      `"${input}" names the ${split.vocabulary} vocabulary but ${options.vocabulary} was asked for`,
-      { hint: `drop the "${split.vocabulary}:" prefix or the vocabulary option` },
-    );
+    throw new UserError(`"${input}" names the ${split.vocabulary} vocabulary but ${options.vocabulary} was asked for`, {
+      hint: `drop the "${split.vocabulary}:" prefix or the vocabulary option`,
+    });
   }
   return { vocabulary: split.vocabulary ?? options.vocabulary, name: split.name };
 }
 
-function ambiguous(
-  name: string,
-  vocabulary: Vocabulary | undefined,
-  matches: TargetMatch[],
-): AmbiguousTargetNameError {
+function ambiguous(name: string, vocabulary: Vocabulary | undefined, matches: TargetMatch[]): AmbiguousTargetNameError {
   const byTarget = new Map<string, Vocabulary[]>();
   for (const match of matches) {
     byTarget.set(match.target.name, [...(byTarget.get(match.target.name) ?? []), match.vocabulary]);
   }
-  const meanings = [...byTarget]
-    .map(([target, vocabularies]) => `${target} in ${vocabularies.join(', ')}`)
-    .join('; ');
+  const meanings = [...byTarget].map(([target, vocabularies]) => `${target} in ${vocabularies.join(', ')}`).join('; ');
   const targets = [...byTarget.keys()];
   if (vocabulary) {
     return new AmbiguousTargetNameError(
@@ -133,9 +117,7 @@ function ambiguous(
   const prefixes = [...byTarget].flatMap(([target, vocabularies]) => {
     const unique = [...vocabularies]
       .sort((a, b) => SUGGESTION_ORDER.indexOf(a) - SUGGESTION_ORDER.indexOf(b))
-      .find(
-        (candidate) => !matches.some((m) => m.vocabulary === candidate && m.target.name !== target),
-      );
+      .find((candidate) => !matches.some((m) => m.vocabulary === candidate && m.target.name !== target));
     return unique ? [`${unique}:${name} (${target})`] : [];
   });
   return new AmbiguousTargetNameError(
@@ -145,11 +127,7 @@ function ambiguous(
   );
 }
 
-function unknown(
-  registry: TargetRegistry,
-  name: string,
-  vocabulary: Vocabulary | undefined,
-): UnknownTargetNameError {
+function unknown(registry: TargetRegistry, name: string, vocabulary: Vocabulary | undefined): UnknownTargetNameError {
   const targetList = registry.targets.map((t) => t.name).join(', ');
   if (vocabulary) {
     // The name may be right in another vocabulary, e.g. armv7l handed to an OCI parser, which
@@ -161,9 +139,7 @@ function unknown(
       return new UnknownTargetNameError(
         `"${name}" is not a ${vocabulary} name; it is the ${first.vocabulary} name of ${first.target.name}`,
         {
-          hint: spelled
-            ? `in ${vocabulary} terms say ${spelled}`
-            : `${first.target.name} has no ${vocabulary} name`,
+          hint: spelled ? `in ${vocabulary} terms say ${spelled}` : `${first.target.name} has no ${vocabulary} name`,
         },
       );
     }

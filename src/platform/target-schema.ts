@@ -90,10 +90,7 @@ export const TargetSchema = v.strictObject({
       magic: hexBytes('binfmt_misc magic'),
       mask: hexBytes('binfmt_misc mask'),
     }),
-    v.check(
-      (binfmt) => binfmt.magic.length === binfmt.mask.length,
-      'magic and mask must be the same length',
-    ),
+    v.check((binfmt) => binfmt.magic.length === binfmt.mask.length, 'magic and mask must be the same length'),
   ),
   elf: v.strictObject({
     machine: v.picklist(ELF_MACHINE_NAMES),
@@ -101,19 +98,14 @@ export const TargetSchema = v.strictObject({
     armArchitectures: v.optional(v.array(v.picklist(ARM_CPU_ARCHITECTURES))),
     compatMachine: v.pipe(
       v.optional(v.picklist(ELF_MACHINE_NAMES)),
-      v.description(
-        'The 32-bit ELF machine a 64-bit kernel of this target also runs (AArch32: arm)',
-      ),
+      v.description('The 32-bit ELF machine a 64-bit kernel of this target also runs (AArch32: arm)'),
     ),
   }),
   cpuinfo: v.pipe(
     v.optional(
       v.strictObject({
         modelNames: v.optional(v.array(v.string()), []),
-        parts: v.optional(
-          v.array(v.pipe(v.string(), v.regex(/^0x[0-9a-f]+$/, 'expected a CPU part like 0xb76'))),
-          [],
-        ),
+        parts: v.optional(v.array(v.pipe(v.string(), v.regex(/^0x[0-9a-f]+$/, 'expected a CPU part like 0xb76'))), []),
         architectures: v.optional(v.array(v.string()), []),
       }),
     ),
@@ -121,10 +113,7 @@ export const TargetSchema = v.strictObject({
       'How /proc/cpuinfo shows a CPU whose newest instruction set is this target: model name patterns and CPU part numbers first, the "CPU architecture" line last (an ARM1176 says 7)',
     ),
   ),
-  aliases: v.optional(
-    v.record(v.picklist(VOCABULARIES), v.array(v.pipe(v.string(), v.minLength(1)))),
-    {},
-  ),
+  aliases: v.optional(v.record(v.picklist(VOCABULARIES), v.array(v.pipe(v.string(), v.minLength(1)))), {}),
   boards: v.optional(v.array(BoardProfileSchema), []),
 });
 

@@ -72,9 +72,7 @@ async function readTargets(directory: string): Promise<TargetRegistry> {
   return buildRegistry(definitions);
 }
 
-export function buildRegistry(
-  definitions: Array<{ file: string; definition: TargetDefinition }>,
-): TargetRegistry {
+export function buildRegistry(definitions: Array<{ file: string; definition: TargetDefinition }>): TargetRegistry {
   checkConsistency(definitions);
   const boards: BoardProfile[] = definitions.flatMap(({ definition }) =>
     definition.boards.map((board) => ({ ...board, nativeTarget: definition.name })),
@@ -86,9 +84,7 @@ export function buildRegistry(
       names: Object.fromEntries(
         VOCABULARIES.map((vocabulary) => [vocabulary, namesOf(definition, vocabulary)]),
       ) as Record<Vocabulary, string[]>,
-      runsOn: boards.filter(
-        (board) => board.nativeTarget === definition.name || board.also.includes(definition.name),
-      ),
+      runsOn: boards.filter((board) => board.nativeTarget === definition.name || board.also.includes(definition.name)),
     }))
     .sort(
       (a, b) =>
@@ -158,11 +154,7 @@ function checkConsistency(definitions: Array<{ file: string; definition: TargetD
         try {
           new RegExp(pattern);
         } catch {
-          throw problem(
-            file,
-            `boards[${index}].models`,
-            `not a valid regular expression: ${pattern}`,
-          );
+          throw problem(file, `boards[${index}].models`, `not a valid regular expression: ${pattern}`);
         }
       }
       for (const other of board.also) {
@@ -176,10 +168,7 @@ function checkConsistency(definitions: Array<{ file: string; definition: TargetD
         }
       }
     });
-    if (
-      definition.boards.length > 0 &&
-      !definition.boards.some((b) => b.cpu === definition.qemu.cpu)
-    ) {
+    if (definition.boards.length > 0 && !definition.boards.some((b) => b.cpu === definition.qemu.cpu)) {
       throw problem(
         file,
         'qemu.cpu',

@@ -37,19 +37,13 @@ export const ToolchainSchema = v.strictObject({
     v.description('Versions good enough for the recipes'),
   ),
   packages: v.pipe(packagesByDistribution, v.description('Packages for a foreign target')),
-  nativePackages: v.pipe(
-    packagesByDistribution,
-    v.description('Packages when the target is the build host'),
-  ),
+  nativePackages: v.pipe(packagesByDistribution, v.description('Packages when the target is the build host')),
   libraries: v.record(
     v.string(),
     v.strictObject({
       usedBy: v.array(v.string()),
       packages: packagesByDistribution,
-      probe: v.pipe(
-        v.string(),
-        v.description('A file the library package installs for the target'),
-      ),
+      probe: v.pipe(v.string(), v.description('A file the library package installs for the target')),
     }),
   ),
 });
@@ -60,9 +54,7 @@ export function defaultToolchainsDirectory(): string {
   return join(packageRoot(), 'toolchains');
 }
 
-export async function loadToolchains(
-  directory = defaultToolchainsDirectory(),
-): Promise<Toolchain[]> {
+export async function loadToolchains(directory = defaultToolchainsDirectory()): Promise<Toolchain[]> {
   const files = (await readdir(directory)).filter((entry) => /\.ya?ml$/.test(entry)).sort();
   if (files.length === 0) throw new UserError(`${directory}: no toolchain definitions (*.yaml)`);
   return Promise.all(files.map((file) => loadDocument(join(directory, file), ToolchainSchema)));

@@ -18,7 +18,8 @@ export interface RendererContext {
 export function chooseRenderer(context: RendererContext = {}): RendererChoice {
   const env = context.env ?? process.env;
   if (context.json || context.quiet || env.VITEST || env.NODE_ENV === 'test') return 'silent';
-  const isTTY = context.isTTY ?? Boolean(process.stderr.isTTY);
+  // isTTY is undefined, not false, on a pipe, whatever the typings say.
+  const isTTY = context.isTTY ?? (process.stderr.isTTY as boolean | undefined) === true;
   const ci = Boolean(env.CI && env.CI !== 'false') || env.TERM === 'dumb';
   if (context.verbose || ci || !isTTY) return 'simple';
   return 'default';

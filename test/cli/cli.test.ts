@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { crossdock } from '../helpers/cli.js';
 import { tempTree } from '../helpers/temp.js';
 
-const { version } = JSON.parse(
-  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-) as { version: string };
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 describe('the crossdock bin', () => {
   it('prints help listing every command', async () => {
@@ -16,14 +16,11 @@ describe('the crossdock bin', () => {
       expect(result.stdout).toContain(`  ${command}`);
   });
 
-  it.each(['targets', 'inspect', 'resolve', 'config', 'schema'])(
-    'has --help for %s',
-    async (command) => {
-      const result = await crossdock([command, '--help']);
-      expect(result.exitCode).toBe(0);
-      expect(result.stdout).toContain(`$ crossdock ${command}`);
-    },
-  );
+  it.each(['targets', 'inspect', 'resolve', 'config', 'schema'])('has --help for %s', async (command) => {
+    const result = await crossdock([command, '--help']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(`$ crossdock ${command}`);
+  });
 
   it('prints its version', async () => {
     const result = await crossdock(['--version']);
@@ -50,9 +47,7 @@ describe('the crossdock bin', () => {
   it('lists targets as a table for people', async () => {
     const result = await crossdock(['targets']);
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toMatch(
-      /^armv6\s+linux\/arm\/v6\s+armv6l\s+armel \(raspbian: armhf\)\s+GOARCH=arm GOARM=6/m,
-    );
+    expect(result.stdout).toMatch(/^armv6\s+linux\/arm\/v6\s+armv6l\s+armel \(raspbian: armhf\)\s+GOARCH=arm GOARM=6/m);
   });
 
   it('resolves names and refuses ambiguous ones with exit code 2', async () => {
@@ -75,24 +70,13 @@ describe('the crossdock bin', () => {
     const directory = await tempTree({ 'readme.txt': 'hello' });
     const good = await crossdock(['inspect', process.execPath, '--json']);
     expect(good.exitCode).toBe(0);
-    expect(JSON.parse(good.stdout)).toMatchObject([
-      { machine: expect.any(String), class: 64, static: false },
-    ]);
-    const bad = await crossdock([
-      'inspect',
-      process.execPath,
-      join(directory, 'readme.txt'),
-      '--json',
-    ]);
+    expect(JSON.parse(good.stdout)).toMatchObject([{ machine: expect.any(String), class: 64, static: false }]);
+    const bad = await crossdock(['inspect', process.execPath, join(directory, 'readme.txt'), '--json']);
     expect(bad.exitCode).toBe(2);
     const reports = JSON.parse(bad.stdout) as Array<{ error?: string }>;
-    expect(reports[1]?.error).toBe(
-      `${join(directory, 'readme.txt')}: not an ELF file (starts with 68 65 6c 6c)`,
-    );
+    expect(reports[1]?.error).toBe(`${join(directory, 'readme.txt')}: not an ELF file (starts with 68 65 6c 6c)`);
     const text = await crossdock(['inspect', join(directory, 'readme.txt')]);
-    expect(text.stderr).toBe(
-      `crossdock: ${join(directory, 'readme.txt')}: not an ELF file (starts with 68 65 6c 6c)`,
-    );
+    expect(text.stderr).toBe(`crossdock: ${join(directory, 'readme.txt')}: not an ELF file (starts with 68 65 6c 6c)`);
     expect((await crossdock(['inspect'])).exitCode).toBe(2);
   });
 
@@ -100,10 +84,9 @@ describe('the crossdock bin', () => {
     const cwd = await tempTree({
       'crossdock.yaml': 'targets: [armv6]\nrelease:\n  repository: acme/docker-arm\n',
     });
-    const result = await crossdock(
-      ['config', '--json', '--target', 'arm64', '--target', 'linux/arm/v7,armv6l'],
-      { cwd },
-    );
+    const result = await crossdock(['config', '--json', '--target', 'arm64', '--target', 'linux/arm/v7,armv6l'], {
+      cwd,
+    });
     expect(result.exitCode).toBe(0);
     const { config, file } = JSON.parse(result.stdout) as {
       config: { targets: string[]; release: { repository: string } };

@@ -4,10 +4,7 @@ import { execa } from 'execa';
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 /** Runs the built bin, as a user would, and never throws on a non-zero exit. */
-export function crossdock(
-  args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
-) {
+export function crossdock(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
   return execa('node', [CLI, ...args], {
     reject: false,
     cwd: options.cwd,

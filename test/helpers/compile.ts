@@ -7,10 +7,8 @@ import type { Target } from '../../src/platform/targets.js';
 /** Shared across tests so the standard library is compiled once per target, not per test. */
 export const GO_CACHE = join(tmpdir(), 'crossdock-test-gocache');
 
-export const HELLO_C =
-  '#include <stdio.h>\nint main(void) { puts("hello from crossdock"); return 0; }\n';
-export const HELLO_GO =
-  'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello from crossdock") }\n';
+export const HELLO_C = '#include <stdio.h>\nint main(void) { puts("hello from crossdock"); return 0; }\n';
+export const HELLO_GO = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello from crossdock") }\n';
 
 /** Compiles C with the target's own cross compiler and flags, as the build stage will. */
 export async function compileC(

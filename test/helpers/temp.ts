@@ -6,9 +6,7 @@ import { afterEach } from 'vitest';
 const created: string[] = [];
 
 afterEach(async () => {
-  await Promise.all(
-    created.splice(0).map((directory) => rm(directory, { recursive: true, force: true })),
-  );
+  await Promise.all(created.splice(0).map((directory) => rm(directory, { recursive: true, force: true })));
 });
 
 /** A temp directory removed after the current test, optionally filled with files. */

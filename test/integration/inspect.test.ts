@@ -25,11 +25,7 @@ const haveGo = requireTools('go');
 
 describe.runIf(haveCompilers)("inspect on binaries from Debian's cross compilers", () => {
   it.each([
-    [
-      aarch64,
-      true,
-      { class: 64, machine: 'aarch64', target: 'aarch64', armArch: 'v8', floatAbi: null },
-    ],
+    [aarch64, true, { class: 64, machine: 'aarch64', target: 'aarch64', armArch: 'v8', floatAbi: null }],
     [
       aarch64,
       false,
@@ -88,11 +84,7 @@ describe.runIf(haveCompilers)("inspect on binaries from Debian's cross compilers
         interpreter: '/lib/ld-linux.so.3',
       },
     ],
-    [
-      x86_64,
-      true,
-      { class: 64, machine: 'x86_64', target: 'x86_64', armArch: null, floatAbi: null },
-    ],
+    [x86_64, true, { class: 64, machine: 'x86_64', target: 'x86_64', armArch: null, floatAbi: null }],
   ] as const)('%s static=%s', async (target, isStatic, expected) => {
     const directory = await tempTree();
     const binary = await compileC(directory, target, `hello-${target.name}`, { static: isStatic });
@@ -156,68 +148,55 @@ describe.runIf(haveCompilers)("inspect on binaries from Debian's cross compilers
   });
 });
 
-describe.runIf(haveGo)(
-  'inspect on Go binaries (no attributes section: GOARM from the build info)',
-  () => {
-    it.each([
-      [
-        'armv6',
-        { armArch: 'v6', armArchSource: 'go-buildinfo', target: 'armv6', floatAbi: 'hard' },
-      ],
-      ['armv7', { armArch: 'v7', armArchSource: 'go-buildinfo', target: 'armv7' }],
-      ['aarch64', { armArch: 'v8', target: 'aarch64', class: 64 }],
-      ['x86_64', { armArch: null, target: 'x86_64', class: 64 }],
-    ] as const)('%s', async (name, expected) => {
-      const directory = await tempTree();
-      const target = registry.get(name);
-      const binary = await compileGo(directory, goEnvironment(target), `hello-${name}`);
-      const report = inspectFile(binary, registry);
-      expect(report).toMatchObject({ ...expected, static: true });
-      expect(report.go?.GOARCH).toBe(target.go.GOARCH);
-      expect(report.go?.GOARM ?? null).toBe(target.go.GOARM ?? null);
-      expect(report.go?.version).toMatch(/^go1\.\d+/);
-    });
+describe.runIf(haveGo)('inspect on Go binaries (no attributes section: GOARM from the build info)', () => {
+  it.each([
+    ['armv6', { armArch: 'v6', armArchSource: 'go-buildinfo', target: 'armv6', floatAbi: 'hard' }],
+    ['armv7', { armArch: 'v7', armArchSource: 'go-buildinfo', target: 'armv7' }],
+    ['aarch64', { armArch: 'v8', target: 'aarch64', class: 64 }],
+    ['x86_64', { armArch: null, target: 'x86_64', class: 64 }],
+  ] as const)('%s', async (name, expected) => {
+    const directory = await tempTree();
+    const target = registry.get(name);
+    const binary = await compileGo(directory, goEnvironment(target), `hello-${name}`);
+    const report = inspectFile(binary, registry);
+    expect(report).toMatchObject({ ...expected, static: true });
+    expect(report.go?.GOARCH).toBe(target.go.GOARCH);
+    expect(report.go?.GOARM ?? null).toBe(target.go.GOARM ?? null);
+    expect(report.go?.version).toMatch(/^go1\.\d+/);
+  });
 
-    it.runIf(haveCompilers)(
-      "takes the higher of GOARM and the C code's Tag_CPU_arch for a cgo binary",
-      async () => {
-        const directory = await tempTree();
-        const source =
-          'package main\n\n/*\nint twice(int x) { return 2 * x; }\n*/\nimport "C"\nimport "fmt"\n\nfunc main() { fmt.Println(C.twice(21)) }\n';
-        const file = join(directory, 'cgo.go');
-        await writeFile(file, source);
-        const { execa } = await import('execa');
-        const build = (cflags: string, output: string) =>
-          execa(
-            'go',
-            ['build', '-ldflags', '-extldflags -static', '-o', join(directory, output), file],
-            {
-              cwd: directory,
-              env: {
-                ...goEnvironment(armv6),
-                CGO_ENABLED: '1',
-                CC: `${armv6.gnu.triple}-gcc`,
-                CGO_CFLAGS: cflags,
-                GO111MODULE: 'off',
-                GOCACHE: GO_CACHE,
-              },
-            },
-          );
-        await build(armv6.gnu.cflags.join(' '), 'good');
-        await build('-march=armv7-a -marm', 'bad');
-        expect(inspectFile(join(directory, 'good'), registry)).toMatchObject({
-          armArchName: 'v6',
-          armArchSource: 'attributes+go-buildinfo',
-          target: 'armv6',
-        });
-        expect(inspectFile(join(directory, 'bad'), registry)).toMatchObject({
-          armArchName: 'v7',
-          target: 'armv7',
-        });
-      },
-    );
-  },
-);
+  it.runIf(haveCompilers)("takes the higher of GOARM and the C code's Tag_CPU_arch for a cgo binary", async () => {
+    const directory = await tempTree();
+    const source =
+      'package main\n\n/*\nint twice(int x) { return 2 * x; }\n*/\nimport "C"\nimport "fmt"\n\nfunc main() { fmt.Println(C.twice(21)) }\n';
+    const file = join(directory, 'cgo.go');
+    await writeFile(file, source);
+    const { execa } = await import('execa');
+    const build = (cflags: string, output: string) =>
+      execa('go', ['build', '-ldflags', '-extldflags -static', '-o', join(directory, output), file], {
+        cwd: directory,
+        env: {
+          ...goEnvironment(armv6),
+          CGO_ENABLED: '1',
+          CC: `${armv6.gnu.triple}-gcc`,
+          CGO_CFLAGS: cflags,
+          GO111MODULE: 'off',
+          GOCACHE: GO_CACHE,
+        },
+      });
+    await build(armv6.gnu.cflags.join(' '), 'good');
+    await build('-march=armv7-a -marm', 'bad');
+    expect(inspectFile(join(directory, 'good'), registry)).toMatchObject({
+      armArchName: 'v6',
+      armArchSource: 'attributes+go-buildinfo',
+      target: 'armv6',
+    });
+    expect(inspectFile(join(directory, 'bad'), registry)).toMatchObject({
+      armArchName: 'v7',
+      target: 'armv7',
+    });
+  });
+});
 
 describe('inspect on files that are not binaries', () => {
   it('rejects garbage, an empty file, a directory and a missing path with exit code 2', async () => {

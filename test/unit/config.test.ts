@@ -44,8 +44,7 @@ describe('loadConfig', () => {
 
   it('reads JSON too', async () => {
     const cwd = await tempTree({
-      'crossdock.json':
-        '{\n  "targets": ["armv6"],\n  "release": { "repository": "acme/docker-arm" }\n}\n',
+      'crossdock.json': '{\n  "targets": ["armv6"],\n  "release": { "repository": "acme/docker-arm" }\n}\n',
     });
     const { config } = await loadConfig({ cwd });
     expect(config.targets).toEqual(['armv6']);
@@ -78,9 +77,7 @@ describe('loadConfig', () => {
     const error = await configError({
       'crossdock.yaml': '# fleet\ntargets: [armv6]\ninstall:\n  waves:\n    canary: two\n',
     });
-    expect(error.message).toMatch(
-      /crossdock\.yaml:5:13 install\.waves\.canary: expected number, got "two"$/,
-    );
+    expect(error.message).toMatch(/crossdock\.yaml:5:13 install\.waves\.canary: expected number, got "two"$/);
     expect(error.hint).toBe('change the value to number');
   });
 
@@ -88,9 +85,7 @@ describe('loadConfig', () => {
     const error = await configError({
       'crossdock.yaml': 'build:\n  components:\n    - dockerd\n    - dockred\n',
     });
-    expect(error.message).toMatch(
-      /crossdock\.yaml:4:7 build\.components\[1\]: expected "dockerd" \| "docker-proxy"/,
-    );
+    expect(error.message).toMatch(/crossdock\.yaml:4:7 build\.components\[1\]: expected "dockerd" \| "docker-proxy"/);
   });
 
   it('reports bad YAML with its position', async () => {
@@ -132,10 +127,7 @@ describe('loadConfig', () => {
   });
 
   it('names the flag, not the file, when a flag is wrong', async () => {
-    const error = await configError(
-      { 'crossdock.yaml': 'targets: [armv6]\n' },
-      { overrides: { target: ['armv9'] } },
-    );
+    const error = await configError({ 'crossdock.yaml': 'targets: [armv6]\n' }, { overrides: { target: ['armv9'] } });
     expect(error.message).toMatch(/^--target: unknown platform name "armv9"/);
     const jobs = await configError({}, { overrides: { jobs: 'many' } });
     expect(jobs.message).toBe('--jobs: expected number, got "many"');
@@ -151,8 +143,6 @@ describe('loadConfig', () => {
 
   it('refuses a --config path that does not exist', async () => {
     const cwd = await tempTree();
-    await expect(loadConfig({ cwd, file: 'nope.yaml' })).rejects.toThrow(
-      '--config nope.yaml: no such file',
-    );
+    await expect(loadConfig({ cwd, file: 'nope.yaml' })).rejects.toThrow('--config nope.yaml: no such file');
   });
 });

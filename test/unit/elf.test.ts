@@ -71,12 +71,8 @@ describe('parseArmAttributes', () => {
   it('rejects damaged sections instead of reading past them', () => {
     expect(() => parseArmAttributes(Uint8Array.from([0x42]))).toThrow(ElfFormatError);
     const good = attributesSection([6, 10]);
-    expect(() => parseArmAttributes(good.subarray(0, good.length - 3))).toThrow(
-      /bad subsection length/,
-    );
-    expect(() => parseArmAttributes(attributesSection([5, 0x41, 0x42]))).toThrow(
-      /unterminated string/,
-    );
+    expect(() => parseArmAttributes(good.subarray(0, good.length - 3))).toThrow(/bad subsection length/);
+    expect(() => parseArmAttributes(attributesSection([5, 0x41, 0x42]))).toThrow(/unterminated string/);
     expect(() => parseArmAttributes(attributesSection([6, 0x80]))).toThrow(/truncated number/);
   });
 });

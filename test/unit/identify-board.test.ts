@@ -60,9 +60,7 @@ describe('identifyBoard on reports from real boards', () => {
 
 describe('identifyBoard rules', () => {
   const piZero = fixtures.find(([file]) => file === 'pi-zero-w-raspbian-bullseye.yaml')?.[1];
-  const pi4on32 = fixtures.find(
-    ([file]) => file === 'pi-4-rpios-32bit-userland-64bit-kernel.yaml',
-  )?.[1];
+  const pi4on32 = fixtures.find(([file]) => file === 'pi-4-rpios-32bit-userland-64bit-kernel.yaml')?.[1];
   if (!piZero || !pi4on32) throw new Error('fixtures missing');
 
   it('never trusts "CPU architecture: 7" alone: the part number finds the ARM1176', () => {
@@ -75,9 +73,7 @@ describe('identifyBoard rules', () => {
     const identity = identifyBoard({ ...toReport(pi4on32), longBit: 64 }, registry);
     expect(identity.target).toBe('armv7');
     expect(identity.userland.source).toBe('sh-elf');
-    expect(identity.notes.join('\n')).toContain(
-      'getconf LONG_BIT says 64 but /bin/sh is a 32-bit arm binary',
-    );
+    expect(identity.notes.join('\n')).toContain('getconf LONG_BIT says 64 but /bin/sh is a 32-bit arm binary');
   });
 
   it('falls back to dpkg, then to the kernel, when getconf is missing', () => {
@@ -90,10 +86,7 @@ describe('identifyBoard rules', () => {
   });
 
   it('reads a damaged /bin/sh header as missing rather than failing', () => {
-    const identity = identifyBoard(
-      { ...toReport(piZero), shElfHeader: Buffer.from('#!/bin/busybox') },
-      registry,
-    );
+    const identity = identifyBoard({ ...toReport(piZero), shElfHeader: Buffer.from('#!/bin/busybox') }, registry);
     expect(identity.target).toBe('armv6');
     expect(identity.userland.source).toBe('getconf');
     expect(identity.notes.join('\n')).toContain('/bin/sh: not an ELF file');

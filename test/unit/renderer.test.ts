@@ -25,20 +25,20 @@ describe('createTaskList', () => {
       [
         {
           title: 'a',
-          task: async (ctx) => {
+          task: (ctx) => {
             order.push('a');
             ctx.done.push('a');
           },
         },
         {
           title: 'b',
-          task: async () => {
+          task: () => {
             throw new Error('b failed');
           },
         },
         {
           title: 'c',
-          task: async (ctx) => {
+          task: (ctx) => {
             order.push('c');
             ctx.done.push('c');
           },

@@ -49,10 +49,7 @@ describe('LocalRunner', () => {
 
   it('throws CommandFailedError with the exit code and the tail of stderr', async () => {
     const runner = new LocalRunner();
-    const failing = runner.run('sh', [
-      '-c',
-      'for i in 1 2 3 4 5 6 7; do echo "line $i" >&2; done; exit 3',
-    ]);
+    const failing = runner.run('sh', ['-c', 'for i in 1 2 3 4 5 6 7; do echo "line $i" >&2; done; exit 3']);
     await expect(failing).rejects.toBeInstanceOf(CommandFailedError);
     await expect(failing).rejects.toMatchObject({
       commandExitCode: 3,
@@ -79,9 +76,7 @@ describe('LocalRunner', () => {
   });
 
   it('reports a timeout', async () => {
-    await expect(new LocalRunner().run('sleep', ['5'], { timeoutMs: 200 })).rejects.toThrow(
-      /timed out after 200 ms/,
-    );
+    await expect(new LocalRunner().run('sleep', ['5'], { timeoutMs: 200 })).rejects.toThrow(/timed out after 200 ms/);
   });
 
   it('skips commands that change the system under dry-run, and still runs the ones that look', async () => {
@@ -142,14 +137,9 @@ describe('shellQuote', () => {
   });
 
   it('leaves plain words alone so logs stay readable', () => {
-    expect(
-      formatCommand('apt-get', [
-        'install',
-        '-y',
-        'crossbuild-essential-armel',
-        'libseccomp-dev:armel',
-      ]),
-    ).toBe('apt-get install -y crossbuild-essential-armel libseccomp-dev:armel');
+    expect(formatCommand('apt-get', ['install', '-y', 'crossbuild-essential-armel', 'libseccomp-dev:armel'])).toBe(
+      'apt-get install -y crossbuild-essential-armel libseccomp-dev:armel',
+    );
   });
 });
 

@@ -7,9 +7,7 @@ describe('committed JSON Schemas', () => {
   it.each(Object.entries(jsonSchemas()))(
     '%s matches the valibot schema (regenerate with npm run schema)',
     (path, schema) => {
-      const committed = JSON.parse(
-        readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), 'utf8'),
-      );
+      const committed = JSON.parse(readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), 'utf8'));
       expect(committed).toEqual(JSON.parse(JSON.stringify(schema)));
     },
   );

@@ -104,36 +104,23 @@ describe('targets/', () => {
   });
 
   it('orders targets 64-bit first, then ARM from newest to oldest, experimental last', () => {
-    expect(registry.targets.map((t) => t.name)).toEqual([
-      'x86_64',
-      'aarch64',
-      'armv7',
-      'armv6',
-      'riscv64',
-    ]);
+    expect(registry.targets.map((t) => t.name)).toEqual(['x86_64', 'aarch64', 'armv7', 'armv6', 'riscv64']);
   });
 });
 
 describe('target file checks', () => {
-  const good = readFileSync(
-    fileURLToPath(new URL('../../targets/armv6.yaml', import.meta.url)),
-    'utf8',
-  );
+  const good = readFileSync(fileURLToPath(new URL('../../targets/armv6.yaml', import.meta.url)), 'utf8');
 
   it('rejects a misspelt key with file and line', async () => {
     const directory = await tempTree({
       'armv6.yaml': good.replace('dockerStatic:', 'dockerstatic:'),
     });
-    await expect(loadTargets(directory)).rejects.toThrow(
-      /armv6\.yaml:\d+:1 dockerstatic: unknown key "dockerstatic"/,
-    );
+    await expect(loadTargets(directory)).rejects.toThrow(/armv6\.yaml:\d+:1 dockerstatic: unknown key "dockerstatic"/);
   });
 
   it('rejects a name that does not match the file', async () => {
     const directory = await tempTree({ 'armv5.yaml': good });
-    await expect(loadTargets(directory)).rejects.toThrow(
-      /armv5\.yaml name: "armv6" does not match the file name/,
-    );
+    await expect(loadTargets(directory)).rejects.toThrow(/armv5\.yaml name: "armv6" does not match the file name/);
   });
 
   it('rejects a board that points at an unknown target, and a bad model pattern', async () => {
@@ -143,23 +130,16 @@ describe('target file checks', () => {
       boards: [{ ...definition.boards[0], id: 'x', also: ['armv9'] }],
     } as never;
     expect(() => buildRegistry([{ file, definition: broken }])).toThrow(DocumentError);
-    expect(() => buildRegistry([{ file, definition: broken }])).toThrow(
-      /boards\[0\]\.also: unknown target "armv9"/,
-    );
+    expect(() => buildRegistry([{ file, definition: broken }])).toThrow(/boards\[0\]\.also: unknown target "armv9"/);
     const pattern = {
       ...definition,
       boards: [{ ...definition.boards[0], models: ['(unclosed'] }],
     } as never;
-    expect(() => buildRegistry([{ file, definition: pattern }])).toThrow(
-      /not a valid regular expression/,
-    );
+    expect(() => buildRegistry([{ file, definition: pattern }])).toThrow(/not a valid regular expression/);
   });
 
   it('rejects two targets that disagree on a shared QEMU handler', async () => {
-    const armv7 = readFileSync(
-      fileURLToPath(new URL('../../targets/armv7.yaml', import.meta.url)),
-      'utf8',
-    );
+    const armv7 = readFileSync(fileURLToPath(new URL('../../targets/armv7.yaml', import.meta.url)), 'utf8');
     const directory = await tempTree({
       'armv6.yaml': good,
       'armv7.yaml': armv7.replace(
@@ -167,9 +147,7 @@ describe('target file checks', () => {
         'magic: 7f454c4601010100000000000000000002002801',
       ),
     });
-    await expect(loadTargets(directory)).rejects.toThrow(
-      /binfmt handler qemu-arm differs from the one in/,
-    );
+    await expect(loadTargets(directory)).rejects.toThrow(/binfmt handler qemu-arm differs from the one in/);
   });
 });
 
@@ -197,10 +175,6 @@ describe('the code never spells an architecture string', () => {
 
 function walk(root: string): string[] {
   return readdirSync(root, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory()
-      ? walk(`${root}/${entry.name}`)
-      : entry.name.endsWith('.ts')
-        ? [`${root}/${entry.name}`]
-        : [],
+    entry.isDirectory() ? walk(`${root}/${entry.name}`) : entry.name.endsWith('.ts') ? [`${root}/${entry.name}`] : [],
   );
 }

@@ -25,15 +25,11 @@ describe('toolchains/', () => {
     expect(expandTemplate(gnu.command, target)).toBe(compiler);
     expect(toolchainPackages(gnu, target, 'debian', false)).toEqual(packages);
     expect(toolchainPackages(gnu, target, 'ubuntu', false)).toEqual(packages);
-    expect(gnu.libraries.libseccomp?.packages.debian.map((p) => expandTemplate(p, target))).toEqual(
-      [library],
-    );
+    expect(gnu.libraries.libseccomp?.packages.debian.map((p) => expandTemplate(p, target))).toEqual([library]);
   });
 
   it("installs the plain compiler for the build host's own target", () => {
-    expect(toolchainPackages(gnu, registry.get('x86_64'), 'debian', true)).toEqual([
-      'build-essential',
-    ]);
+    expect(toolchainPackages(gnu, registry.get('x86_64'), 'debian', true)).toEqual(['build-essential']);
     expect(toolchainPackages(go, registry.get('armv6'), 'debian', false)).toEqual(['golang-go']);
   });
 
@@ -59,15 +55,11 @@ describe('toolchains/', () => {
       'bad.yaml':
         'name: bad\ntitle: Bad\nkind: go\ncommand: "{arch}-go"\nversionArgs: []\nversionRange: ">=1.19"\npackages: {debian: [], ubuntu: []}\nnativePackages: {debian: [], ubuntu: []}\nlibraries: {}\n',
     });
-    await expect(loadToolchains(directory)).rejects.toThrow(
-      /bad\.yaml:4:10 command: unknown \{placeholder\}/,
-    );
+    await expect(loadToolchains(directory)).rejects.toThrow(/bad\.yaml:4:10 command: unknown \{placeholder\}/);
     const range = await tempTree({
       'bad.yaml':
         'name: bad\ntitle: Bad\nkind: go\ncommand: go\nversionArgs: []\nversionRange: "newest"\npackages: {debian: [], ubuntu: []}\nnativePackages: {debian: [], ubuntu: []}\nlibraries: {}\n',
     });
-    await expect(loadToolchains(range)).rejects.toThrow(
-      /bad\.yaml:6:15 versionRange: expected a semver range/,
-    );
+    await expect(loadToolchains(range)).rejects.toThrow(/bad\.yaml:6:15 versionRange: expected a semver range/);
   });
 });
