@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The command table. Each command imports its module lazily so `crossdock --help` loads almost
  * nothing; one catch turns typed errors into one line, a hint and a documented exit code.
@@ -129,7 +128,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   }
 }
 
-function report(error: unknown): number {
+export function report(error: unknown): number {
   if (isCrossdockError(error)) {
     process.stderr.write(`crossdock: ${error.message}\n`);
     if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
@@ -144,18 +143,4 @@ function report(error: unknown): number {
     `crossdock: this is a bug, please report it with the lines below\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
   return ExitCode.Internal;
-}
-
-// Run only as the bin, not when imported by tests.
-const invokedAs = process.argv[1] ?? '';
-if (/(?:^|[\\/])(?:cli\.[jt]s|crossdock)$/.test(invokedAs)) {
-  process.on('SIGINT', () => process.exit(ExitCode.Interrupted));
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.exitCode = report(error);
-    },
-  );
 }

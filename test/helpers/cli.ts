@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 
 /** Runs the built bin, as a user would, and never throws on a non-zero exit. */
 export function crossdock(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
