@@ -77,6 +77,52 @@ export function createCli() {
     });
 
   cli
+    .command('doctor', 'What this host can do for each target: compilers, Go and cgo, libraries, QEMU, binfmt, ssh, disk; and the command that fixes each gap')
+    .option('--target <targets>', 'Targets (comma-separated or repeated; default: every stable target; all: every target)')
+    .option('--json', 'Print JSON')
+    .action(async (flags: Flags) => {
+      const { doctorCommand } = await import('./commands/doctor.js');
+      return doctorCommand({ targets: listFlag(flags.target), json: Boolean(flags.json) });
+    });
+
+  cli
+    .command('toolchain <action>', 'setup: install what doctor found missing (apt); verify: compile and run C, Go and cgo probes per target')
+    .option('--target <targets>', 'Targets (comma-separated or repeated)')
+    .option('--dry-run', 'Show the apt commands without running them')
+    .option('--json', 'Print JSON')
+    .example('crossdock toolchain setup --target armv6,armv7 --dry-run')
+    .example('crossdock toolchain verify --target armv6')
+    .action(async (action: string, flags: Flags) => {
+      const { toolchainCommand } = await import('./commands/toolchain.js');
+      return toolchainCommand(action, {
+        targets: listFlag(flags.target),
+        dryRun: Boolean(flags.dryRun),
+        json: Boolean(flags.json),
+        verbose: Boolean(flags.verbose),
+      });
+    });
+
+  cli
+    .command('binfmt <action>', 'status | install | uninstall QEMU user-mode handlers in binfmt_misc, reconciled against targets/')
+    .option('--target <targets>', 'Targets (comma-separated or repeated); the host\'s own target is never registered')
+    .option('--persist', 'Also write /etc/binfmt.d/crossdock-*.conf so handlers survive a reboot')
+    .option('--force', 'Replace a handler registered differently')
+    .option('--flags <flags>', 'binfmt flags (default F; add C or P on request, e.g. FC)')
+    .option('--dry-run', 'Show what would be written without writing')
+    .option('--json', 'Print JSON')
+    .action(async (action: string, flags: Flags) => {
+      const { binfmtCommand } = await import('./commands/binfmt.js');
+      return binfmtCommand(action, {
+        targets: listFlag(flags.target),
+        persist: Boolean(flags.persist),
+        force: Boolean(flags.force),
+        dryRun: Boolean(flags.dryRun),
+        json: Boolean(flags.json),
+        flags: flags.flags === undefined ? undefined : String(flags.flags),
+      });
+    });
+
+  cli
     .command('config', 'Show the configuration in effect: defaults < crossdock.yaml < flags')
     .option('--target <targets>', 'Targets (comma-separated or repeated)')
     .option('--out-dir <dir>', 'Output directory for builds')

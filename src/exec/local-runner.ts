@@ -1,4 +1,5 @@
 /** The Runner for this host, on execa: argument arrays only, never a shell string. */
+import { constants } from 'node:os';
 import { execa } from 'execa';
 import { CommandFailedError, MissingPrerequisiteError } from '../errors.js';
 import { Redactor, secretsInEnvironment } from './redact.js';
@@ -31,7 +32,7 @@ export class LocalRunner implements Runner {
     const shown = this.redactor.redact(formatCommand(command, args), extra);
     if (this.dryRun && options.mutates) {
       this.log(`would run: ${shown}`);
-      return { command: shown, exitCode: 0, stdout: '', stderr: '', skipped: true, durationMs: 0 };
+      return { command: shown, exitCode: 0, signal: null, stdout: '', stderr: '', skipped: true, durationMs: 0 };
     }
     const started = performance.now();
     const subprocess = execa(command, [...args], {
@@ -79,7 +80,8 @@ export class LocalRunner implements Runner {
         remote: false,
       });
     }
-    const exitCode = result.exitCode ?? 1;
+    // Death by signal reads as 128+N, as shells report it (SIGILL → 132).
+    const exitCode = result.exitCode ?? (result.signal ? 128 + (constants.signals[result.signal] ?? 0) : 1);
     if (exitCode !== 0 && !options.allowFailure) {
       const reason = result.signal ? `was killed by ${result.signal}` : `exited with ${exitCode}`;
       throw new CommandFailedError({
@@ -91,6 +93,6 @@ export class LocalRunner implements Runner {
         remote: false,
       });
     }
-    return { command: shown, exitCode, stdout, stderr, skipped: false, durationMs };
+    return { command: shown, exitCode, signal: result.signal ?? null, stdout, stderr, skipped: false, durationMs };
   }
 }

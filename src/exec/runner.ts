@@ -27,7 +27,10 @@ export interface RunOptions {
 export interface RunResult {
   /** The command line as it may be shown: quoted, secrets replaced. */
   command: string;
+  /** 128+N when a signal killed it, as shells report it. */
   exitCode: number;
+  /** The signal that killed it, e.g. SIGILL. */
+  signal: string | null;
   stdout: string;
   stderr: string;
   /** True when dry-run skipped the command. */

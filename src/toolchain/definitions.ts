@@ -28,7 +28,11 @@ const packagesByDistribution = v.strictObject({
 export const ToolchainSchema = v.strictObject({
   name: v.string(),
   title: v.string(),
-  kind: v.picklist(['c-compiler', 'go']),
+  kind: v.picklist(['c-compiler', 'go', 'emulator']),
+  appliesTo: v.pipe(
+    v.array(v.picklist(['native', 'foreign'])),
+    v.description('Whether the build host needs it for its own target, for foreign targets, or both'),
+  ),
   command: v.pipe(template, v.description('Command to run; {triple} etc. come from the target')),
   versionArgs: v.array(v.string()),
   versionRange: v.pipe(
@@ -84,7 +88,9 @@ export function toolchainPackages(
 
 /** Normalizes versions like `go1.19.8` or `12` so semver can compare them. */
 export function normalizeToolVersion(raw: string): string | null {
-  return semver.coerce(raw.trim().replace(/^go/, ''))?.version ?? null;
+  // A dotted number first: `qemu-aarch64 version 7.2.22` must not read as 64.
+  const dotted = /(?:^|[^\w.])(?:go|v)?(\d+\.\d+(?:\.\d+)?)/.exec(raw.trim());
+  return semver.coerce(dotted?.[1] ?? raw.trim().replace(/^go/, ''))?.version ?? null;
 }
 
 export function versionSatisfies(toolchain: Toolchain, raw: string): boolean {

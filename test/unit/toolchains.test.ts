@@ -48,6 +48,8 @@ describe('toolchains/', () => {
   it('normalizes tool version strings', () => {
     expect(normalizeToolVersion('go1.19.8')).toBe('1.19.8');
     expect(normalizeToolVersion('12\n')).toBe('12.0.0');
+    expect(normalizeToolVersion('qemu-aarch64 version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18)')).toBe('7.2.22');
+    expect(normalizeToolVersion('qemu-riscv64 version 8.2.2')).toBe('8.2.2');
   });
 
   it('rejects an unknown placeholder and a bad version range at their lines', async () => {
