@@ -77,7 +77,10 @@ export function setupTasks<Context extends object>(plan: SetupPlan, runner: Runn
   tasks.push({
     title: 'apt-get update',
     task: async (_, task) => {
-      await runner.run('apt-get', ['update'], streamInto((line) => (task.output = line)));
+      // A mirror caught mid-sync fails one index ("File has unexpected size") and apt keeps the
+      // old list; the install below still fails loudly if a package is really missing.
+      const result = await runner.run('apt-get', ['update'], { ...streamInto((line) => (task.output = line)), allowFailure: true });
+      if (result.exitCode !== 0) task.title = `apt-get update (exit ${result.exitCode}: some index files failed; continuing with the lists apt has)`;
     },
   });
   for (const group of plan.groups) {

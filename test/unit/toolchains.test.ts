@@ -55,13 +55,13 @@ describe('toolchains/', () => {
   it('rejects an unknown placeholder and a bad version range at their lines', async () => {
     const directory = await tempTree({
       'bad.yaml':
-        'name: bad\ntitle: Bad\nkind: go\ncommand: "{arch}-go"\nversionArgs: []\nversionRange: ">=1.19"\npackages: {debian: [], ubuntu: []}\nnativePackages: {debian: [], ubuntu: []}\nlibraries: {}\n',
+        'name: bad\ntitle: Bad\nkind: go\nappliesTo: [native]\ncommand: "{arch}-go"\nversionArgs: []\nversionRange: ">=1.19"\npackages: {debian: [], ubuntu: []}\nnativePackages: {debian: [], ubuntu: []}\nlibraries: {}\n',
     });
-    await expect(loadToolchains(directory)).rejects.toThrow(/bad\.yaml:4:10 command: unknown \{placeholder\}/);
+    await expect(loadToolchains(directory)).rejects.toThrow(/bad\.yaml:5:10 command: unknown \{placeholder\}/);
     const range = await tempTree({
       'bad.yaml':
-        'name: bad\ntitle: Bad\nkind: go\ncommand: go\nversionArgs: []\nversionRange: "newest"\npackages: {debian: [], ubuntu: []}\nnativePackages: {debian: [], ubuntu: []}\nlibraries: {}\n',
+        'name: bad\ntitle: Bad\nkind: go\nappliesTo: [native]\ncommand: go\nversionArgs: []\nversionRange: "newest"\npackages: {debian: [], ubuntu: []}\nnativePackages: {debian: [], ubuntu: []}\nlibraries: {}\n',
     });
-    await expect(loadToolchains(range)).rejects.toThrow(/bad\.yaml:6:15 versionRange: expected a semver range/);
+    await expect(loadToolchains(range)).rejects.toThrow(/bad\.yaml:7:15 versionRange: expected a semver range/);
   });
 });
