@@ -77,8 +77,14 @@ export function createCli() {
     });
 
   cli
-    .command('doctor', 'What this host can do for each target: compilers, Go and cgo, libraries, QEMU, binfmt, ssh, disk; and the command that fixes each gap')
-    .option('--target <targets>', 'Targets (comma-separated or repeated; default: every stable target; all: every target)')
+    .command(
+      'doctor',
+      'What this host can do for each target: compilers, Go and cgo, libraries, QEMU, binfmt, ssh, disk; and the command that fixes each gap',
+    )
+    .option(
+      '--target <targets>',
+      'Targets (comma-separated or repeated; default: every stable target; all: every target)',
+    )
     .option('--json', 'Print JSON')
     .action(async (flags: Flags) => {
       const { doctorCommand } = await import('./commands/doctor.js');
@@ -86,7 +92,10 @@ export function createCli() {
     });
 
   cli
-    .command('toolchain <action>', 'setup: install what doctor found missing (apt); verify: compile and run C, Go and cgo probes per target')
+    .command(
+      'toolchain <action>',
+      'setup: install what doctor found missing (apt); verify: compile and run C, Go and cgo probes per target',
+    )
     .option('--target <targets>', 'Targets (comma-separated or repeated)')
     .option('--dry-run', 'Show the apt commands without running them')
     .option('--json', 'Print JSON')
@@ -103,8 +112,11 @@ export function createCli() {
     });
 
   cli
-    .command('binfmt <action>', 'status | install | uninstall QEMU user-mode handlers in binfmt_misc, reconciled against targets/')
-    .option('--target <targets>', 'Targets (comma-separated or repeated); the host\'s own target is never registered')
+    .command(
+      'binfmt <action>',
+      'status | install | uninstall QEMU user-mode handlers in binfmt_misc, reconciled against targets/',
+    )
+    .option('--target <targets>', "Targets (comma-separated or repeated); the host's own target is never registered")
     .option('--persist', 'Also write /etc/binfmt.d/crossdock-*.conf so handlers survive a reboot')
     .option('--force', 'Replace a handler registered differently')
     .option('--flags <flags>', 'binfmt flags (default F; add C or P on request, e.g. FC)')
@@ -118,7 +130,7 @@ export function createCli() {
         force: Boolean(flags.force),
         dryRun: Boolean(flags.dryRun),
         json: Boolean(flags.json),
-        flags: flags.flags === undefined ? undefined : String(flags.flags),
+        flags: typeof flags.flags === 'string' ? flags.flags : undefined,
       });
     });
 

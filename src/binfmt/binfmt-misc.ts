@@ -49,7 +49,9 @@ export function readEntry(paths: BinfmtPaths, name: string): BinfmtEntry | null 
 
 export function listEntries(paths: BinfmtPaths): string[] {
   try {
-    return readdirSync(paths.miscDirectory).filter((name) => name !== 'register' && name !== 'status').sort();
+    return readdirSync(paths.miscDirectory)
+      .filter((name) => name !== 'register' && name !== 'status')
+      .sort();
   } catch {
     return [];
   }
@@ -61,7 +63,12 @@ export async function register(runner: Runner, paths: BinfmtPaths, line: string)
 }
 
 /** Writing -1 to an entry removes it; 0 disables and 1 enables it. */
-export async function writeEntryControl(runner: Runner, paths: BinfmtPaths, name: string, value: '-1' | '0' | '1'): Promise<void> {
+export async function writeEntryControl(
+  runner: Runner,
+  paths: BinfmtPaths,
+  name: string,
+  value: '-1' | '0' | '1',
+): Promise<void> {
   await runner.run('tee', [join(paths.miscDirectory, name)], { input: value, mutates: true });
 }
 

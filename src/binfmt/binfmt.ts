@@ -59,7 +59,10 @@ export interface BinfmtContext {
 }
 
 /** Foreign targets only, one handler per binfmt name, in registry order. */
-export function handlersFor(registry: TargetRegistry, targets: readonly Target[]): Array<{ name: string; targets: Target[] }> {
+export function handlersFor(
+  registry: TargetRegistry,
+  targets: readonly Target[],
+): Array<{ name: string; targets: Target[] }> {
   const host = hostTarget(registry);
   const handlers = new Map<string, Target[]>();
   for (const target of targets) {
@@ -118,6 +121,7 @@ export async function binfmtInstall(
   options: { force?: boolean; persist?: boolean } = {},
 ): Promise<InstallResult[]> {
   const before = binfmtStatus(context, targets);
+  if (before.length === 0) return [];
   for (const handler of before) {
     if (!handler.interpreter.exists && handler.state !== 'ok' && handler.state !== 'compatible') {
       throw new MissingPrerequisiteError(`${handler.desired.interpreter}: QEMU user-mode emulator not installed`, {
@@ -146,7 +150,12 @@ export async function binfmtInstall(
       action = handler.state === 'compatible' ? 'kept-compatible' : 'refused';
     }
     let persistedNow = false;
-    if (options.persist && action !== 'refused' && action !== 'kept-compatible' && readPersisted(context.paths, handler.name) !== persistContent(line)) {
+    if (
+      options.persist &&
+      action !== 'refused' &&
+      action !== 'kept-compatible' &&
+      readPersisted(context.paths, handler.name) !== persistContent(line)
+    ) {
       await persist(context.runner, context.paths, handler.name, line);
       persistedNow = true;
     }
@@ -187,7 +196,11 @@ export async function binfmtUninstall(context: BinfmtContext, targets: readonly 
       targets: handler.targets,
       removed: ours,
       unpersisted,
-      reason: ours ? 'removed' : handler.actual ? `left alone: not crossdock's (${handler.actual.interpreter})` : 'not registered',
+      reason: ours
+        ? 'removed'
+        : handler.actual
+          ? `left alone: not crossdock's (${handler.actual.interpreter})`
+          : 'not registered',
     });
   }
   return results;

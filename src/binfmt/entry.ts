@@ -34,13 +34,24 @@ export interface BinfmtEntry {
   extension: string | null;
 }
 
-export function desiredEntry(target: Target, interpreter: string, flags: readonly BinfmtFlag[] = DEFAULT_FLAGS): BinfmtSpec {
-  return { name: target.binfmt.name, magic: target.binfmt.magic, mask: target.binfmt.mask, interpreter, flags: sortFlags(flags) };
+export function desiredEntry(
+  target: Target,
+  interpreter: string,
+  flags: readonly BinfmtFlag[] = DEFAULT_FLAGS,
+): BinfmtSpec {
+  return {
+    name: target.binfmt.name,
+    magic: target.binfmt.magic,
+    mask: target.binfmt.mask,
+    interpreter,
+    flags: sortFlags(flags),
+  };
 }
 
 /** `:name:M::\x7f\x45…:\xff\xff…:/usr/bin/qemu-arm-static:F`, for /proc/sys/fs/binfmt_misc/register and binfmt.d. */
 export function registrationLine(spec: BinfmtSpec): string {
-  if (/[:\s]/.test(spec.interpreter)) throw new Error(`binfmt interpreter path cannot hold ':' or spaces: ${spec.interpreter}`);
+  if (/[:\s]/.test(spec.interpreter))
+    throw new Error(`binfmt interpreter path cannot hold ':' or spaces: ${spec.interpreter}`);
   return `:${spec.name}:M::${escapeHex(spec.magic)}:${escapeHex(spec.mask)}:${spec.interpreter}:${sortFlags(spec.flags).join('')}`;
 }
 
@@ -49,7 +60,9 @@ function escapeHex(hex: string): string {
 }
 
 export function parseFlags(text: string): BinfmtFlag[] {
-  const flags = [...text.toUpperCase()].filter((c): c is BinfmtFlag => (BINFMT_FLAGS as readonly string[]).includes(c));
+  const flags = Array.from(text.toUpperCase().replace(/[^A-Z]/g, '')).filter((c): c is BinfmtFlag =>
+    (BINFMT_FLAGS as readonly string[]).includes(c),
+  );
   return sortFlags(flags);
 }
 
@@ -59,7 +72,16 @@ export function sortFlags(flags: readonly BinfmtFlag[]): BinfmtFlag[] {
 
 /** Parses what the kernel prints for one entry. */
 export function parseEntry(name: string, text: string): BinfmtEntry {
-  const entry: BinfmtEntry = { name, enabled: false, interpreter: '', flags: [], offset: 0, magic: null, mask: null, extension: null };
+  const entry: BinfmtEntry = {
+    name,
+    enabled: false,
+    interpreter: '',
+    flags: [],
+    offset: 0,
+    magic: null,
+    mask: null,
+    extension: null,
+  };
   for (const line of text.split('\n')) {
     const trimmed = line.trim();
     if (trimmed === 'enabled') entry.enabled = true;
@@ -80,8 +102,19 @@ export function parseRegistrationLine(line: string): BinfmtSpec & { type: string
   const fields = line.trim().slice(1).split(separator);
   const [name = '', type = '', offset = '', magic = '', mask = '', interpreter = '', flags = ''] = fields;
   const unescape = (text: string) =>
-    Buffer.from(text.replace(/\\x([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('hex');
-  return { name, type, offset: Number(offset || 0), magic: unescape(magic), mask: unescape(mask), interpreter, flags: parseFlags(flags) };
+    Buffer.from(
+      text.replace(/\\x([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+      'latin1',
+    ).toString('hex');
+  return {
+    name,
+    type,
+    offset: Number(offset || 0),
+    magic: unescape(magic),
+    mask: unescape(mask),
+    interpreter,
+    flags: parseFlags(flags),
+  };
 }
 
 export type EntryState =
@@ -105,7 +138,11 @@ export interface EntryComparison {
   problems: string[];
 }
 
-export function compareEntry(desired: BinfmtSpec, actual: BinfmtEntry | null, interpreter: InterpreterFacts): EntryComparison {
+export function compareEntry(
+  desired: BinfmtSpec,
+  actual: BinfmtEntry | null,
+  interpreter: InterpreterFacts,
+): EntryComparison {
   if (!actual) return { state: 'missing', problems: [`${desired.name} is not registered`] };
   const problems: string[] = [];
   let broken = false;
@@ -130,7 +167,8 @@ export function compareEntry(desired: BinfmtSpec, actual: BinfmtEntry | null, in
   const sameInterpreter = actual.interpreter === desired.interpreter;
   const sameFlags = actual.flags.join('') === sortFlags(desired.flags).join('');
   if (!sameInterpreter) problems.push(`interpreter is ${actual.interpreter}, crossdock uses ${desired.interpreter}`);
-  if (!sameFlags) problems.push(`flags are ${actual.flags.join('') || 'none'}, crossdock uses ${sortFlags(desired.flags).join('')}`);
+  if (!sameFlags)
+    problems.push(`flags are ${actual.flags.join('') || 'none'}, crossdock uses ${sortFlags(desired.flags).join('')}`);
   if (!actual.enabled) problems.push('disabled');
   if (broken) return { state: 'conflict', problems };
   if (sameInterpreter && sameFlags && problems.length === (actual.enabled ? 0 : 1)) {

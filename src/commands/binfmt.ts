@@ -2,7 +2,13 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultBinfmtPaths } from '../binfmt/binfmt-misc.js';
-import { type BinfmtContext, binfmtInstall, binfmtStatus, binfmtUninstall, type HandlerStatus } from '../binfmt/binfmt.js';
+import {
+  type BinfmtContext,
+  binfmtInstall,
+  binfmtStatus,
+  binfmtUninstall,
+  type HandlerStatus,
+} from '../binfmt/binfmt.js';
 import { type BinfmtFlag, DEFAULT_FLAGS, parseFlags } from '../binfmt/entry.js';
 import { probeMessage, probeProgram } from '../emulation/probe-program.js';
 import { runUnderEmulation } from '../emulation/run-under-emulation.js';
@@ -45,10 +51,15 @@ export async function binfmtCommand(action: string, flags: BinfmtFlags): Promise
     const status = binfmtStatus(context, targets);
     if (flags.json) printJson(status);
     else process.stdout.write(`${formatStatus(status)}\n`);
-    return status.every((h) => h.state === 'ok' || h.state === 'compatible') ? ExitCode.Ok : ExitCode.MissingPrerequisite;
+    return status.every((h) => h.state === 'ok' || h.state === 'compatible')
+      ? ExitCode.Ok
+      : ExitCode.MissingPrerequisite;
   }
   if (action === 'install') {
-    const results = await binfmtInstall(context, targets, { force: flags.force ?? false, persist: flags.persist ?? false });
+    const results = await binfmtInstall(context, targets, {
+      force: flags.force ?? false,
+      persist: flags.persist ?? false,
+    });
     const probes = context.runner.dryRun ? [] : await probeHandlers(registry, qemu, results);
     if (flags.json) printJson({ handlers: results, probes });
     else {
@@ -57,17 +68,26 @@ export async function binfmtCommand(action: string, flags: BinfmtFlags): Promise
           `${result.name} (${result.targets.join(', ')}): ${result.action}${result.action === 'kept-compatible' ? ` (${result.problems.join('; ')}; --force replaces it)` : ''}${result.persistedNow ? ', persisted' : ''}\n`,
         );
       }
-      for (const probe of probes) process.stdout.write(`probe ${probe.target} via ${probe.handler}${probe.cpu ? ` -cpu ${probe.cpu}` : ''}: ${probe.ok ? 'ok' : `FAILED: ${probe.detail}`}\n`);
+      for (const probe of probes)
+        process.stdout.write(
+          `probe ${probe.target} via ${probe.handler}${probe.cpu ? ` -cpu ${probe.cpu}` : ''}: ${probe.ok ? 'ok' : `FAILED: ${probe.detail}`}\n`,
+        );
     }
     return probes.every((p) => p.ok) ? ExitCode.Ok : ExitCode.Failure;
   }
   if (action === 'uninstall') {
     const results = await binfmtUninstall(context, targets);
     if (flags.json) printJson(results);
-    else for (const result of results) process.stdout.write(`${result.name} (${result.targets.join(', ')}): ${result.reason}${result.unpersisted ? ', binfmt.d file removed' : ''}\n`);
+    else
+      for (const result of results)
+        process.stdout.write(
+          `${result.name} (${result.targets.join(', ')}): ${result.reason}${result.unpersisted ? ', binfmt.d file removed' : ''}\n`,
+        );
     return ExitCode.Ok;
   }
-  throw new UserError(`binfmt ${action}: unknown action`, { hint: 'use crossdock binfmt status, install or uninstall' });
+  throw new UserError(`binfmt ${action}: unknown action`, {
+    hint: 'use crossdock binfmt status, install or uninstall',
+  });
 }
 
 function flagsFromOption(option: string | undefined): readonly BinfmtFlag[] {
@@ -82,7 +102,11 @@ function flagsFromOption(option: string | undefined): readonly BinfmtFlag[] {
 }
 
 /** Runs a generated probe for every target through its handler, with its oldest board's CPU. */
-export async function probeHandlers(registry: TargetRegistry, qemu: Toolchain, handlers: ReadonlyArray<HandlerStatus>): Promise<ProbeRun[]> {
+export async function probeHandlers(
+  registry: TargetRegistry,
+  qemu: Toolchain,
+  handlers: ReadonlyArray<HandlerStatus>,
+): Promise<ProbeRun[]> {
   const directory = await mkdtemp(join(tmpdir(), 'crossdock-binfmt-probe-'));
   const runs: ProbeRun[] = [];
   try {
@@ -94,7 +118,13 @@ export async function probeHandlers(registry: TargetRegistry, qemu: Toolchain, h
         await chmod(file, 0o755);
         const run = await runUnderEmulation(file, [], { target, registry, qemu, via: 'binfmt' });
         const ok = run.exitCode === 0 && run.stdout === probeMessage(target);
-        runs.push({ target: name, handler: handler.name, cpu: run.cpu, ok, detail: ok ? run.stdout.trim() : `exit ${run.exitCode}: ${run.stderr.trim()}` });
+        runs.push({
+          target: name,
+          handler: handler.name,
+          cpu: run.cpu,
+          ok,
+          detail: ok ? run.stdout.trim() : `exit ${run.exitCode}: ${run.stderr.trim()}`,
+        });
       }
     }
   } finally {
@@ -106,7 +136,14 @@ export async function probeHandlers(registry: TargetRegistry, qemu: Toolchain, h
 function formatStatus(status: readonly HandlerStatus[]): string {
   const rows = [
     ['HANDLER', 'TARGETS', 'STATE', 'INTERPRETER', 'FLAGS', 'PERSISTED'],
-    ...status.map((h) => [h.name, h.targets.join(','), h.state, h.interpreter.path, h.actual?.flags.join('') ?? '-', h.persisted ? 'yes' : 'no']),
+    ...status.map((h) => [
+      h.name,
+      h.targets.join(','),
+      h.state,
+      h.interpreter.path,
+      h.actual?.flags.join('') ?? '-',
+      h.persisted ? 'yes' : 'no',
+    ]),
   ];
   const problems = status.filter((h) => h.state !== 'ok').map((h) => `${h.name}: ${h.problems.join('; ')}`);
   return [formatTable(rows), ...problems].join('\n');

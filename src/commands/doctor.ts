@@ -26,11 +26,23 @@ export function formatChecks(checks: readonly Check[]): string[] {
 }
 
 export function formatDoctor(report: DoctorReport): string {
-  const lines = [`host: ${report.host.target}${report.host.distribution ? ` (${report.host.distribution})` : ''}`, ...formatChecks(report.host.checks)];
+  const lines = [
+    `host: ${report.host.target}${report.host.distribution ? ` (${report.host.distribution})` : ''}`,
+    ...formatChecks(report.host.checks),
+  ];
   for (const target of report.targets) {
-    lines.push('', `${target.target}${target.native ? ' (native)' : ''}: ${target.ready ? 'ready' : 'NOT READY'}`, ...formatChecks(target.checks));
+    lines.push(
+      '',
+      `${target.target}${target.native ? ' (native)' : ''}: ${target.ready ? 'ready' : 'NOT READY'}`,
+      ...formatChecks(target.checks),
+    );
   }
-  lines.push('', report.ready ? 'All requested targets are ready.' : 'Some targets are not ready: run the fixes above, or `crossdock toolchain setup && crossdock binfmt install`.');
+  lines.push(
+    '',
+    report.ready
+      ? 'All requested targets are ready.'
+      : 'Some targets are not ready: run the fixes above, or `crossdock toolchain setup && crossdock binfmt install`.',
+  );
   return lines.join('\n');
 }
 

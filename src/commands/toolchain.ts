@@ -19,7 +19,9 @@ interface ToolchainFlags {
 export async function toolchainCommand(action: string, flags: ToolchainFlags): Promise<number> {
   if (action === 'setup') return setupCommand(flags);
   if (action === 'verify') return verifyCommand(flags);
-  throw new UserError(`toolchain ${action}: unknown action`, { hint: 'use crossdock toolchain setup or crossdock toolchain verify' });
+  throw new UserError(`toolchain ${action}: unknown action`, {
+    hint: 'use crossdock toolchain setup or crossdock toolchain verify',
+  });
 }
 
 async function setupCommand(flags: ToolchainFlags): Promise<number> {
@@ -32,7 +34,10 @@ async function setupCommand(flags: ToolchainFlags): Promise<number> {
   const plan = planSetup(before);
   if (isEmptyPlan(plan) && plan.manual.length === 0) {
     if (flags.json) printJson({ plan, installed: false, ready: before.ready });
-    else process.stderr.write(`Nothing to install for ${targets.map((t) => t.name).join(', ')}.${before.ready ? '' : ' Next: crossdock binfmt install'}\n`);
+    else
+      process.stderr.write(
+        `Nothing to install for ${targets.map((t) => t.name).join(', ')}.${before.ready ? '' : ' Next: crossdock binfmt install'}\n`,
+      );
     return ExitCode.Ok;
   }
   await createTaskList(setupTasks(plan, runner), { json: flags.json, verbose: flags.verbose }).run();

@@ -13,7 +13,8 @@ const LOAD_ADDRESS = 0x10000;
 
 type Assemble = (messageOffset: number, messageLength: number) => { code: number[]; codeLength: number };
 
-const le32 = (...words: number[]) => words.flatMap((w) => [w & 0xff, (w >>> 8) & 0xff, (w >>> 16) & 0xff, (w >>> 24) & 0xff]);
+const le32 = (...words: number[]) =>
+  words.flatMap((w) => [w & 0xff, (w >>> 8) & 0xff, (w >>> 16) & 0xff, (w >>> 24) & 0xff]);
 
 /** Machine code by ELF e_machine number: write(1, message, length); exit(0). */
 const PROGRAMS: Record<number, Assemble> = {
@@ -24,17 +25,70 @@ const PROGRAMS: Record<number, Assemble> = {
   }),
   // AArch64: x8 = number, svc #0; `adr x1, +28` from the second instruction.
   183: (_, length) => ({
-    code: le32(0xd2800020, 0x100000e1, 0xd2800002 | (length << 5), 0xd2800808, 0xd4000001, 0xd2800000, 0xd2800ba8, 0xd4000001),
+    code: le32(
+      0xd2800020,
+      0x100000e1,
+      0xd2800002 | (length << 5),
+      0xd2800808,
+      0xd4000001,
+      0xd2800000,
+      0xd2800ba8,
+      0xd4000001,
+    ),
     codeLength: 32,
   }),
   // x86-64: syscall with rax = number; `lea rsi, [rip + 16]` ends at offset 17, the message is at 33.
   62: (_, length) => ({
-    code: [0xb8, 1, 0, 0, 0, 0xbf, 1, 0, 0, 0, 0x48, 0x8d, 0x35, 16, 0, 0, 0, 0xba, length, 0, 0, 0, 0x0f, 0x05, 0xb8, 60, 0, 0, 0, 0x31, 0xff, 0x0f, 0x05],
+    code: [
+      0xb8,
+      1,
+      0,
+      0,
+      0,
+      0xbf,
+      1,
+      0,
+      0,
+      0,
+      0x48,
+      0x8d,
+      0x35,
+      16,
+      0,
+      0,
+      0,
+      0xba,
+      length,
+      0,
+      0,
+      0,
+      0x0f,
+      0x05,
+      0xb8,
+      60,
+      0,
+      0,
+      0,
+      0x31,
+      0xff,
+      0x0f,
+      0x05,
+    ],
     codeLength: 33,
   }),
   // RISC-V 64: a7 = number, ecall; `auipc a1, 0` at 4 plus 32 reaches the message at 36.
   243: (_, length) => ({
-    code: le32(0x00100513, 0x00000597, 0x02058593, 0x00000613 | (length << 20), 0x04000893, 0x00000073, 0x00000513, 0x05d00893, 0x00000073),
+    code: le32(
+      0x00100513,
+      0x00000597,
+      0x02058593,
+      0x00000613 | (length << 20),
+      0x04000893,
+      0x00000073,
+      0x00000513,
+      0x05d00893,
+      0x00000073,
+    ),
     codeLength: 36,
   }),
 };

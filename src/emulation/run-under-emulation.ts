@@ -37,7 +37,11 @@ export interface EmulationResult extends RunResult {
 /** Shells report death by signal N as exit 128+N; SIGILL is 4. */
 const SIGILL_EXIT = 128 + 4;
 
-export async function runUnderEmulation(file: string, args: readonly string[], options: EmulationOptions): Promise<EmulationResult> {
+export async function runUnderEmulation(
+  file: string,
+  args: readonly string[],
+  options: EmulationOptions,
+): Promise<EmulationResult> {
   const runner = options.runner ?? new LocalRunner();
   const native = hostTarget(options.registry).name === options.target.name;
   const cpu = native ? null : (options.cpu ?? options.target.qemu.cpu);
@@ -58,8 +62,12 @@ export async function runUnderEmulation(file: string, args: readonly string[], o
         hint: `apt-get install -y ${options.qemu.packages.debian.join(' ')} (or: crossdock toolchain setup --target ${options.target.name})`,
       });
     }
-    result = await runner.run(qemu, ['-cpu', cpu ?? options.target.qemu.cpu, file, ...args], { allowFailure: true, env: options.env });
+    result = await runner.run(qemu, ['-cpu', cpu ?? options.target.qemu.cpu, file, ...args], {
+      allowFailure: true,
+      env: options.env,
+    });
   }
-  const illegalInstruction = result.exitCode === SIGILL_EXIT || /Illegal instruction|target signal 4\b/.test(result.stderr);
+  const illegalInstruction =
+    result.exitCode === SIGILL_EXIT || /Illegal instruction|target signal 4\b/.test(result.stderr);
   return { ...result, cpu, emulated: !native, via, illegalInstruction };
 }

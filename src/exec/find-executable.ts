@@ -6,7 +6,12 @@ import { delimiter, isAbsolute, join } from 'node:path';
  * PATH without a compiler is a host without that compiler.
  */
 export function findExecutable(command: string, path = process.env.PATH ?? ''): string | null {
-  const candidates = isAbsolute(command) ? [command] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  const candidates = isAbsolute(command)
+    ? [command]
+    : path
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, command));
   for (const candidate of candidates) {
     try {
       if (!statSync(candidate).isFile()) continue;

@@ -81,7 +81,7 @@ export class LocalRunner implements Runner {
       });
     }
     // Death by signal reads as 128+N, as shells report it (SIGILL → 132).
-    const exitCode = result.exitCode ?? (result.signal ? 128 + (constants.signals[result.signal] ?? 0) : 1);
+    const exitCode = result.exitCode ?? (result.signal ? 128 + constants.signals[result.signal] : 1);
     if (exitCode !== 0 && !options.allowFailure) {
       const reason = result.signal ? `was killed by ${result.signal}` : `exited with ${exitCode}`;
       throw new CommandFailedError({

@@ -27,7 +27,11 @@ export function parseOsRelease(text: string): Distribution {
   const like = (fields.get('ID_LIKE') ?? '').split(/\s+/);
   // Ubuntu derivatives say ID_LIKE="ubuntu debian"; Raspbian says ID_LIKE=debian.
   const family: DistributionFamily | null =
-    id === 'ubuntu' || like.includes('ubuntu') ? 'ubuntu' : id === 'debian' || like.includes('debian') ? 'debian' : null;
+    id === 'ubuntu' || like.includes('ubuntu')
+      ? 'ubuntu'
+      : id === 'debian' || like.includes('debian')
+        ? 'debian'
+        : null;
   return {
     family,
     id,

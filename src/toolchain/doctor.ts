@@ -84,7 +84,13 @@ export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
 
   const binfmt = new Map(
     binfmtStatus(
-      { registry: options.registry, qemu: requireToolchain(options.toolchains, 'emulator'), paths: options.binfmtPaths, runner: options.runner, path: options.path },
+      {
+        registry: options.registry,
+        qemu: requireToolchain(options.toolchains, 'emulator'),
+        paths: options.binfmtPaths,
+        runner: options.runner,
+        path: options.path,
+      },
       options.targets,
     ).flatMap((handler) => handler.targets.map((name) => [name, handler] as const)),
   );
@@ -96,7 +102,9 @@ export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
     for (const toolchain of options.toolchains) {
       if (!toolchain.appliesTo.includes(native ? 'native' : 'foreign')) continue;
       const command = expandTemplate(toolchain.command, target);
-      const packages = (native ? toolchain.nativePackages : toolchain.packages)[family].map((p) => expandTemplate(p, target));
+      const packages = (native ? toolchain.nativePackages : toolchain.packages)[family].map((p) =>
+        expandTemplate(p, target),
+      );
       const executable = findExecutable(command, options.path);
       const id = toolchain.kind === 'c-compiler' ? 'c-compiler' : toolchain.kind === 'go' ? 'go' : 'qemu';
       if (!executable) {
@@ -118,8 +126,12 @@ export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
           title: toolchain.title,
           ok,
           required: true,
-          detail: version ? `${command} ${version}${ok ? '' : ` is outside ${toolchain.versionRange}`}` : `${command}: could not read its version`,
-          fix: ok ? null : `install ${toolchain.title} ${toolchain.versionRange} (${packages.join(' ')} from a newer release)`,
+          detail: version
+            ? `${command} ${version}${ok ? '' : ` is outside ${toolchain.versionRange}`}`
+            : `${command}: could not read its version`,
+          fix: ok
+            ? null
+            : `install ${toolchain.title} ${toolchain.versionRange} (${packages.join(' ')} from a newer release)`,
         });
       }
       if (toolchain.kind === 'go') {
@@ -149,12 +161,20 @@ export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
           fix: present
             ? null
             : [
-                ...(needsArchitecture ? [`${sudo}dpkg --add-architecture ${target.debian}`, `${sudo}apt-get update`] : []),
+                ...(needsArchitecture
+                  ? [`${sudo}dpkg --add-architecture ${target.debian}`, `${sudo}apt-get update`]
+                  : []),
                 aptInstall(libraryPackages),
               ].join(' && '),
           ...(present
             ? {}
-            : { install: { packages: libraryPackages, group: 'Target libraries', ...(needsArchitecture ? { foreignArchitecture: target.debian } : {}) } }),
+            : {
+                install: {
+                  packages: libraryPackages,
+                  group: 'Target libraries',
+                  ...(needsArchitecture ? { foreignArchitecture: target.debian } : {}),
+                },
+              }),
         });
       }
     }
@@ -169,7 +189,9 @@ export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
         detail: ok
           ? `${handler.state === 'ok' ? 'registered' : 'registered by another tool'}: ${handler.interpreter.path} (flags ${handler.actual?.flags.join('') ?? ''})`
           : handler.problems.join('; '),
-        fix: ok ? null : `${sudo}crossdock binfmt install --target ${target.name}${handler.state === 'conflict' ? ' --force' : ''}`,
+        fix: ok
+          ? null
+          : `${sudo}crossdock binfmt install --target ${target.name}${handler.state === 'conflict' ? ' --force' : ''}`,
       });
     }
     targets.push({ target: target.name, native, ready: checks.every((c) => c.ok || !c.required), checks });
@@ -193,7 +215,10 @@ async function dpkgForeignArchitectures(runner: Runner, path: string | undefined
   const dpkg = findExecutable('dpkg', path);
   if (!dpkg) return [];
   const result = await runner.run(dpkg, ['--print-foreign-architectures'], { allowFailure: true });
-  return result.stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+  return result.stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
 }
 
 async function hostCheckList(

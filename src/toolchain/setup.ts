@@ -57,19 +57,31 @@ export function setupTasks<Context extends object>(plan: SetupPlan, runner: Runn
       tasks.push({
         title: 'Check what apt cannot install',
         task: () => {
-          throw new MissingPrerequisiteError(`${first?.check.title ?? ''}: ${first?.check.detail ?? ''}`, { hint: first?.check.fix ?? undefined });
+          throw new MissingPrerequisiteError(`${first?.check.title ?? ''}: ${first?.check.detail ?? ''}`, {
+            hint: first?.check.fix ?? undefined,
+          });
         },
       });
     }
     return tasks;
   }
-  const streamInto = (output: (line: string) => void) => ({ onOutput: (line: string) => output(line), mutates: true, env: APT_ENV });
+  const streamInto = (output: (line: string) => void) => ({
+    onOutput: (line: string) => {
+      output(line);
+    },
+    mutates: true,
+    env: APT_ENV,
+  });
   if (plan.foreignArchitectures.length > 0) {
     tasks.push({
       title: `Add dpkg architectures: ${plan.foreignArchitectures.join(', ')}`,
       task: async (_, task) => {
         for (const architecture of plan.foreignArchitectures) {
-          await runner.run('dpkg', ['--add-architecture', architecture], streamInto((line) => (task.output = line)));
+          await runner.run(
+            'dpkg',
+            ['--add-architecture', architecture],
+            streamInto((line) => (task.output = line)),
+          );
         }
       },
     });
@@ -79,15 +91,23 @@ export function setupTasks<Context extends object>(plan: SetupPlan, runner: Runn
     task: async (_, task) => {
       // A mirror caught mid-sync fails one index ("File has unexpected size") and apt keeps the
       // old list; the install below still fails loudly if a package is really missing.
-      const result = await runner.run('apt-get', ['update'], { ...streamInto((line) => (task.output = line)), allowFailure: true });
-      if (result.exitCode !== 0) task.title = `apt-get update (exit ${result.exitCode}: some index files failed; continuing with the lists apt has)`;
+      const result = await runner.run('apt-get', ['update'], {
+        ...streamInto((line) => (task.output = line)),
+        allowFailure: true,
+      });
+      if (result.exitCode !== 0)
+        task.title = `apt-get update (exit ${result.exitCode}: some index files failed; continuing with the lists apt has)`;
     },
   });
   for (const group of plan.groups) {
     tasks.push({
       title: `${group.title}: ${group.packages.join(' ')}`,
       task: async (_, task) => {
-        await runner.run('apt-get', ['install', '-y', '--no-install-recommends', ...group.packages], streamInto((line) => (task.output = line)));
+        await runner.run(
+          'apt-get',
+          ['install', '-y', '--no-install-recommends', ...group.packages],
+          streamInto((line) => (task.output = line)),
+        );
       },
     });
   }

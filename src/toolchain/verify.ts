@@ -37,7 +37,11 @@ export interface VerifyOptions {
   path?: string;
 }
 
-export async function verifyTarget(target: Target, options: VerifyOptions, kinds: readonly ProbeKind[] = ['c', 'go', 'cgo']): Promise<ProbeResult[]> {
+export async function verifyTarget(
+  target: Target,
+  options: VerifyOptions,
+  kinds: readonly ProbeKind[] = ['c', 'go', 'cgo'],
+): Promise<ProbeResult[]> {
   const compiler = options.toolchains.find((t) => t.kind === 'c-compiler');
   const qemu = options.toolchains.find((t) => t.kind === 'emulator');
   if (!compiler || !qemu) throw new Error('toolchains/ must define a c-compiler and an emulator');
@@ -62,14 +66,31 @@ export async function verifyTarget(target: Target, options: VerifyOptions, kinds
               ? { CGO_ENABLED: '1', CC: cc, CGO_CFLAGS: target.gnu.cflags.join(' ') }
               : { CGO_ENABLED: '0' };
           const ldflags = kind === 'cgo' ? ['-ldflags', '-extldflags -static'] : [];
-          await options.runner.run('go', ['build', '-trimpath', ...ldflags, '-o', output, source], { cwd: directory, env: { ...goEnv, ...cgoEnv } });
+          await options.runner.run('go', ['build', '-trimpath', ...ldflags, '-o', output, source], {
+            cwd: directory,
+            env: { ...goEnv, ...cgoEnv },
+          });
         }
         const report = inspectFile(output, options.registry);
         if (report.target !== target.name) {
-          results.push({ target: target.name, probe: kind, ok: false, detail: `built for ${report.target ?? 'no target'} (ARM ${report.armArchName ?? '-'}), not ${target.name}`, cpu: null, via: null });
+          results.push({
+            target: target.name,
+            probe: kind,
+            ok: false,
+            detail: `built for ${report.target ?? 'no target'} (ARM ${report.armArchName ?? '-'}), not ${target.name}`,
+            cpu: null,
+            via: null,
+          });
           continue;
         }
-        const run = await runUnderEmulation(output, [], { target, registry: options.registry, qemu, runner: options.runner, env, ...(options.path ? { path: options.path } : {}) });
+        const run = await runUnderEmulation(output, [], {
+          target,
+          registry: options.registry,
+          qemu,
+          runner: options.runner,
+          env,
+          ...(options.path ? { path: options.path } : {}),
+        });
         const ok = run.exitCode === 0 && run.stdout.includes(`${EXPECTED} ${kind}`);
         results.push({
           target: target.name,
