@@ -46,3 +46,26 @@ export {
   versionSatisfies,
 } from './toolchain/definitions.js';
 export { chooseRenderer, createTaskList, type RendererChoice } from './ui/renderer.js';
+export { findExecutable } from './exec/find-executable.js';
+export { hostTarget, hostDistribution, parseOsRelease, type Distribution } from './platform/host.js';
+export { doctor, type Check, type DoctorReport, type TargetReadiness } from './toolchain/doctor.js';
+export { planSetup, setupTasks, isEmptyPlan, type SetupPlan } from './toolchain/setup.js';
+export { verifyTarget, type ProbeResult } from './toolchain/verify.js';
+export {
+  binfmtStatus,
+  binfmtInstall,
+  binfmtUninstall,
+  type BinfmtContext,
+  type HandlerStatus,
+} from './binfmt/binfmt.js';
+export { defaultBinfmtPaths, type BinfmtPaths } from './binfmt/binfmt-misc.js';
+export {
+  registrationLine,
+  parseEntry,
+  compareEntry,
+  desiredEntry,
+  type BinfmtEntry,
+  type BinfmtSpec,
+} from './binfmt/entry.js';
+export { runUnderEmulation, type EmulationResult } from './emulation/run-under-emulation.js';
+export { probeProgram } from './emulation/probe-program.js';
