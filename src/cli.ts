@@ -135,6 +135,47 @@ export function createCli() {
     });
 
   cli
+    .command('build', 'Build the engine and runtime for each target: verified, reproducible bundles in DIR/<version>/')
+    .option('--target <targets>', 'Targets (comma-separated or repeated)')
+    .option('--component <components>', 'Binaries to build (comma-separated or repeated), e.g. runc,containerd')
+    .option('--version <version>', "Release version (semver); default: the config's, else 0.0.0-<time>-<sha>")
+    .option('--out <dir>', 'Output directory (default dist)')
+    .option('--jobs <n>', 'Builds at once')
+    .option('--no-smoke', 'Skip the smoke runs under QEMU')
+    .option('--json', 'Print JSON')
+    .action(async (flags: Flags) => {
+      const { buildCommand } = await import('./commands/build.js');
+      return buildCommand({
+        config: flags.config as string | undefined,
+        version: typeof flags.version === 'string' ? flags.version : undefined,
+        json: Boolean(flags.json),
+        verbose: Boolean(flags.verbose),
+        overrides: {
+          ...configOverrides(flags),
+          component: listFlag(flags.component),
+          'out-dir': flags.out,
+          smoke: flags.smoke === false ? false : undefined,
+        },
+      });
+    });
+
+  cli
+    .command(
+      'verify <dist>',
+      'Re-verify a dist/<version>/ directory: SHA256SUMS, manifest, every binary (ELF, static, ARM level, smoke run)',
+    )
+    .option('--no-smoke', 'Skip the smoke runs under QEMU')
+    .option('--json', 'Print JSON')
+    .action(async (directory: string, flags: Flags) => {
+      const { verifyCommand } = await import('./commands/build.js');
+      return verifyCommand(directory, {
+        json: Boolean(flags.json),
+        smoke: flags.smoke === false ? false : undefined,
+        config: flags.config as string | undefined,
+      });
+    });
+
+  cli
     .command('config', 'Show the configuration in effect: defaults < crossdock.yaml < flags')
     .option('--target <targets>', 'Targets (comma-separated or repeated)')
     .option('--out-dir <dir>', 'Output directory for builds')
@@ -169,7 +210,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   const cli = createCli();
   try {
     cli.parse(argv, { run: false });
-    if (cli.options.help || cli.options.version) return ExitCode.Ok;
+    // `build --version 1.2.3` is a command's flag, not the global --version.
+    if (cli.options.help || (cli.options.version && !cli.matchedCommand)) return ExitCode.Ok;
     if (!cli.matchedCommand) {
       const [unknown] = cli.args;
       if (unknown !== undefined) {

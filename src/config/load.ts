@@ -10,7 +10,9 @@ import * as v from 'valibot';
 import { CrossdockError, UserError } from '../errors.js';
 import { resolveTarget } from '../platform/resolve.js';
 import { loadTargets, type TargetRegistry } from '../platform/targets.js';
+import { BUILTIN_RECIPES } from '../build/recipes.js';
 import {
+  closest,
   DocumentError,
   type DocumentProblem,
   formatPath,
@@ -27,6 +29,7 @@ export const FLAG_KEYS = {
   target: ['targets'],
   version: ['version'],
   'out-dir': ['build', 'outDir'],
+  component: ['build', 'components'],
   jobs: ['build', 'jobs'],
   smoke: ['build', 'smoke'],
   repo: ['release', 'repository'],
@@ -97,6 +100,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   });
   config.build.outDir = absolute(baseDirectory, config.build.outDir);
   config.install.inventory = absolute(baseDirectory, config.install.inventory);
+  if (config.build.cacheDir) config.build.cacheDir = absolute(baseDirectory, config.build.cacheDir);
+  if (config.build.signingKey) config.build.signingKey = absolute(baseDirectory, config.build.signingKey);
   return { config, file: file ?? null, baseDirectory };
 }
 
@@ -159,11 +164,34 @@ function applyRules(config: Config, context: RuleContext): ResolvedConfig {
       at(['targets', index], error.message, error.hint);
     }
   });
+  // Per-target flags are keyed by any target name; store them under the canonical one.
+  const targetFlags: typeof config.build.targetFlags = {};
+  for (const [name, flags] of Object.entries(config.build.targetFlags)) {
+    try {
+      targetFlags[resolveTarget(context.registry, name).name] = flags;
+    } catch (error) {
+      if (!(error instanceof CrossdockError)) throw error;
+      at(['build', 'targetFlags', name], error.message, error.hint);
+    }
+  }
+  // Components must be binaries of a known recipe, built-in or the file's own.
+  const recipes = new Map([...BUILTIN_RECIPES, ...config.build.recipes].map((recipe) => [recipe.name, recipe]));
+  const binaries = [...recipes.values()].flatMap((recipe) => recipe.binaries.map((binary) => binary.name));
+  (config.build.components ?? []).forEach((component, index) => {
+    if (!binaries.includes(component)) {
+      const suggestion = closest(component, binaries);
+      at(
+        ['build', 'components', index],
+        `unknown component "${component}"`,
+        `${suggestion ? `did you mean "${suggestion}"? ` : ''}components: ${binaries.join(', ')}`,
+      );
+    }
+  });
   if (config.version !== undefined && !semver.valid(config.version.replace(/^v/, ''))) {
     at(['version'], `"${config.version}" is not a semver version`, 'use MAJOR.MINOR.PATCH, e.g. 27.5.1 or 28.0.0-rc.1');
   }
   if (problems.length > 0) throw new DocumentError(problems);
-  return { ...config, targets: canonical };
+  return { ...config, targets: canonical, build: { ...config.build, targetFlags } };
 }
 
 function problemAt(

@@ -3,6 +3,7 @@
  * committed as crossdock.schema.json is generated from it (`crossdock schema --write`).
  */
 import * as v from 'valibot';
+import { RecipeSchema, TargetFlagsSchema } from '../build/recipe-schema.js';
 
 const positiveInteger = (description: string) =>
   v.pipe(
@@ -28,7 +29,7 @@ const SourceSchema = v.pipe(
   v.string(),
   v.regex(
     /^(?:git\+(?:https|file|ssh):\/\/\S+|debian:[a-z0-9][a-z0-9+.-]+(?:=\S+)?|\.{0,2}\/\S*|[A-Za-z0-9_.-][^\s:]*)$/,
-    'expected git+https://…@ref, git+file://…@ref, debian:<source-package>[=<version>] or a directory',
+    'expected git+https://…#ref, git+file://…#ref, debian:<source-package>[=<version>] or a directory',
   ),
 );
 
@@ -38,30 +39,42 @@ export const BuildSchema = v.strictObject({
     v.description('Where dist/<version>/ goes, relative to the config file'),
   ),
   components: v.pipe(
-    v.optional(v.array(v.picklist(COMPONENTS)), [...COMPONENTS]),
-    v.description('Which binaries to build'),
+    v.optional(v.array(v.pipe(v.string(), v.minLength(1)))),
+    v.description(`Binaries to build; default: every binary of every recipe (${COMPONENTS.join(', ')})`),
   ),
   sources: v.pipe(
-    v.optional(
-      v.strictObject({
-        moby: v.optional(SourceSchema, 'debian:docker.io'),
-        cli: v.optional(SourceSchema, 'debian:docker.io'),
-        containerd: v.optional(SourceSchema, 'debian:containerd'),
-        runc: v.optional(SourceSchema, 'debian:runc'),
-        tini: v.optional(SourceSchema, 'debian:tini'),
-      }),
-      {},
+    v.optional(v.record(v.string(), SourceSchema), {}),
+    v.description(
+      "Source per recipe name (moby, cli, libnetwork, containerd, runc, tini, or your own), overriding the recipe's: git+https://…#ref, git+file://…#ref, a directory, or debian:<package>",
     ),
-    v.description("Where each component's source comes from; Debian source packages work offline from a mirror"),
   ),
-  jobs: v.optional(positiveInteger('How many targets build at once'), 2),
+  recipes: v.pipe(
+    v.optional(v.array(RecipeSchema), []),
+    v.description('Your own recipes; one with a built-in name replaces it'),
+  ),
+  targetFlags: v.pipe(
+    v.optional(v.record(v.string(), TargetFlagsSchema), {}),
+    v.description('Per target (by name): C flags that replace those from targets/, extra Go tags and ldflags'),
+  ),
+  jobs: v.optional(positiveInteger('How many builds run at once'), 2),
   sourceDateEpoch: v.pipe(
     v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
-    v.description('Timestamp for reproducible archives; defaults to SOURCE_DATE_EPOCH or the source commit time'),
+    v.description(
+      'Timestamp for reproducible archives; defaults to SOURCE_DATE_EPOCH or the newest source commit time',
+    ),
   ),
   smoke: v.pipe(
     v.optional(v.boolean(), true),
     v.description("Run every binary under QEMU with the oldest board's CPU"),
+  ),
+  smokeTimeoutSeconds: v.optional(positiveInteger('How long a smoke run may take before it counts as hung'), 120),
+  cacheDir: v.pipe(
+    v.optional(v.string()),
+    v.description('Build cache; default $XDG_CACHE_HOME/crossdock or ~/.cache/crossdock'),
+  ),
+  signingKey: v.pipe(
+    v.optional(v.string()),
+    v.description('OpenSSH private key: SHA256SUMS.sig is made with ssh-keygen -Y sign -n crossdock'),
   ),
 });
 

@@ -83,9 +83,18 @@ export interface ArmAttributes {
   fpArch: number | null;
 }
 
+export interface GoModule {
+  path: string;
+  version: string;
+  sum: string | null;
+}
+
 export interface GoBuildInfo {
   goVersion: string;
   path: string | null;
+  /** The main module and its dependencies (`mod` and `dep` lines), empty in GOPATH mode. */
+  main: GoModule | null;
+  dependencies: GoModule[];
   /** `build` lines of the module info: GOARCH, GOARM, CGO_ENABLED, -tags, -ldflags, … */
   settings: Record<string, string>;
 }
@@ -522,17 +531,25 @@ function virtualToFile(programHeaders: ProgramHeader[], address: number): number
 }
 
 /** Parses `path`, `mod`, `dep` and `build KEY=VALUE` lines of a Go binary's module info. */
-export function parseModuleInfo(text: string): {
-  path: string | null;
-  settings: Record<string, string>;
-} {
+export function parseModuleInfo(text: string): Omit<GoBuildInfo, 'goVersion'> {
   // The module info is wrapped in 16-byte sentinels that mark where it starts and ends.
   const body = text.length >= 33 && text[text.length - 17] === '\n' ? text.slice(16, -16) : text;
   const settings: Record<string, string> = {};
   let path: string | null = null;
+  let main: GoModule | null = null;
+  const dependencies: GoModule[] = [];
   for (const line of body.split('\n')) {
-    const [kind, rest = ''] = line.split('\t', 2);
+    // Split at the first tab only: `dep` lines carry three more tab-separated fields.
+    const tab = line.indexOf('\t');
+    const kind = tab === -1 ? line : line.slice(0, tab);
+    const rest = tab === -1 ? '' : line.slice(tab + 1);
     if (kind === 'path') path = rest;
+    if (kind === 'mod' || kind === 'dep') {
+      const [modulePath = '', version = '', sum = ''] = rest.split('\t');
+      const module = { path: modulePath, version, sum: sum || null };
+      if (kind === 'mod') main = module;
+      else dependencies.push(module);
+    }
     if (kind !== 'build') continue;
     const separator = rest.indexOf('=');
     if (separator <= 0) continue;
@@ -547,5 +564,5 @@ export function parseModuleInfo(text: string): {
     }
     settings[key] = value;
   }
-  return { path, settings };
+  return { path, main, dependencies, settings };
 }

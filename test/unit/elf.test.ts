@@ -143,9 +143,13 @@ describe('parseModuleInfo', () => {
     const start = '0w\xaf\x0c\x92t\x08\x02A\xe1\xc1\x07\xe6\xd6\x18\xe6';
     const end = '\xf92C1\x86\x18 r\x00\x82B\x10A\x16\xd8\xf2';
     const body =
-      'path\tgithub.com/opencontainers/runc\nmod\tgithub.com/opencontainers/runc\t(devel)\t\nbuild\t-ldflags="-s -w -buildid="\nbuild\tCGO_ENABLED=1\nbuild\tGOARCH=arm\nbuild\tGOARM=6\nbuild\t-tags=netgo,osusergo,static_build,seccomp\n';
+      'path\tgithub.com/opencontainers/runc\nmod\tgithub.com/opencontainers/runc\t(devel)\t\ndep\tgithub.com/sirupsen/logrus\tv1.9.0\th1:trlNQbNUG3OdDrDil03MCb1H2o9nJ1x4/5LYw7byDE0=\nbuild\t-ldflags="-s -w -buildid="\nbuild\tCGO_ENABLED=1\nbuild\tGOARCH=arm\nbuild\tGOARM=6\nbuild\t-tags=netgo,osusergo,static_build,seccomp\n';
     const info = parseModuleInfo(`${start}${body}${end}`);
     expect(info.path).toBe('github.com/opencontainers/runc');
+    expect(info.main).toEqual({ path: 'github.com/opencontainers/runc', version: '(devel)', sum: null });
+    expect(info.dependencies).toEqual([
+      { path: 'github.com/sirupsen/logrus', version: 'v1.9.0', sum: 'h1:trlNQbNUG3OdDrDil03MCb1H2o9nJ1x4/5LYw7byDE0=' },
+    ]);
     expect(info.settings).toMatchObject({
       '-ldflags': '-s -w -buildid=',
       CGO_ENABLED: '1',

@@ -1,0 +1,459 @@
+/**
+ * `crossdock build`: sources → per-target, per-recipe compiles (cached) → verification →
+ * deterministic bundles, units, SBOMs, manifest.json and SHA256SUMS in dist/<version>/.
+ * Everything is staged in a hidden directory and moved into place only when all of it verified,
+ * so a failed build leaves nothing half-done in dist/.
+ */
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { ListrTask } from 'listr2';
+import type { ResolvedConfig } from '../config/load.js';
+import { FailureError, MissingPrerequisiteError, UserError } from '../errors.js';
+import { findExecutable } from '../exec/find-executable.js';
+import type { Runner } from '../exec/runner.js';
+import { readElfFile } from '../platform/elf-file.js';
+import { hostTarget } from '../platform/host.js';
+import type { Target, TargetRegistry } from '../platform/targets.js';
+import { packageVersion } from '../package-root.js';
+import { expandTemplate, type Toolchain } from '../toolchain/definitions.js';
+import { createTaskList, type RendererContext } from '../ui/renderer.js';
+import { cacheKey, readCache, writeCache } from './cache.js';
+import { formatSha256Sums, parseSha256Sums, sha256, sha256File } from './checksums.js';
+import { compile, targetCFlags } from './compile.js';
+import {
+  bundleName,
+  type Manifest,
+  type ManifestArtifact,
+  type ManifestBinary,
+  MANIFEST_FILE,
+  sbomName,
+  serializeManifest,
+  spdxDocument,
+  SUMS_FILE,
+} from './manifest.js';
+import type { BuildValues } from './placeholders.js';
+import { fillPlaceholders } from './placeholders.js';
+import type { Recipe } from './recipe-schema.js';
+import { BUILTIN_RECIPES } from './recipes.js';
+import { fetchSource, type SourceCheckout } from './fetch-source.js';
+import { writeTarGz } from './tar.js';
+import { unitsFor } from './units.js';
+import { normalizeVersion, pseudoVersion } from './version.js';
+import { verifyBinary } from './verify-binary.js';
+
+export interface BuildOptions {
+  config: ResolvedConfig;
+  baseDirectory: string;
+  registry: TargetRegistry;
+  toolchains: readonly Toolchain[];
+  runner: Runner;
+  /** --version; else the config's; else a pseudo-version. */
+  version?: string | undefined;
+  renderer?: RendererContext;
+  /** Extra GOPATH entries for GOPATH-mode recipes (Debian's Go libraries). */
+  gopath?: readonly string[];
+}
+
+export interface BuiltBinary {
+  target: string;
+  binary: string;
+  cached: boolean;
+}
+
+export interface BuildResult {
+  version: string;
+  directory: string;
+  manifest: Manifest;
+  binaries: BuiltBinary[];
+}
+
+export function defaultCacheDirectory(env: Record<string, string | undefined> = process.env): string {
+  return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'crossdock');
+}
+
+/** Built-in recipes, with the file's own replacing any of the same name. */
+export function allRecipes(config: ResolvedConfig): Recipe[] {
+  const byName = new Map(BUILTIN_RECIPES.map((recipe) => [recipe.name, recipe]));
+  for (const recipe of config.build.recipes) byName.set(recipe.name, recipe);
+  return [...byName.values()];
+}
+
+/** The (recipe, binary) pairs the components ask for, in recipe order. */
+export function selectComponents(config: ResolvedConfig): Array<{ recipe: Recipe; binaries: string[] }> {
+  const recipes = allRecipes(config);
+  const wanted = config.build.components ?? recipes.flatMap((recipe) => recipe.binaries.map((binary) => binary.name));
+  return recipes
+    .map((recipe) => ({
+      recipe,
+      binaries: recipe.binaries.map((binary) => binary.name).filter((name) => wanted.includes(name)),
+    }))
+    .filter((selection) => selection.binaries.length > 0);
+}
+
+interface Job {
+  target: Target;
+  recipe: Recipe;
+  binaries: string[];
+}
+
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  const { config, registry, runner } = options;
+  const cacheDirectory = config.build.cacheDir ?? defaultCacheDirectory();
+  const targets = config.targets.map((name) => registry.get(name));
+  const selection = selectComponents(config);
+  if (selection.length === 0)
+    throw new UserError('build: no components selected', {
+      hint: 'list components in build.components or --component',
+    });
+  const qemu = options.toolchains.find((t) => t.kind === 'emulator');
+  if (!qemu) throw new Error('toolchains/ defines no emulator');
+  preflight(options, targets, selection, qemu);
+
+  // Sources, once per spec (engine, cli and libnetwork share one Debian source package).
+  const checkouts = new Map<string, Promise<SourceCheckout>>();
+  const sourceOf = (recipe: Recipe) => {
+    const spec = config.build.sources[recipe.name] ?? recipe.source;
+    let checkout = checkouts.get(spec);
+    if (!checkout) {
+      checkout = fetchSource(spec, `build.sources.${recipe.name}`, {
+        runner,
+        cacheDirectory,
+        baseDirectory: options.baseDirectory,
+      });
+      checkouts.set(spec, checkout);
+    }
+    return checkout;
+  };
+  const sources = new Map<string, SourceCheckout>();
+  for (const { recipe } of selection) sources.set(recipe.name, await sourceOf(recipe));
+
+  const epoch =
+    config.build.sourceDateEpoch ??
+    (process.env.SOURCE_DATE_EPOCH
+      ? Number(process.env.SOURCE_DATE_EPOCH)
+      : Math.max(...[...sources.values()].map((s) => s.epoch)));
+  const version = options.version
+    ? normalizeVersion(options.version, '--version')
+    : config.version
+      ? normalizeVersion(config.version, 'version')
+      : pseudoVersion(epoch, sha256([...sources.values()].map((s) => s.revision).join('\n')));
+
+  const toolchainVersions = await collectToolchainVersions(options, targets, selection);
+  const outDirectory = config.build.outDir;
+  const finalDirectory = join(outDirectory, version);
+  const staging = join(outDirectory, `.${version}.partial-${process.pid}`);
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+
+  try {
+    const jobs: Job[] = targets.flatMap((target) =>
+      selection.map(({ recipe, binaries }) => ({ target, recipe, binaries })),
+    );
+    const built = new Map<string, ManifestBinary[]>();
+    const results: BuiltBinary[] = [];
+    const failures: string[] = [];
+    const task = (job: Job): ListrTask => ({
+      title: `${job.target.name}: ${job.binaries.join(', ')}`,
+      task: async (_, listrTask) => {
+        const source = sources.get(job.recipe.name);
+        if (!source) throw new Error(`no source for ${job.recipe.name}`);
+        for (const name of job.binaries) {
+          const outcome = await buildOne(
+            options,
+            { ...job, name, source, epoch, version, cacheDirectory, toolchainVersions, qemu, staging },
+            (line) => {
+              listrTask.output = line;
+            },
+          );
+          results.push({ target: job.target.name, binary: name, cached: outcome.cached });
+          if (outcome.problems.length > 0) failures.push(...outcome.problems.map((p) => `${job.target.name}: ${p}`));
+          else built.set(job.target.name, [...(built.get(job.target.name) ?? []), outcome.binary]);
+        }
+        if (failures.length > 0) throw new FailureError(failures.at(-1) ?? '');
+      },
+    });
+    await createTaskList(jobs.map(task), { ...options.renderer, concurrent: config.build.jobs, exitOnError: false })
+      .run()
+      .catch(() => undefined);
+    if (failures.length > 0) {
+      throw new FailureError(
+        `verification failed: ${failures[0] ?? ''}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`,
+        {
+          hint: 'nothing was written to dist/; crossdock build --json lists every problem',
+        },
+      );
+    }
+
+    const manifest = await assemble({
+      options,
+      staging,
+      version,
+      epoch,
+      targets,
+      built,
+      sources,
+      selection,
+      toolchainVersions,
+    });
+    await rm(finalDirectory, { recursive: true, force: true });
+    await rename(staging, finalDirectory);
+    return { version, directory: finalDirectory, manifest, binaries: results };
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function preflight(
+  options: BuildOptions,
+  targets: readonly Target[],
+  selection: ReturnType<typeof selectComponents>,
+  qemu: Toolchain,
+): void {
+  const host = hostTarget(options.registry);
+  const needsGo = selection.some(({ recipe }) => recipe.language === 'go');
+  const needsC = selection.some(
+    ({ recipe }) => recipe.language === 'c' || recipe.binaries.some((b) => 'cgo' in b && b.cgo),
+  );
+  const missing: string[] = [];
+  if (needsGo && !findExecutable('go')) missing.push('go');
+  for (const target of targets) {
+    if (needsC && !findExecutable(`${target.gnu.triple}-gcc`)) missing.push(`${target.gnu.triple}-gcc`);
+    if (
+      options.config.build.smoke &&
+      target.name !== host.name &&
+      !findExecutable(expandTemplate(qemu.command, target))
+    ) {
+      missing.push(expandTemplate(qemu.command, target));
+    }
+  }
+  if (missing.length > 0) {
+    throw new MissingPrerequisiteError(`build: ${[...new Set(missing)].join(', ')} not found on this host`, {
+      hint: `crossdock toolchain setup --target ${targets.map((t) => t.name).join(',')}`,
+    });
+  }
+}
+
+async function collectToolchainVersions(
+  options: BuildOptions,
+  targets: readonly Target[],
+  selection: ReturnType<typeof selectComponents>,
+) {
+  const versions: Record<string, string> = {};
+  if (selection.some(({ recipe }) => recipe.language === 'go')) {
+    versions.go = (await options.runner.run('go', ['env', 'GOVERSION'])).stdout.trim();
+  }
+  for (const target of targets) {
+    const cc = `${target.gnu.triple}-gcc`;
+    const found = findExecutable(cc);
+    if (found) versions[cc] = (await options.runner.run(found, ['-dumpfullversion'])).stdout.trim();
+  }
+  return versions;
+}
+
+interface OneBuild extends Job {
+  name: string;
+  source: SourceCheckout;
+  epoch: number;
+  version: string;
+  cacheDirectory: string;
+  toolchainVersions: Record<string, string>;
+  qemu: Toolchain;
+  staging: string;
+}
+
+async function buildOne(
+  options: BuildOptions,
+  job: OneBuild,
+  onOutput: (line: string) => void,
+): Promise<{ binary: ManifestBinary; cached: boolean; problems: string[] }> {
+  const { recipe, target, name, source } = job;
+  const binary = recipe.binaries.find((candidate) => candidate.name === name);
+  if (!binary) throw new Error(`recipe ${recipe.name} has no binary ${name}`);
+  const values: BuildValues = {
+    version: recipe.version ?? source.version ?? job.version,
+    revision: source.revision,
+    revisionShort: source.revisionShort,
+    sourceDateEpoch: job.epoch,
+    target: target.name,
+  };
+  const targetFlags = options.config.build.targetFlags[target.name];
+  const smokeArgs = options.config.build.smoke ? binary.smoke : null;
+  const key = cacheKey({
+    recipe,
+    binary: name,
+    target: {
+      name: target.name,
+      go: target.go,
+      triple: target.gnu.triple,
+      cflags: targetCFlags(target, targetFlags),
+      cpu: target.qemu.cpu,
+    },
+    targetFlags,
+    revision: source.revision,
+    values,
+    toolchains: job.toolchainVersions,
+    smokeArgs,
+    smokeTimeout: options.config.build.smokeTimeoutSeconds,
+  });
+  const destination = join(job.staging, target.name, 'docker', name);
+  await mkdir(join(job.staging, target.name, 'docker'), { recursive: true });
+  const hit = await readCache(job.cacheDirectory, key);
+  if (hit) {
+    await copyFile(hit.file, destination);
+    return { binary: hit.binary, cached: true, problems: [] };
+  }
+
+  const sourceDirectory = join(source.directory, recipe.directory);
+  for (const generated of recipe.generate) {
+    const path = join(sourceDirectory, generated.path);
+    const content = fillPlaceholders(generated.content, values);
+    if (!existsSync(path) || (await readFile(path, 'utf8')) !== content) {
+      await mkdir(join(path, '..'), { recursive: true });
+      await writeFile(path, content);
+    }
+  }
+  const workFile = join(job.cacheDirectory, 'tmp', `${key}-${name}`);
+  await mkdir(join(job.cacheDirectory, 'tmp'), { recursive: true });
+  try {
+    const flags = await compile({
+      recipe,
+      binary,
+      target,
+      sourceDirectory,
+      output: workFile,
+      values,
+      targetFlags,
+      cacheDirectory: job.cacheDirectory,
+      gopath: [...(source.goPath ?? []), ...(options.gopath ?? [])],
+      runner: options.runner,
+      onOutput,
+    });
+    const verification = await verifyBinary(workFile, {
+      binary: name,
+      target,
+      registry: options.registry,
+      qemu: job.qemu,
+      runner: options.runner,
+      smokeArgs,
+      smokeTimeoutMs: options.config.build.smokeTimeoutSeconds * 1000,
+    });
+    const elf = readElfFile(workFile);
+    const manifestBinary: ManifestBinary = {
+      name,
+      component: recipe.name,
+      size: (await stat(workFile)).size,
+      sha256: await sha256File(workFile),
+      armArch: verification.report?.armArchName ?? null,
+      source: { spec: source.spec, revision: source.revision, version: source.version },
+      flags,
+      smoke: verification.smoke
+        ? { args: verification.smoke.args, cpu: verification.smoke.cpu, firstLine: verification.smoke.firstLine }
+        : null,
+      go: elf.goBuildInfo
+        ? { version: elf.goBuildInfo.goVersion, main: elf.goBuildInfo.main, dependencies: elf.goBuildInfo.dependencies }
+        : null,
+    };
+    if (!verification.ok) return { binary: manifestBinary, cached: false, problems: verification.problems };
+    await writeCache(job.cacheDirectory, key, workFile, manifestBinary);
+    await copyFile(workFile, destination);
+    return { binary: manifestBinary, cached: false, problems: [] };
+  } finally {
+    await rm(workFile, { force: true });
+  }
+}
+
+interface AssembleInput {
+  options: BuildOptions;
+  staging: string;
+  version: string;
+  epoch: number;
+  targets: readonly Target[];
+  built: Map<string, ManifestBinary[]>;
+  sources: Map<string, SourceCheckout>;
+  selection: ReturnType<typeof selectComponents>;
+  toolchainVersions: Record<string, string>;
+}
+
+async function assemble(input: AssembleInput): Promise<Manifest> {
+  const { staging, version, epoch } = input;
+  const tool = `crossdock-${packageVersion()}`;
+  const artifacts: ManifestArtifact[] = [];
+  const describe = async (file: string) => ({
+    size: (await stat(join(staging, file))).size,
+    sha256: await sha256File(join(staging, file)),
+  });
+  for (const target of input.targets) {
+    const binaries = [...(input.built.get(target.name) ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1));
+    const bundle = bundleName(version, target.name);
+    await writeTarGz(
+      join(staging, bundle),
+      [
+        { path: 'docker', type: 'directory', mode: 0o755 },
+        ...binaries.map((binary) => ({
+          path: `docker/${binary.name}`,
+          type: 'file' as const,
+          mode: 0o755,
+          source: join(staging, target.name, 'docker', binary.name),
+        })),
+      ],
+      epoch,
+    );
+    await rm(join(staging, target.name), { recursive: true, force: true });
+    const bundleFacts = await describe(bundle);
+    artifacts.push({ kind: 'bundle', file: bundle, target: target.name, ...bundleFacts, binaries });
+    const sbom = sbomName(version, target.name);
+    await writeFile(
+      join(staging, sbom),
+      `${JSON.stringify(spdxDocument({ tool, version, target: target.name, sourceDateEpoch: epoch, bundle: { file: bundle, sha256: bundleFacts.sha256 }, binaries }), null, 2)}\n`,
+    );
+    artifacts.push({ kind: 'sbom', file: sbom, target: target.name, ...(await describe(sbom)) });
+  }
+  const units = unitsFor(input.selection.flatMap((s) => s.binaries));
+  if (units.length > 0) await mkdir(join(staging, 'systemd'), { recursive: true });
+  for (const unit of units) {
+    const file = `systemd/${unit.file}`;
+    await writeFile(join(staging, file), unit.content);
+    artifacts.push({ kind: 'unit', file, target: null, ...(await describe(file)) });
+  }
+  const manifest: Manifest = {
+    schemaVersion: 1,
+    tool,
+    version,
+    sourceDateEpoch: epoch,
+    targets: input.targets.map((t) => t.name),
+    sources: [...input.sources].map(([recipe, source]) => ({
+      recipe,
+      spec: source.spec,
+      revision: source.revision,
+      version: source.version,
+    })),
+    toolchains: input.toolchainVersions,
+    artifacts,
+  };
+  await writeFile(join(staging, MANIFEST_FILE), serializeManifest(manifest));
+  const sums = [
+    ...artifacts.map((a) => ({ name: a.file, sha256: a.sha256 })),
+    { name: MANIFEST_FILE, sha256: await sha256File(join(staging, MANIFEST_FILE)) },
+  ];
+  await writeFile(join(staging, SUMS_FILE), formatSha256Sums(sums));
+  // Re-read what was written: SHA256SUMS must hold for the files as they are on disk.
+  for (const entry of parseSha256Sums(await readFile(join(staging, SUMS_FILE), 'utf8'))) {
+    if ((await sha256File(join(staging, entry.name))) !== entry.sha256)
+      throw new FailureError(`${entry.name}: checksum changed after writing`);
+  }
+  if (input.options.config.build.signingKey) {
+    await input.options.runner.run('ssh-keygen', [
+      '-Y',
+      'sign',
+      '-n',
+      'crossdock',
+      '-f',
+      input.options.config.build.signingKey,
+      join(staging, SUMS_FILE),
+    ]);
+  }
+  return manifest;
+}

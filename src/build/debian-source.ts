@@ -1,0 +1,217 @@
+/**
+ * debian:<package> sources, Debian's own way and offline from a Debian mirror: `apt-get source`
+ * with a deb-src list of crossdock's own (the machine's apt sources are never edited), and the Go
+ * dependencies from Debian's golang-*-dev packages, fetched with `apt-get download` and unpacked
+ * with `dpkg -x` into a GOPATH in the cache, so the host stays clean.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MissingPrerequisiteError, UserError } from '../errors.js';
+import { findExecutable } from '../exec/find-executable.js';
+import type { Runner } from '../exec/runner.js';
+import { sha256 } from './checksums.js';
+import type { SourceCheckout, SourceContext, SourceSpec } from './sources.js';
+import { upstreamOfDebianVersion } from './version.js';
+
+/** How long crossdock's own deb-src lists are trusted before `apt-get update` refreshes them. */
+const LISTS_MAX_AGE_MS = 6 * 3600 * 1000;
+
+export interface AptSource {
+  uri: string;
+  suite: string;
+  components: string[];
+  signedBy: string | null;
+}
+
+/** The machine's `deb` entries, one-line and deb822 formats alike. Pure. */
+export function parseAptSources(files: ReadonlyArray<{ name: string; text: string }>): AptSource[] {
+  const sources: AptSource[] = [];
+  for (const { name, text } of files) {
+    if (name.endsWith('.list')) {
+      for (const line of text.split('\n')) {
+        const match = /^\s*deb\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)\s+(.+?)\s*$/.exec(line);
+        if (!match?.[2] || !match[3] || !match[4]) continue;
+        const signedBy = /signed-by=(\S+)/.exec(match[1] ?? '')?.[1] ?? null;
+        sources.push({ uri: match[2], suite: match[3], components: match[4].split(/\s+/), signedBy });
+      }
+    } else if (name.endsWith('.sources')) {
+      for (const stanza of text.split(/\n\s*\n/)) {
+        const fields = new Map<string, string>();
+        for (const line of stanza.split('\n')) {
+          const match = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
+          if (match?.[1]) fields.set(match[1].toLowerCase(), match[2] ?? '');
+        }
+        if (!(fields.get('types') ?? '').split(/\s+/).includes('deb') || fields.get('enabled') === 'no') continue;
+        for (const uri of (fields.get('uris') ?? '').split(/\s+/).filter(Boolean)) {
+          for (const suite of (fields.get('suites') ?? '').split(/\s+/).filter(Boolean)) {
+            sources.push({ uri, suite, components: (fields.get('components') ?? 'main').split(/\s+/), signedBy: fields.get('signed-by') ?? null });
+          }
+        }
+      }
+    }
+  }
+  return sources;
+}
+
+export function debSrcList(sources: readonly AptSource[]): string {
+  return sources
+    .map((source) => `deb-src ${source.signedBy ? `[signed-by=${source.signedBy}] ` : ''}${source.uri} ${source.suite} ${source.components.join(' ')}\n`)
+    .join('');
+}
+
+/** golang-*-dev names in a .dsc's Build-Depends, without version constraints or alternatives. */
+export function goBuildDependencies(dsc: string): string[] {
+  const field = /^Build-Depends(?:-Indep|-Arch)?:((?:.*\n(?:[ \t].*\n)*))/gm;
+  const names = new Set<string>();
+  for (const match of dsc.matchAll(field)) {
+    for (const item of (match[1] ?? '').split(',')) {
+      const name = item.replace(/\(.*?\)|\[.*?\]|<.*?>/g, '').split('|')[0]?.trim() ?? '';
+      if (/^golang-.+-dev$/.test(name)) names.add(name);
+    }
+  }
+  return [...names].sort();
+}
+
+async function readAptSourceFiles(): Promise<Array<{ name: string; text: string }>> {
+  const files: Array<{ name: string; text: string }> = [];
+  if (existsSync('/etc/apt/sources.list')) files.push({ name: 'sources.list', text: await readFile('/etc/apt/sources.list', 'utf8') });
+  if (existsSync('/etc/apt/sources.list.d')) {
+    for (const name of (await readdir('/etc/apt/sources.list.d')).sort()) {
+      if (name.endsWith('.list') || name.endsWith('.sources')) files.push({ name, text: await readFile(join('/etc/apt/sources.list.d', name), 'utf8') });
+    }
+  }
+  return files;
+}
+
+interface Apt {
+  options: string[];
+  directory: string;
+}
+
+async function privateApt(context: SourceContext): Promise<Apt> {
+  const directory = join(context.cacheDirectory, 'apt');
+  for (const sub of ['lists/partial', 'cache/archives/partial', 'src', 'debs']) await mkdir(join(directory, sub), { recursive: true });
+  const list = debSrcList(parseAptSources(await readAptSourceFiles()));
+  if (!list) throw new MissingPrerequisiteError('no Debian package sources (deb lines) in /etc/apt', { hint: 'debian: sources need a Debian or Ubuntu machine with its mirror in /etc/apt/sources.list*' });
+  const listFile = join(directory, 'sources.list');
+  const options = [
+    '-o', `Dir::Etc::SourceList=${listFile}`,
+    '-o', 'Dir::Etc::SourceParts=/dev/null',
+    '-o', `Dir::State::Lists=${join(directory, 'lists')}`,
+    '-o', `Dir::Cache=${join(directory, 'cache')}`,
+    // Downloads land in crossdock's cache, which apt's unprivileged _apt user may not reach.
+    '-o', 'APT::Sandbox::User=root',
+  ];
+  const stamp = join(directory, 'lists', '.crossdock-updated');
+  const stale = !existsSync(stamp) || Date.now() - (await stat(stamp)).mtimeMs > LISTS_MAX_AGE_MS || (existsSync(listFile) && (await readFile(listFile, 'utf8')) !== list);
+  if (stale) {
+    await writeFile(listFile, list);
+    // A mirror caught mid-sync fails one index; `apt-get source` fails loudly if it mattered.
+    await context.runner.run('apt-get', [...options, 'update'], { allowFailure: true, mutates: true });
+    await writeFile(stamp, '');
+  }
+  return { options, directory };
+}
+
+export async function fetchDebianSource(spec: Extract<SourceSpec, { kind: 'debian' }>, raw: string, context: SourceContext): Promise<SourceCheckout> {
+  for (const tool of ['apt-get', 'apt-cache', 'dpkg-source', 'dpkg']) {
+    if (!findExecutable(tool)) {
+      throw new MissingPrerequisiteError(`${raw}: ${tool} not found`, { hint: 'debian: sources need a Debian or Ubuntu host with dpkg-dev (apt-get install -y dpkg-dev)' });
+    }
+  }
+  const apt = await privateApt(context);
+  const { runner } = context;
+  const showsrc = await runner.run('apt-cache', [...apt.options, 'showsrc', spec.package], { allowFailure: true });
+  const versions = sourceVersions(showsrc.stdout, spec.package);
+  const version = spec.version ?? (await highestVersion(runner, versions));
+  if (!version || (spec.version && !versions.includes(spec.version))) {
+    throw new UserError(`${raw}: no source package ${spec.package}${spec.version ? ` version ${spec.version}` : ''} on this machine's Debian mirror`, {
+      hint: versions.length ? `available: ${versions.join(', ')}` : 'check the name with apt-cache showsrc, or use a git source',
+    });
+  }
+  const downloads = join(apt.directory, 'src', `${spec.package}_${version}`);
+  const dscName = `${spec.package}_${version.replace(/^\d+:/, '')}.dsc`;
+  const dscFile = join(downloads, dscName);
+  if (!existsSync(dscFile)) {
+    await mkdir(downloads, { recursive: true });
+    await runner.run('apt-get', [...apt.options, 'source', '--download-only', `${spec.package}=${version}`], { cwd: downloads, mutates: true });
+  }
+  const dsc = await readFile(dscFile, 'utf8');
+  const directory = join(context.cacheDirectory, 'work', `debian-${spec.package}_${version.replace(/[^A-Za-z0-9.+~-]/g, '_')}`);
+  if (!existsSync(join(directory, '.crossdock-complete'))) {
+    const partial = `${directory}.partial-${process.pid}`;
+    await rm(partial, { recursive: true, force: true });
+    // apt already checked every file against the signed Release; no keyring needed here.
+    await mkdir(join(partial, '..'), { recursive: true });
+    await runner.run('dpkg-source', ['--no-check', '--no-copy', '-x', dscFile, partial], { cwd: downloads, mutates: true });
+    await writeFile(join(partial, '.crossdock-complete'), `${version}\n`);
+    await rm(directory, { recursive: true, force: true });
+    await rename(partial, directory);
+  }
+  const timestamp = await runner.run('dpkg-parsechangelog', ['-l', join(directory, 'debian', 'changelog'), '-S', 'Timestamp'], { allowFailure: true });
+  const goPath = await goDependencies(goBuildDependencies(dsc), apt, context);
+  return {
+    spec: raw,
+    kind: 'debian',
+    directory,
+    revision: version,
+    revisionShort: sha256(dsc).slice(0, 7),
+    epoch: Number(timestamp.stdout.trim()) || 0,
+    version: upstreamOfDebianVersion(version),
+    description: `Debian source ${spec.package} ${version}`,
+    goPath,
+  };
+}
+
+/** Versions of a source package in `apt-cache showsrc` output (one stanza per version). Pure. */
+export function sourceVersions(showsrc: string, name: string): string[] {
+  const versions = new Set<string>();
+  for (const stanza of showsrc.split(/\n\s*\n/)) {
+    const packageName = /^Package: (\S+)$/m.exec(stanza)?.[1];
+    const version = /^Version: (\S+)$/m.exec(stanza)?.[1];
+    if (packageName === name && version) versions.add(version);
+  }
+  return [...versions];
+}
+
+async function highestVersion(runner: Runner, versions: readonly string[]): Promise<string | null> {
+  let best: string | null = null;
+  for (const version of versions) {
+    if (best === null || (await runner.run('dpkg', ['--compare-versions', version, 'gt', best], { allowFailure: true })).exitCode === 0) best = version;
+  }
+  return best;
+}
+
+/**
+ * The closure of golang-*-dev packages the source builds with, unpacked into one GOPATH root
+ * per closure. Binary packages come from the machine's own apt lists.
+ */
+async function goDependencies(direct: readonly string[], apt: Apt, context: SourceContext): Promise<string[]> {
+  if (direct.length === 0) return [];
+  const { runner } = context;
+  const depends = await runner.run(
+    'apt-cache',
+    ['depends', '--recurse', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', '--no-pre-depends', ...direct],
+    { allowFailure: true },
+  );
+  const closure = [...new Set(depends.stdout.split('\n').filter((line) => /^golang-.+-dev$/.test(line)))].sort();
+  const missing = direct.filter((name) => !closure.includes(name));
+  if (missing.length > 0) {
+    throw new MissingPrerequisiteError(`Go libraries not in this machine's apt lists: ${missing.join(', ')}`, { hint: 'apt-get update, or use a git source with vendored dependencies' });
+  }
+  const root = join(context.cacheDirectory, 'gocode', sha256(closure.join('\n')).slice(0, 16));
+  if (!existsSync(join(root, '.crossdock-complete'))) {
+    const debs = join(apt.directory, 'debs');
+    await runner.run('apt-get', ['-o', 'APT::Sandbox::User=root', 'download', ...closure], { cwd: debs, mutates: true });
+    const partial = `${root}.partial-${process.pid}`;
+    await rm(partial, { recursive: true, force: true });
+    await mkdir(partial, { recursive: true });
+    const files = (await readdir(debs)).filter((file) => closure.some((name) => file.startsWith(`${name}_`)) && file.endsWith('.deb'));
+    for (const file of files.sort()) await runner.run('dpkg', ['-x', join(debs, file), partial], { mutates: true });
+    await writeFile(join(partial, '.crossdock-complete'), `${closure.join('\n')}\n`);
+    await rm(root, { recursive: true, force: true });
+    await rename(partial, root);
+  }
+  return [join(root, 'usr', 'share', 'gocode')];
+}

@@ -1,0 +1,130 @@
+/**
+ * manifest.json — the contract between stages — and the SPDX SBOM of each bundle. Pure, and
+ * deterministic: nothing in them depends on the clock, the cache or the machine's paths.
+ */
+import type { GoModule } from '../platform/elf.js';
+import { sha256 } from './checksums.js';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const SUMS_FILE = 'SHA256SUMS';
+
+export interface ManifestBinary {
+  name: string;
+  component: string;
+  size: number;
+  sha256: string;
+  armArch: string | null;
+  source: { spec: string; revision: string; version: string | null };
+  flags: { env: Record<string, string>; args: string[] };
+  smoke: { args: string[]; cpu: string | null; firstLine: string } | null;
+  go: { version: string; main: GoModule | null; dependencies: GoModule[] } | null;
+}
+
+export interface ManifestArtifact {
+  kind: 'bundle' | 'unit' | 'sbom';
+  file: string;
+  target: string | null;
+  size: number;
+  sha256: string;
+  binaries?: ManifestBinary[];
+}
+
+export interface Manifest {
+  schemaVersion: 1;
+  tool: string;
+  version: string;
+  sourceDateEpoch: number;
+  targets: string[];
+  sources: Array<{ recipe: string; spec: string; revision: string; version: string | null }>;
+  toolchains: Record<string, string>;
+  artifacts: ManifestArtifact[];
+}
+
+export function bundleName(version: string, target: string): string {
+  return `docker-${version}-${target}.tgz`;
+}
+
+export function sbomName(version: string, target: string): string {
+  return `docker-${version}-${target}.spdx.json`;
+}
+
+export function serializeManifest(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/** SPDX 2.3 JSON: the bundle, each binary in it, and each Go module each binary embeds. */
+export function spdxDocument(options: {
+  tool: string;
+  version: string;
+  target: string;
+  sourceDateEpoch: number;
+  bundle: { file: string; sha256: string };
+  binaries: readonly ManifestBinary[];
+}): object {
+  const spdxId = (text: string) => `SPDXRef-${text.replace(/[^A-Za-z0-9.-]/g, '-')}`;
+  const bundleId = spdxId(`Bundle-${options.target}`);
+  const modules = new Map<string, GoModule>();
+  for (const binary of options.binaries)
+    for (const module of binary.go?.dependencies ?? []) modules.set(`${module.path}@${module.version}`, module);
+  const sortedModules = [...modules.values()].sort((a, b) =>
+    a.path === b.path ? (a.version < b.version ? -1 : 1) : a.path < b.path ? -1 : 1,
+  );
+  const packages = [
+    {
+      SPDXID: bundleId,
+      name: options.bundle.file,
+      versionInfo: options.version,
+      downloadLocation: 'NOASSERTION',
+      filesAnalyzed: false,
+      checksums: [{ algorithm: 'SHA256', checksumValue: options.bundle.sha256 }],
+    },
+    ...options.binaries.map((binary) => ({
+      SPDXID: spdxId(`Binary-${binary.name}`),
+      name: binary.name,
+      versionInfo: binary.source.version ?? options.version,
+      downloadLocation: binary.source.spec.startsWith('git+') ? binary.source.spec : 'NOASSERTION',
+      filesAnalyzed: false,
+      sourceInfo: `built from ${binary.source.spec} at ${binary.source.revision}`,
+      checksums: [{ algorithm: 'SHA256', checksumValue: binary.sha256 }],
+    })),
+    ...sortedModules.map((module) => ({
+      SPDXID: spdxId(`Go-${module.path}-${module.version}`),
+      name: module.path,
+      versionInfo: module.version,
+      downloadLocation: 'NOASSERTION',
+      filesAnalyzed: false,
+      externalRefs: [
+        {
+          referenceCategory: 'PACKAGE-MANAGER',
+          referenceType: 'purl',
+          referenceLocator: `pkg:golang/${module.path}@${module.version}`,
+        },
+      ],
+    })),
+  ];
+  const relationships = [
+    { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: bundleId },
+    ...options.binaries.flatMap((binary) => [
+      { spdxElementId: bundleId, relationshipType: 'CONTAINS', relatedSpdxElement: spdxId(`Binary-${binary.name}`) },
+      ...(binary.go?.dependencies ?? []).map((module) => ({
+        spdxElementId: spdxId(`Binary-${binary.name}`),
+        relationshipType: 'DEPENDS_ON',
+        relatedSpdxElement: spdxId(`Go-${module.path}-${module.version}`),
+      })),
+    ]),
+  ];
+  return {
+    spdxVersion: 'SPDX-2.3',
+    dataLicense: 'CC0-1.0',
+    SPDXID: 'SPDXRef-DOCUMENT',
+    name: options.bundle.file.replace(/\.tgz$/, ''),
+    // Derived from the content, so two identical builds write identical documents.
+    documentNamespace: `https://spdx.crossdock.invalid/${options.bundle.file}-${sha256(options.bundle.sha256).slice(0, 16)}`,
+    creationInfo: {
+      created: new Date(options.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z'),
+      creators: [`Tool: ${options.tool}`],
+    },
+    packages,
+    relationships,
+  };
+}

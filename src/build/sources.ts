@@ -1,0 +1,182 @@
+/**
+ * Sources: a spec from a recipe or crossdock.yaml → a directory with the code, its exact
+ * revision and its commit time (SOURCE_DATE_EPOCH). Git repositories are mirrored once into the
+ * cache and fetched by ref; each revision is extracted once and reused.
+ */
+import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { UserError } from '../errors.js';
+import type { Runner } from '../exec/runner.js';
+import { sha256 } from './checksums.js';
+import { versionFromDescribe } from './version.js';
+
+export type SourceSpec =
+  | { kind: 'git'; url: string; ref: string }
+  | { kind: 'directory'; path: string }
+  | { kind: 'debian'; package: string; version: string | null };
+
+export interface SourceCheckout {
+  spec: string;
+  kind: SourceSpec['kind'];
+  /** The extracted source tree; crossdock may write generated files into it. */
+  directory: string;
+  /** Commit id, Debian version, or content hash. */
+  revision: string;
+  revisionShort: string;
+  /** Seconds since the epoch: commit time, changelog date, or newest file. */
+  epoch: number;
+  /** The version the source says it is, if it says. */
+  version: string | null;
+  /** One line for people: `git+file:///repo#main at 1a2b3c4`. */
+  description: string;
+  /** GOPATH entries with the Go libraries this source builds with (Debian sources). */
+  goPath?: string[];
+}
+
+export function parseSourceSpec(spec: string, where: string, baseDirectory: string): SourceSpec {
+  const trimmed = spec.trim();
+  if (trimmed.startsWith('git+')) {
+    const withoutPrefix = trimmed.slice(4);
+    const hash = withoutPrefix.lastIndexOf('#');
+    const at = withoutPrefix.lastIndexOf('@');
+    // `#ref` always; `@ref` only after the last slash, so `ssh://git@host/x` stays a URL.
+    const split = hash !== -1 ? hash : at > withoutPrefix.lastIndexOf('/') ? at : -1;
+    const url = split === -1 ? withoutPrefix : withoutPrefix.slice(0, split);
+    const ref = split === -1 ? 'HEAD' : withoutPrefix.slice(split + 1);
+    if (!/^(https?|file|ssh):\/\//.test(url) || !ref) {
+      throw new UserError(`${where}: "${spec}" is not a git source`, {
+        hint: 'write git+https://host/repo.git#v1.2.3 or git+file:///path/repo#main',
+      });
+    }
+    return { kind: 'git', url, ref };
+  }
+  if (trimmed.startsWith('debian:')) {
+    const [name = '', version = null] = trimmed.slice('debian:'.length).split('=', 2);
+    if (!/^[a-z0-9][a-z0-9+.-]+$/.test(name)) {
+      throw new UserError(`${where}: "${spec}" names no Debian source package`, {
+        hint: 'write debian:runc or debian:docker.io=20.10.24+dfsg1-1',
+      });
+    }
+    return { kind: 'debian', package: name, version };
+  }
+  return { kind: 'directory', path: resolve(baseDirectory, trimmed) };
+}
+
+export interface SourceContext {
+  runner: Runner;
+  cacheDirectory: string;
+}
+
+export async function fetchGit(
+  spec: Extract<SourceSpec, { kind: 'git' }>,
+  raw: string,
+  context: SourceContext,
+): Promise<SourceCheckout> {
+  const { runner } = context;
+  const mirror = join(context.cacheDirectory, 'git', `${sha256(spec.url).slice(0, 16)}.git`);
+  const git = (args: string[], options: { allowFailure?: boolean } = {}) =>
+    runner.run('git', ['-C', mirror, ...args], options);
+  if (!existsSync(join(mirror, 'HEAD'))) {
+    await mkdir(join(context.cacheDirectory, 'git'), { recursive: true });
+    const partial = `${mirror}.partial-${process.pid}`;
+    await rm(partial, { recursive: true, force: true });
+    await runner.run('git', ['clone', '--bare', '--quiet', spec.url, partial]);
+    await rename(partial, mirror);
+  } else {
+    const known =
+      /^[0-9a-f]{40}$/.test(spec.ref) &&
+      (await git(['cat-file', '-e', `${spec.ref}^{commit}`], { allowFailure: true })).exitCode === 0;
+    // A full commit id that is already mirrored needs no network.
+    if (!known) await git(['fetch', '--quiet', '--prune', '--tags', 'origin', '+refs/heads/*:refs/heads/*']);
+  }
+  const resolved = await git(['rev-parse', '--verify', '--quiet', `${spec.ref}^{commit}`], { allowFailure: true });
+  if (resolved.exitCode !== 0) {
+    throw new UserError(`${raw}: ref "${spec.ref}" not found in ${spec.url}`, {
+      hint: 'use a branch, a tag or a commit id that the repository has',
+    });
+  }
+  const commit = resolved.stdout.trim();
+  const epoch = Number((await git(['show', '-s', '--format=%ct', commit])).stdout.trim());
+  const describe = await git(['describe', '--tags', '--exact-match', commit], { allowFailure: true });
+  const directory = join(context.cacheDirectory, 'work', `git-${commit}`);
+  if (!existsSync(join(directory, '.crossdock-complete'))) {
+    const partial = `${directory}.partial-${process.pid}`;
+    await rm(partial, { recursive: true, force: true });
+    await mkdir(partial, { recursive: true });
+    const archive = `${partial}.tar`;
+    await git(['archive', '--format=tar', '-o', archive, commit]);
+    await runner.run('tar', ['-xf', archive, '-C', partial]);
+    await rm(archive, { force: true });
+    await writeFile(join(partial, '.crossdock-complete'), `${commit}\n`);
+    await rm(directory, { recursive: true, force: true });
+    await rename(partial, directory);
+  }
+  return {
+    spec: raw,
+    kind: 'git',
+    directory,
+    revision: commit,
+    revisionShort: commit.slice(0, 7),
+    epoch,
+    version: describe.exitCode === 0 ? versionFromDescribe(describe.stdout) : null,
+    description: `${raw} at ${commit.slice(0, 12)}`,
+  };
+}
+
+/** Every file below a directory, sorted, with what decides its content; .git is left out. */
+async function contentHash(root: string): Promise<{ hash: string; newest: number }> {
+  const lines: string[] = [];
+  let newest = 0;
+  const walk = async (directory: string): Promise<void> => {
+    const entries = (await readdir(directory, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const entry of entries) {
+      if (entry.name === '.git') continue;
+      const path = join(directory, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile()) {
+        const info = await stat(path);
+        newest = Math.max(newest, Math.floor(info.mtimeMs / 1000));
+        lines.push(
+          `${relative(root, path)}\0${(info.mode & 0o111) !== 0 ? 'x' : '-'}\0${sha256(await readFile(path))}`,
+        );
+      }
+    }
+  };
+  await walk(root);
+  return { hash: sha256(lines.join('\n')), newest };
+}
+
+export async function fetchDirectory(
+  spec: Extract<SourceSpec, { kind: 'directory' }>,
+  raw: string,
+  context: SourceContext,
+): Promise<SourceCheckout> {
+  if (!existsSync(spec.path))
+    throw new UserError(`${raw}: no such directory`, {
+      hint: 'give a directory with the source, or a git+… or debian: source',
+    });
+  const { hash, newest } = await contentHash(spec.path);
+  // A git work tree gives its commit time, which a copy of the files keeps and mtimes do not.
+  const head = await context.runner.run('git', ['-C', spec.path, 'log', '-1', '--format=%ct'], { allowFailure: true });
+  const epoch = head.exitCode === 0 && head.stdout.trim() ? Number(head.stdout.trim()) : newest;
+  const directory = join(context.cacheDirectory, 'work', `dir-${hash}`);
+  if (!existsSync(join(directory, '.crossdock-complete'))) {
+    const partial = `${directory}.partial-${process.pid}`;
+    await rm(partial, { recursive: true, force: true });
+    await cp(spec.path, partial, { recursive: true, filter: (source) => !source.split('/').includes('.git') });
+    await writeFile(join(partial, '.crossdock-complete'), `${hash}\n`);
+    await rm(directory, { recursive: true, force: true });
+    await rename(partial, directory);
+  }
+  return {
+    spec: raw,
+    kind: 'directory',
+    directory,
+    revision: `sha256:${hash}`,
+    revisionShort: hash.slice(0, 7),
+    epoch,
+    version: null,
+    description: `${spec.path} (content ${hash.slice(0, 12)})`,
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * `crossdock verify DIST`: re-checks a dist/<version>/ directory the way a release job or a
+ * board would trust it: SHA256SUMS against the files, the manifest against the bundles, and
+ * every binary in every bundle against its target (ELF, static, ARM level, smoke run).
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import type { Runner } from '../exec/runner.js';
+import type { TargetRegistry } from '../platform/targets.js';
+import type { Toolchain } from '../toolchain/definitions.js';
+import { parseSha256Sums, sha256File } from './checksums.js';
+import { type Manifest, MANIFEST_FILE, SUMS_FILE } from './manifest.js';
+import { type BinaryVerification, verifyBinary } from './verify-binary.js';
+
+export interface DistVerification {
+  directory: string;
+  ok: boolean;
+  problems: string[];
+  binaries: BinaryVerification[];
+}
+
+export interface VerifyDistOptions {
+  registry: TargetRegistry;
+  qemu: Toolchain;
+  runner: Runner;
+  smoke: boolean;
+  smokeTimeoutMs: number;
+}
+
+export async function verifyDist(directory: string, options: VerifyDistOptions): Promise<DistVerification> {
+  const problems: string[] = [];
+  const sumsFile = join(directory, SUMS_FILE);
+  const manifestFile = join(directory, MANIFEST_FILE);
+  if (!existsSync(sumsFile) || !existsSync(manifestFile)) {
+    throw new UserError(`${directory}: no ${SUMS_FILE} or ${MANIFEST_FILE}`, {
+      hint: 'give a dist/<version>/ directory that crossdock build wrote',
+    });
+  }
+  const sums = parseSha256Sums(await readFile(sumsFile, 'utf8'));
+  for (const entry of sums) {
+    const path = join(directory, entry.name);
+    if (!existsSync(path)) problems.push(`${entry.name}: listed in ${SUMS_FILE} but missing`);
+    else if ((await sha256File(path)) !== entry.sha256)
+      problems.push(`${entry.name}: SHA-256 does not match ${SUMS_FILE}`);
+  }
+  const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Manifest;
+  const binaries: BinaryVerification[] = [];
+  for (const artifact of manifest.artifacts.filter((a) => a.kind === 'bundle')) {
+    if (!artifact.target || !options.registry.has(artifact.target)) {
+      problems.push(`${artifact.file}: unknown target ${artifact.target ?? '(none)'}`);
+      continue;
+    }
+    const target = options.registry.get(artifact.target);
+    const extracted = await mkdtemp(join(tmpdir(), 'crossdock-verify-'));
+    try {
+      await options.runner.run('tar', ['-xzf', join(directory, artifact.file), '-C', extracted]);
+      const found = (await readdir(join(extracted, 'docker'))).sort();
+      const listed = (artifact.binaries ?? []).map((b) => b.name).sort();
+      if (found.join(',') !== listed.join(','))
+        problems.push(`${artifact.file}: holds ${found.join(', ')} but the manifest lists ${listed.join(', ')}`);
+      for (const name of found) {
+        const result = await verifyBinary(join(extracted, 'docker', name), {
+          binary: name,
+          target,
+          registry: options.registry,
+          qemu: options.qemu,
+          runner: options.runner,
+          smokeArgs: options.smoke
+            ? ((artifact.binaries ?? []).find((b) => b.name === name)?.smoke?.args ?? ['--version'])
+            : null,
+          smokeTimeoutMs: options.smokeTimeoutMs,
+        });
+        binaries.push(result);
+        problems.push(...result.problems.map((p) => `${artifact.file}: ${p}`));
+        const expected = (artifact.binaries ?? []).find((b) => b.name === name)?.sha256;
+        if (expected && (await sha256File(join(extracted, 'docker', name))) !== expected)
+          problems.push(`${artifact.file}: docker/${name} differs from the manifest`);
+      }
+    } finally {
+      await rm(extracted, { recursive: true, force: true });
+    }
+  }
+  return { directory, ok: problems.length === 0, problems, binaries };
+}

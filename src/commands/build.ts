@@ -1,0 +1,69 @@
+import { build } from '../build/build.js';
+import { verifyDist } from '../build/verify-dist.js';
+import type { ConfigOverrides } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import { ExitCode } from '../errors.js';
+import { loadTargets } from '../platform/targets.js';
+import { loadToolchains } from '../toolchain/definitions.js';
+import { printJson } from '../ui/output.js';
+import { createRunner } from './shared.js';
+
+export async function buildCommand(options: {
+  config?: string | undefined;
+  version?: string | undefined;
+  json?: boolean;
+  verbose?: boolean;
+  overrides: ConfigOverrides;
+}): Promise<number> {
+  const loaded = await loadConfig({ file: options.config, overrides: options.overrides });
+  const result = await build({
+    config: loaded.config,
+    baseDirectory: loaded.baseDirectory,
+    registry: await loadTargets(),
+    toolchains: await loadToolchains(),
+    runner: createRunner({}),
+    version: options.version,
+    renderer: { json: options.json, verbose: options.verbose },
+  });
+  if (options.json)
+    printJson({
+      version: result.version,
+      directory: result.directory,
+      binaries: result.binaries,
+      manifest: result.manifest,
+    });
+  else {
+    const cached = result.binaries.filter((b) => b.cached).length;
+    process.stdout.write(
+      `${result.directory}: ${result.manifest.artifacts.filter((a) => a.kind === 'bundle').length} bundles, ${result.binaries.length} binaries verified (${cached} from the cache)\n`,
+    );
+  }
+  return ExitCode.Ok;
+}
+
+export async function verifyCommand(
+  directory: string,
+  options: { json?: boolean; smoke?: boolean; config?: string | undefined },
+): Promise<number> {
+  const loaded = await loadConfig({ file: options.config });
+  const qemu = (await loadToolchains()).find((t) => t.kind === 'emulator');
+  if (!qemu) throw new Error('toolchains/ defines no emulator');
+  const result = await verifyDist(directory, {
+    registry: await loadTargets(),
+    qemu,
+    runner: createRunner({}),
+    smoke: options.smoke ?? loaded.config.build.smoke,
+    smokeTimeoutMs: loaded.config.build.smokeTimeoutSeconds * 1000,
+  });
+  if (options.json) printJson(result);
+  else {
+    for (const binary of result.binaries) {
+      process.stdout.write(
+        `${binary.ok ? '✓' : '✗'} ${binary.target} ${binary.binary}${binary.report?.armArchName ? ` ARM ${binary.report.armArchName}` : ''}${binary.smoke ? ` — ${binary.smoke.firstLine}` : ''}\n`,
+      );
+    }
+    for (const problem of result.problems) process.stderr.write(`crossdock: ${problem}\n`);
+    process.stdout.write(result.ok ? `${directory}: verified\n` : `${directory}: ${result.problems.length} problems\n`);
+  }
+  return result.ok ? ExitCode.Ok : ExitCode.Failure;
+}
