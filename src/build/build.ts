@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { ResolvedConfig } from '../config/load.js';
-import { FailureError, MissingPrerequisiteError, UserError } from '../errors.js';
+import { CrossdockError, FailureError, MissingPrerequisiteError, UserError } from '../errors.js';
 import { findExecutable } from '../exec/find-executable.js';
 import type { Runner } from '../exec/runner.js';
 import { readElfFile } from '../platform/elf-file.js';
@@ -129,11 +129,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const sources = new Map<string, SourceCheckout>();
   for (const { recipe } of selection) sources.set(recipe.name, await sourceOf(recipe));
 
-  const epoch =
-    config.build.sourceDateEpoch ??
-    (process.env.SOURCE_DATE_EPOCH
-      ? Number(process.env.SOURCE_DATE_EPOCH)
-      : Math.max(...[...sources.values()].map((s) => s.epoch)));
+  const fixedEpoch =
+    config.build.sourceDateEpoch ?? (process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined);
+  const epoch = fixedEpoch ?? Math.max(...[...sources.values()].map((s) => s.epoch));
   const version = options.version
     ? normalizeVersion(options.version, '--version')
     : config.version
@@ -159,27 +157,39 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       task: async (_, listrTask) => {
         const source = sources.get(job.recipe.name);
         if (!source) throw new Error(`no source for ${job.recipe.name}`);
+        const failuresBefore = failures.length;
         for (const name of job.binaries) {
-          const outcome = await buildOne(
-            options,
-            { ...job, name, source, epoch, version, cacheDirectory, toolchainVersions, qemu, staging },
-            (line) => {
-              listrTask.output = line;
-            },
-          );
+          let outcome: Awaited<ReturnType<typeof buildOne>>;
+          try {
+            outcome = await buildOne(
+              options,
+              { ...job, name, source, fixedEpoch, version, cacheDirectory, toolchainVersions, qemu, staging },
+              (line) => {
+                listrTask.output = line;
+              },
+            );
+          } catch (error) {
+            // A compiler error fails this binary, and the build, but not the other jobs.
+            if (!(error instanceof CrossdockError)) throw error;
+            failures.push(`${job.target.name}: ${name}: ${error.message}`);
+            continue;
+          }
           results.push({ target: job.target.name, binary: name, cached: outcome.cached });
           if (outcome.problems.length > 0) failures.push(...outcome.problems.map((p) => `${job.target.name}: ${p}`));
           else built.set(job.target.name, [...(built.get(job.target.name) ?? []), outcome.binary]);
         }
-        if (failures.length > 0) throw new FailureError(failures.at(-1) ?? '');
+        if (failures.length > failuresBefore) throw new FailureError(failures.at(-1) ?? '');
       },
     });
     await createTaskList(jobs.map(task), { ...options.renderer, concurrent: config.build.jobs, exitOnError: false })
       .run()
-      .catch(() => undefined);
+      // Every job's failures are collected above; listr's summary error adds nothing.
+      .catch((error: unknown) => {
+        if (!(error instanceof CrossdockError) && failures.length === 0) throw error;
+      });
     if (failures.length > 0) {
       throw new FailureError(
-        `verification failed: ${failures[0] ?? ''}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`,
+        `build failed: ${failures[0] ?? ''}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`,
         {
           hint: 'nothing was written to dist/; crossdock build --json lists every problem',
         },
@@ -256,7 +266,8 @@ async function collectToolchainVersions(
 interface OneBuild extends Job {
   name: string;
   source: SourceCheckout;
-  epoch: number;
+  /** SOURCE_DATE_EPOCH set by the config or the environment, which wins over each source's. */
+  fixedEpoch: number | undefined;
   version: string;
   cacheDirectory: string;
   toolchainVersions: Record<string, string>;
@@ -276,7 +287,8 @@ async function buildOne(
     version: recipe.version ?? source.version ?? job.version,
     revision: source.revision,
     revisionShort: source.revisionShort,
-    sourceDateEpoch: job.epoch,
+    // The binary's own source time, not the bundle's: a change elsewhere must not rebuild it.
+    sourceDateEpoch: job.fixedEpoch ?? source.epoch,
     target: target.name,
   };
   const targetFlags = options.config.build.targetFlags[target.name];
@@ -291,7 +303,8 @@ async function buildOne(
       cflags: targetCFlags(target, targetFlags),
       cpu: target.qemu.cpu,
     },
-    targetFlags,
+    // Only the overrides that reach this compiler: Go tags do not change a C binary.
+    overrides: recipe.language === 'go' ? { tags: targetFlags?.tags, ldflags: targetFlags?.ldflags } : null,
     revision: source.revision,
     values,
     toolchains: job.toolchainVersions,
@@ -323,6 +336,7 @@ async function buildOne(
       binary,
       target,
       sourceDirectory,
+      checkoutDirectory: source.directory,
       output: workFile,
       values,
       targetFlags,

@@ -18,6 +18,8 @@ export interface CompileRequest {
   target: Target;
   /** The recipe's code: the source checkout plus the recipe's directory. */
   sourceDirectory: string;
+  /** The whole source checkout, for GOPATH siblings. */
+  checkoutDirectory: string;
   output: string;
   values: BuildValues;
   targetFlags: TargetFlags | undefined;
@@ -79,9 +81,19 @@ async function compileGo(request: CompileRequest): Promise<CompileFlags> {
     // Debian's golang-*-dev packages on the rest of GOPATH.
     const gopath = join(request.cacheDirectory, 'gopath', `${recipe.name}-${values.revisionShort}`);
     const link = join(gopath, 'src', recipe.importPath);
-    if (!existsSync(link)) {
-      await mkdir(dirname(link), { recursive: true });
-      await symlink(request.sourceDirectory, link);
+    const links: Array<[string, string]> = [
+      [link, request.sourceDirectory],
+      ...Object.entries(recipe.siblings)
+        .filter(([importPath]) => importPath !== recipe.importPath)
+        .map(([importPath, directory]): [string, string] => [
+          join(gopath, 'src', importPath),
+          join(request.checkoutDirectory, directory),
+        ]),
+    ];
+    for (const [path, target] of links) {
+      if (existsSync(path)) continue;
+      await mkdir(dirname(path), { recursive: true });
+      await symlink(target, path);
     }
     env.GOPATH = [gopath, ...request.gopath].join(':');
     env.GO111MODULE = 'off';

@@ -45,7 +45,12 @@ export function parseAptSources(files: ReadonlyArray<{ name: string; text: strin
         if (!(fields.get('types') ?? '').split(/\s+/).includes('deb') || fields.get('enabled') === 'no') continue;
         for (const uri of (fields.get('uris') ?? '').split(/\s+/).filter(Boolean)) {
           for (const suite of (fields.get('suites') ?? '').split(/\s+/).filter(Boolean)) {
-            sources.push({ uri, suite, components: (fields.get('components') ?? 'main').split(/\s+/), signedBy: fields.get('signed-by') ?? null });
+            sources.push({
+              uri,
+              suite,
+              components: (fields.get('components') ?? 'main').split(/\s+/),
+              signedBy: fields.get('signed-by') ?? null,
+            });
           }
         }
       }
@@ -56,7 +61,10 @@ export function parseAptSources(files: ReadonlyArray<{ name: string; text: strin
 
 export function debSrcList(sources: readonly AptSource[]): string {
   return sources
-    .map((source) => `deb-src ${source.signedBy ? `[signed-by=${source.signedBy}] ` : ''}${source.uri} ${source.suite} ${source.components.join(' ')}\n`)
+    .map(
+      (source) =>
+        `deb-src ${source.signedBy ? `[signed-by=${source.signedBy}] ` : ''}${source.uri} ${source.suite} ${source.components.join(' ')}\n`,
+    )
     .join('');
 }
 
@@ -66,7 +74,11 @@ export function goBuildDependencies(dsc: string): string[] {
   const names = new Set<string>();
   for (const match of dsc.matchAll(field)) {
     for (const item of (match[1] ?? '').split(',')) {
-      const name = item.replace(/\(.*?\)|\[.*?\]|<.*?>/g, '').split('|')[0]?.trim() ?? '';
+      const name =
+        item
+          .replace(/\(.*?\)|\[.*?\]|<.*?>/g, '')
+          .split('|')[0]
+          ?.trim() ?? '';
       if (/^golang-.+-dev$/.test(name)) names.add(name);
     }
   }
@@ -75,10 +87,12 @@ export function goBuildDependencies(dsc: string): string[] {
 
 async function readAptSourceFiles(): Promise<Array<{ name: string; text: string }>> {
   const files: Array<{ name: string; text: string }> = [];
-  if (existsSync('/etc/apt/sources.list')) files.push({ name: 'sources.list', text: await readFile('/etc/apt/sources.list', 'utf8') });
+  if (existsSync('/etc/apt/sources.list'))
+    files.push({ name: 'sources.list', text: await readFile('/etc/apt/sources.list', 'utf8') });
   if (existsSync('/etc/apt/sources.list.d')) {
     for (const name of (await readdir('/etc/apt/sources.list.d')).sort()) {
-      if (name.endsWith('.list') || name.endsWith('.sources')) files.push({ name, text: await readFile(join('/etc/apt/sources.list.d', name), 'utf8') });
+      if (name.endsWith('.list') || name.endsWith('.sources'))
+        files.push({ name, text: await readFile(join('/etc/apt/sources.list.d', name), 'utf8') });
     }
   }
   return files;
@@ -91,20 +105,32 @@ interface Apt {
 
 async function privateApt(context: SourceContext): Promise<Apt> {
   const directory = join(context.cacheDirectory, 'apt');
-  for (const sub of ['lists/partial', 'cache/archives/partial', 'src', 'debs']) await mkdir(join(directory, sub), { recursive: true });
+  for (const sub of ['lists/partial', 'cache/archives/partial', 'src', 'debs'])
+    await mkdir(join(directory, sub), { recursive: true });
   const list = debSrcList(parseAptSources(await readAptSourceFiles()));
-  if (!list) throw new MissingPrerequisiteError('no Debian package sources (deb lines) in /etc/apt', { hint: 'debian: sources need a Debian or Ubuntu machine with its mirror in /etc/apt/sources.list*' });
+  if (!list)
+    throw new MissingPrerequisiteError('no Debian package sources (deb lines) in /etc/apt', {
+      hint: 'debian: sources need a Debian or Ubuntu machine with its mirror in /etc/apt/sources.list*',
+    });
   const listFile = join(directory, 'sources.list');
   const options = [
-    '-o', `Dir::Etc::SourceList=${listFile}`,
-    '-o', 'Dir::Etc::SourceParts=/dev/null',
-    '-o', `Dir::State::Lists=${join(directory, 'lists')}`,
-    '-o', `Dir::Cache=${join(directory, 'cache')}`,
+    '-o',
+    `Dir::Etc::SourceList=${listFile}`,
+    '-o',
+    'Dir::Etc::SourceParts=/dev/null',
+    '-o',
+    `Dir::State::Lists=${join(directory, 'lists')}`,
+    '-o',
+    `Dir::Cache=${join(directory, 'cache')}`,
     // Downloads land in crossdock's cache, which apt's unprivileged _apt user may not reach.
-    '-o', 'APT::Sandbox::User=root',
+    '-o',
+    'APT::Sandbox::User=root',
   ];
   const stamp = join(directory, 'lists', '.crossdock-updated');
-  const stale = !existsSync(stamp) || Date.now() - (await stat(stamp)).mtimeMs > LISTS_MAX_AGE_MS || (existsSync(listFile) && (await readFile(listFile, 'utf8')) !== list);
+  const stale =
+    !existsSync(stamp) ||
+    Date.now() - (await stat(stamp)).mtimeMs > LISTS_MAX_AGE_MS ||
+    (existsSync(listFile) && (await readFile(listFile, 'utf8')) !== list);
   if (stale) {
     await writeFile(listFile, list);
     // A mirror caught mid-sync fails one index; `apt-get source` fails loudly if it mattered.
@@ -114,10 +140,16 @@ async function privateApt(context: SourceContext): Promise<Apt> {
   return { options, directory };
 }
 
-export async function fetchDebianSource(spec: Extract<SourceSpec, { kind: 'debian' }>, raw: string, context: SourceContext): Promise<SourceCheckout> {
+export async function fetchDebianSource(
+  spec: Extract<SourceSpec, { kind: 'debian' }>,
+  raw: string,
+  context: SourceContext,
+): Promise<SourceCheckout> {
   for (const tool of ['apt-get', 'apt-cache', 'dpkg-source', 'dpkg']) {
     if (!findExecutable(tool)) {
-      throw new MissingPrerequisiteError(`${raw}: ${tool} not found`, { hint: 'debian: sources need a Debian or Ubuntu host with dpkg-dev (apt-get install -y dpkg-dev)' });
+      throw new MissingPrerequisiteError(`${raw}: ${tool} not found`, {
+        hint: 'debian: sources need a Debian or Ubuntu host with dpkg-dev (apt-get install -y dpkg-dev)',
+      });
     }
   }
   const apt = await privateApt(context);
@@ -126,30 +158,49 @@ export async function fetchDebianSource(spec: Extract<SourceSpec, { kind: 'debia
   const versions = sourceVersions(showsrc.stdout, spec.package);
   const version = spec.version ?? (await highestVersion(runner, versions));
   if (!version || (spec.version && !versions.includes(spec.version))) {
-    throw new UserError(`${raw}: no source package ${spec.package}${spec.version ? ` version ${spec.version}` : ''} on this machine's Debian mirror`, {
-      hint: versions.length ? `available: ${versions.join(', ')}` : 'check the name with apt-cache showsrc, or use a git source',
-    });
+    throw new UserError(
+      `${raw}: no source package ${spec.package}${spec.version ? ` version ${spec.version}` : ''} on this machine's Debian mirror`,
+      {
+        hint: versions.length
+          ? `available: ${versions.join(', ')}`
+          : 'check the name with apt-cache showsrc, or use a git source',
+      },
+    );
   }
   const downloads = join(apt.directory, 'src', `${spec.package}_${version}`);
   const dscName = `${spec.package}_${version.replace(/^\d+:/, '')}.dsc`;
   const dscFile = join(downloads, dscName);
   if (!existsSync(dscFile)) {
     await mkdir(downloads, { recursive: true });
-    await runner.run('apt-get', [...apt.options, 'source', '--download-only', `${spec.package}=${version}`], { cwd: downloads, mutates: true });
+    await runner.run('apt-get', [...apt.options, 'source', '--download-only', `${spec.package}=${version}`], {
+      cwd: downloads,
+      mutates: true,
+    });
   }
   const dsc = await readFile(dscFile, 'utf8');
-  const directory = join(context.cacheDirectory, 'work', `debian-${spec.package}_${version.replace(/[^A-Za-z0-9.+~-]/g, '_')}`);
+  const directory = join(
+    context.cacheDirectory,
+    'work',
+    `debian-${spec.package}_${version.replace(/[^A-Za-z0-9.+~-]/g, '_')}`,
+  );
   if (!existsSync(join(directory, '.crossdock-complete'))) {
     const partial = `${directory}.partial-${process.pid}`;
     await rm(partial, { recursive: true, force: true });
     // apt already checked every file against the signed Release; no keyring needed here.
     await mkdir(join(partial, '..'), { recursive: true });
-    await runner.run('dpkg-source', ['--no-check', '--no-copy', '-x', dscFile, partial], { cwd: downloads, mutates: true });
+    await runner.run('dpkg-source', ['--no-check', '--no-copy', '-x', dscFile, partial], {
+      cwd: downloads,
+      mutates: true,
+    });
     await writeFile(join(partial, '.crossdock-complete'), `${version}\n`);
     await rm(directory, { recursive: true, force: true });
     await rename(partial, directory);
   }
-  const timestamp = await runner.run('dpkg-parsechangelog', ['-l', join(directory, 'debian', 'changelog'), '-S', 'Timestamp'], { allowFailure: true });
+  const timestamp = await runner.run(
+    'dpkg-parsechangelog',
+    ['-l', join(directory, 'debian', 'changelog'), '-S', 'Timestamp'],
+    { allowFailure: true },
+  );
   const goPath = await goDependencies(goBuildDependencies(dsc), apt, context);
   return {
     spec: raw,
@@ -175,10 +226,27 @@ export function sourceVersions(showsrc: string, name: string): string[] {
   return [...versions];
 }
 
+/** Package names under "Reverse Provides:" in `apt-cache showpkg` output. Pure. */
+export function reverseProvides(showpkg: string): string[] {
+  const section = showpkg.split(/^Reverse Provides:\s*$/m)[1] ?? '';
+  return [
+    ...new Set(
+      section
+        .split('\n')
+        .map((line) => /^(\S+) \S+/.exec(line.trim())?.[1])
+        .filter((name): name is string => Boolean(name)),
+    ),
+  ];
+}
+
 async function highestVersion(runner: Runner, versions: readonly string[]): Promise<string | null> {
   let best: string | null = null;
   for (const version of versions) {
-    if (best === null || (await runner.run('dpkg', ['--compare-versions', version, 'gt', best], { allowFailure: true })).exitCode === 0) best = version;
+    if (
+      best === null ||
+      (await runner.run('dpkg', ['--compare-versions', version, 'gt', best], { allowFailure: true })).exitCode === 0
+    )
+      best = version;
   }
   return best;
 }
@@ -190,24 +258,65 @@ async function highestVersion(runner: Runner, versions: readonly string[]): Prom
 async function goDependencies(direct: readonly string[], apt: Apt, context: SourceContext): Promise<string[]> {
   if (direct.length === 0) return [];
   const { runner } = context;
-  const depends = await runner.run(
-    'apt-cache',
-    ['depends', '--recurse', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', '--no-pre-depends', ...direct],
-    { allowFailure: true },
-  );
-  const closure = [...new Set(depends.stdout.split('\n').filter((line) => /^golang-.+-dev$/.test(line)))].sort();
-  const missing = direct.filter((name) => !closure.includes(name));
-  if (missing.length > 0) {
-    throw new MissingPrerequisiteError(`Go libraries not in this machine's apt lists: ${missing.join(', ')}`, { hint: 'apt-get update, or use a git source with vendored dependencies' });
+  // Virtual packages (golang-github-moby-spdystream-dev and the like) print as <name>; their
+  // providers (from `apt-cache showpkg`) join the closure until nothing new appears.
+  let closure: string[] = [];
+  let wanted = [...direct];
+  const resolvedVirtual = new Set<string>();
+  for (let round = 0; round < 6 && wanted.length > 0; round++) {
+    const depends = await runner.run(
+      'apt-cache',
+      [
+        'depends',
+        '--recurse',
+        '--no-recommends',
+        '--no-suggests',
+        '--no-conflicts',
+        '--no-breaks',
+        '--no-replaces',
+        '--no-enhances',
+        '--no-pre-depends',
+        ...closure,
+        ...wanted,
+      ],
+      { allowFailure: true },
+    );
+    const lines = depends.stdout.split('\n');
+    closure = [...new Set([...closure, ...lines.filter((line) => /^golang-.+-dev$/.test(line))])].sort();
+    const virtual = [
+      ...new Set(
+        lines.map((line) => /<(golang-[^>]+-dev)>/.exec(line)?.[1]).filter((name): name is string => Boolean(name)),
+      ),
+    ].filter((name) => !resolvedVirtual.has(name) && !closure.includes(name));
+    const providers: string[] = [];
+    for (const name of virtual) {
+      resolvedVirtual.add(name);
+      providers.push(
+        ...reverseProvides((await runner.run('apt-cache', ['showpkg', name], { allowFailure: true })).stdout),
+      );
+    }
+    wanted = [...new Set(providers)].filter((name) => !closure.includes(name));
+  }
+  // Virtual packages (golang-github-opencontainers-runtime-spec-dev and the like) appear as
+  // <name> and are left out; their providers are in the closure.
+  if (closure.length === 0) {
+    throw new MissingPrerequisiteError(`Go libraries ${direct.join(', ')} are not in this machine's apt lists`, {
+      hint: 'apt-get update, or use a git source with vendored dependencies',
+    });
   }
   const root = join(context.cacheDirectory, 'gocode', sha256(closure.join('\n')).slice(0, 16));
   if (!existsSync(join(root, '.crossdock-complete'))) {
     const debs = join(apt.directory, 'debs');
-    await runner.run('apt-get', ['-o', 'APT::Sandbox::User=root', 'download', ...closure], { cwd: debs, mutates: true });
+    await runner.run('apt-get', ['-o', 'APT::Sandbox::User=root', 'download', ...closure], {
+      cwd: debs,
+      mutates: true,
+    });
     const partial = `${root}.partial-${process.pid}`;
     await rm(partial, { recursive: true, force: true });
     await mkdir(partial, { recursive: true });
-    const files = (await readdir(debs)).filter((file) => closure.some((name) => file.startsWith(`${name}_`)) && file.endsWith('.deb'));
+    const files = (await readdir(debs)).filter(
+      (file) => closure.some((name) => file.startsWith(`${name}_`)) && file.endsWith('.deb'),
+    );
     for (const file of files.sort()) await runner.run('dpkg', ['-x', join(debs, file), partial], { mutates: true });
     await writeFile(join(partial, '.crossdock-complete'), `${closure.join('\n')}\n`);
     await rm(root, { recursive: true, force: true });

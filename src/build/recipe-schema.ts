@@ -77,6 +77,12 @@ export const RecipeSchema = v.variant('language', [
         "Build in GOPATH mode under this import path (Debian's way); without it, module mode with vendored or no dependencies",
       ),
     ),
+    siblings: v.pipe(
+      v.optional(v.record(v.string(), v.string()), {}),
+      v.description(
+        'GOPATH mode: other import paths in the same source, by directory (docker.io holds engine, cli, libnetwork and swarmkit)',
+      ),
+    ),
     binaries: v.pipe(v.array(GoBinarySchema), v.minLength(1)),
   }),
   v.strictObject({

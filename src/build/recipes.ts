@@ -7,6 +7,13 @@
 import type { Recipe } from './recipe-schema.js';
 
 /** moby's static build: pure-Go DNS and user lookup, and no cgo-only graph drivers. */
+const DOCKER_IO_TREE = {
+  'github.com/docker/docker': 'engine',
+  'github.com/docker/cli': 'cli',
+  'github.com/docker/libnetwork': 'libnetwork',
+  'github.com/docker/swarmkit': 'swarmkit',
+};
+
 const STATIC_TAGS = ['netgo', 'osusergo', 'static_build'];
 
 export const BUILTIN_RECIPES: Recipe[] = [
@@ -16,6 +23,7 @@ export const BUILTIN_RECIPES: Recipe[] = [
     directory: '.',
     language: 'go',
     importPath: 'github.com/opencontainers/runc',
+    siblings: {},
     generate: [],
     binaries: [
       {
@@ -34,6 +42,7 @@ export const BUILTIN_RECIPES: Recipe[] = [
     directory: '.',
     language: 'go',
     importPath: 'github.com/containerd/containerd',
+    siblings: {},
     generate: [],
     binaries: ['containerd', 'containerd-shim-runc-v2', 'ctr'].map((binary) => ({
       name: binary,
@@ -71,6 +80,8 @@ export const BUILTIN_RECIPES: Recipe[] = [
     directory: 'engine',
     language: 'go',
     importPath: 'github.com/docker/docker',
+    // Debian's docker.io builds all four from one GOPATH (debian/rules).
+    siblings: DOCKER_IO_TREE,
     generate: [],
     binaries: [
       {
@@ -94,6 +105,8 @@ export const BUILTIN_RECIPES: Recipe[] = [
     directory: 'libnetwork',
     language: 'go',
     importPath: 'github.com/docker/libnetwork',
+    // Debian's docker.io builds all four from one GOPATH (debian/rules).
+    siblings: DOCKER_IO_TREE,
     generate: [],
     binaries: [
       { name: 'docker-proxy', package: './cmd/proxy', cgo: false, tags: STATIC_TAGS, ldflags: [], smoke: ['--help'] },
@@ -105,6 +118,8 @@ export const BUILTIN_RECIPES: Recipe[] = [
     directory: 'cli',
     language: 'go',
     importPath: 'github.com/docker/cli',
+    // Debian's docker.io builds all four from one GOPATH (debian/rules).
+    siblings: DOCKER_IO_TREE,
     generate: [],
     binaries: [
       {

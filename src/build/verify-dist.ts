@@ -40,15 +40,20 @@ export async function verifyDist(directory: string, options: VerifyDistOptions):
     });
   }
   const sums = parseSha256Sums(await readFile(sumsFile, 'utf8'));
+  const damaged = new Set<string>();
   for (const entry of sums) {
     const path = join(directory, entry.name);
     if (!existsSync(path)) problems.push(`${entry.name}: listed in ${SUMS_FILE} but missing`);
     else if ((await sha256File(path)) !== entry.sha256)
       problems.push(`${entry.name}: SHA-256 does not match ${SUMS_FILE}`);
+    else continue;
+    damaged.add(entry.name);
   }
   const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Manifest;
   const binaries: BinaryVerification[] = [];
   for (const artifact of manifest.artifacts.filter((a) => a.kind === 'bundle')) {
+    // A bundle that failed its checksum is not unpacked: what is in it cannot be trusted.
+    if (damaged.has(artifact.file)) continue;
     if (!artifact.target || !options.registry.has(artifact.target)) {
       problems.push(`${artifact.file}: unknown target ${artifact.target ?? '(none)'}`);
       continue;

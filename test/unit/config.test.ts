@@ -85,7 +85,7 @@ describe('loadConfig', () => {
     const error = await configError({
       'crossdock.yaml': 'build:\n  components:\n    - dockerd\n    - dockred\n',
     });
-    expect(error.message).toMatch(/crossdock\.yaml:4:7 build\.components\[1\]: expected "dockerd" \| "docker-proxy"/);
+    expect(error.message).toMatch(/crossdock\.yaml:4:7 build\.components\[1\]: unknown component "dockred"$/);
   });
 
   it('reports bad YAML with its position', async () => {
@@ -139,6 +139,21 @@ describe('loadConfig', () => {
     });
     expect(error.problems.length).toBe(3);
     expect(error.message).toMatch(/\(and 2 more\)$/);
+  });
+
+  it("knows the components of the built-in recipes and the file's own", async () => {
+    const error = await configError({ 'crossdock.yaml': 'build:\n  components: [runc, dockred]\n' });
+    expect(error.message).toMatch(/crossdock\.yaml:2:22 build\.components\[1\]: unknown component "dockred"$/);
+    expect(error.hint).toMatch(
+      /^did you mean "dockerd"\? components: runc, containerd, containerd-shim-runc-v2, ctr, docker-init, dockerd, docker-proxy, docker$/,
+    );
+    const cwd = await tempTree({
+      'crossdock.yaml':
+        'build:\n  components: [hello]\n  recipes:\n    - { name: hello, source: ./src, language: c, binaries: [{ name: hello, sources: [hello.c] }] }\n  targetFlags:\n    linux/arm/v6: { cflags: [-march=armv6] }\n',
+    });
+    const { config } = await loadConfig({ cwd });
+    expect(config.build.components).toEqual(['hello']);
+    expect(config.build.targetFlags).toEqual({ armv6: { cflags: ['-march=armv6'] } });
   });
 
   it('refuses a --config path that does not exist', async () => {
