@@ -226,17 +226,10 @@ export function sourceVersions(showsrc: string, name: string): string[] {
   return [...versions];
 }
 
-/** Package names under "Reverse Provides:" in `apt-cache showpkg` output. Pure. */
-export function reverseProvides(showpkg: string): string[] {
-  const section = showpkg.split(/^Reverse Provides:\s*$/m)[1] ?? '';
-  return [
-    ...new Set(
-      section
-        .split('\n')
-        .map((line) => /^(\S+) \S+/.exec(line.trim())?.[1])
-        .filter((name): name is string => Boolean(name)),
-    ),
-  ];
+/** The golang-*-dev packages an `apt-get -s install` would install ("Inst name (…)"). Pure. */
+export function goLibrariesToInstall(simulation: string): string[] {
+  const names = simulation.split('\n').map((line) => /^Inst (golang-\S+-dev) /.exec(line)?.[1]);
+  return [...new Set(names.filter((name): name is string => Boolean(name)))].sort();
 }
 
 async function highestVersion(runner: Runner, versions: readonly string[]): Promise<string | null> {
@@ -258,51 +251,30 @@ async function highestVersion(runner: Runner, versions: readonly string[]): Prom
 async function goDependencies(direct: readonly string[], apt: Apt, context: SourceContext): Promise<string[]> {
   if (direct.length === 0) return [];
   const { runner } = context;
-  // Virtual packages (golang-github-moby-spdystream-dev and the like) print as <name>; their
-  // providers (from `apt-cache showpkg`) join the closure until nothing new appears.
-  let closure: string[] = [];
-  let wanted = [...direct];
-  const resolvedVirtual = new Set<string>();
-  for (let round = 0; round < 6 && wanted.length > 0; round++) {
-    const depends = await runner.run(
-      'apt-cache',
-      [
-        'depends',
-        '--recurse',
-        '--no-recommends',
-        '--no-suggests',
-        '--no-conflicts',
-        '--no-breaks',
-        '--no-replaces',
-        '--no-enhances',
-        '--no-pre-depends',
-        ...closure,
-        ...wanted,
-      ],
+  // apt itself picks one consistent set, as for a real build: one provider of each virtual
+  // package and one of each set of alternatives (golang-github-golang-protobuf-1-3-dev, not
+  // 1-5 as well, which would put two copies of one import path on GOPATH). An empty dpkg status
+  // makes the answer independent of what this host has installed.
+  const resolution = join(context.cacheDirectory, 'gocode', `resolved-${sha256(direct.join('\n')).slice(0, 16)}.txt`);
+  let closure: string[];
+  if (existsSync(resolution)) {
+    closure = (await readFile(resolution, 'utf8')).split('\n').filter(Boolean);
+  } else {
+    const emptyStatus = join(apt.directory, 'empty-status');
+    await writeFile(emptyStatus, '');
+    const simulated = await runner.run(
+      'apt-get',
+      ['-s', '-o', `Dir::State::status=${emptyStatus}`, '-o', 'Debug::NoLocking=1', 'install', '--no-install-recommends', ...direct],
       { allowFailure: true },
     );
-    const lines = depends.stdout.split('\n');
-    closure = [...new Set([...closure, ...lines.filter((line) => /^golang-.+-dev$/.test(line))])].sort();
-    const virtual = [
-      ...new Set(
-        lines.map((line) => /<(golang-[^>]+-dev)>/.exec(line)?.[1]).filter((name): name is string => Boolean(name)),
-      ),
-    ].filter((name) => !resolvedVirtual.has(name) && !closure.includes(name));
-    const providers: string[] = [];
-    for (const name of virtual) {
-      resolvedVirtual.add(name);
-      providers.push(
-        ...reverseProvides((await runner.run('apt-cache', ['showpkg', name], { allowFailure: true })).stdout),
-      );
+    closure = goLibrariesToInstall(simulated.stdout);
+    if (simulated.exitCode !== 0 || closure.length === 0) {
+      throw new MissingPrerequisiteError(`apt cannot resolve the Go libraries ${direct.slice(0, 3).join(', ')}…: ${simulated.stderr.trim().split('\n').at(-1) ?? ''}`, {
+        hint: 'apt-get update, or use a git source with vendored dependencies',
+      });
     }
-    wanted = [...new Set(providers)].filter((name) => !closure.includes(name));
-  }
-  // Virtual packages (golang-github-opencontainers-runtime-spec-dev and the like) appear as
-  // <name> and are left out; their providers are in the closure.
-  if (closure.length === 0) {
-    throw new MissingPrerequisiteError(`Go libraries ${direct.join(', ')} are not in this machine's apt lists`, {
-      hint: 'apt-get update, or use a git source with vendored dependencies',
-    });
+    await mkdir(join(context.cacheDirectory, 'gocode'), { recursive: true });
+    await writeFile(resolution, `${closure.join('\n')}\n`);
   }
   const root = join(context.cacheDirectory, 'gocode', sha256(closure.join('\n')).slice(0, 16));
   if (!existsSync(join(root, '.crossdock-complete'))) {
