@@ -22,8 +22,8 @@ export function stableStringify(value: unknown): string {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${stableStringify(item)}`).join(',')}}`;
   }
-  // JSON.stringify(undefined) is undefined, whatever its typing says.
-  return (JSON.stringify(value) as string | undefined) ?? 'null';
+  // Top-level undefined (never passed here) would make JSON.stringify return undefined.
+  return value === undefined ? 'null' : JSON.stringify(value);
 }
 
 export interface CacheEntry {

@@ -264,14 +264,26 @@ async function goDependencies(direct: readonly string[], apt: Apt, context: Sour
     await writeFile(emptyStatus, '');
     const simulated = await runner.run(
       'apt-get',
-      ['-s', '-o', `Dir::State::status=${emptyStatus}`, '-o', 'Debug::NoLocking=1', 'install', '--no-install-recommends', ...direct],
+      [
+        '-s',
+        '-o',
+        `Dir::State::status=${emptyStatus}`,
+        '-o',
+        'Debug::NoLocking=1',
+        'install',
+        '--no-install-recommends',
+        ...direct,
+      ],
       { allowFailure: true },
     );
     closure = goLibrariesToInstall(simulated.stdout);
     if (simulated.exitCode !== 0 || closure.length === 0) {
-      throw new MissingPrerequisiteError(`apt cannot resolve the Go libraries ${direct.slice(0, 3).join(', ')}…: ${simulated.stderr.trim().split('\n').at(-1) ?? ''}`, {
-        hint: 'apt-get update, or use a git source with vendored dependencies',
-      });
+      throw new MissingPrerequisiteError(
+        `apt cannot resolve the Go libraries ${direct.slice(0, 3).join(', ')}…: ${simulated.stderr.trim().split('\n').at(-1) ?? ''}`,
+        {
+          hint: 'apt-get update, or use a git source with vendored dependencies',
+        },
+      );
     }
     await mkdir(join(context.cacheDirectory, 'gocode'), { recursive: true });
     await writeFile(resolution, `${closure.join('\n')}\n`);

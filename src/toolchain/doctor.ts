@@ -201,7 +201,7 @@ export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
   return {
     host: { target: host.name, distribution: distribution.prettyName, checks: hostChecks },
     targets,
-    ready: targets.every((t) => t.ready),
+    ready: targets.every((t) => t.ready) && hostChecks.every((c) => c.ok || !c.required),
   };
 }
 
@@ -225,24 +225,27 @@ async function hostCheckList(
   options: DoctorOptions,
   aptInstall: (packages: readonly string[]) => string,
 ): Promise<Check[]> {
-  const tool = (id: string, command: string, packages: string[], why: string): Check => {
+  const tool = (id: string, command: string, packages: string[], why: string, required: boolean): Check => {
     const found = findExecutable(command, options.path) ?? findExecutable(command, '/usr/sbin:/sbin');
     return {
       id,
       title: `${command} (${why})`,
       ok: found !== null,
-      required: false,
+      required,
       detail: found ?? `${command} not found`,
       fix: found ? null : aptInstall(packages),
-      ...(found ? {} : { install: { packages, group: 'Host tools' } }),
+      ...(found ? {} : { install: { packages, group: 'Build host tools' } }),
     };
   };
+  // Required: the build stage cannot run without them. The rest serve later stages.
   const checks = [
-    tool('git', 'git', ['git'], 'sources'),
-    tool('tar', 'tar', ['tar'], 'packaging'),
-    tool('gzip', 'gzip', ['gzip'], 'packaging'),
-    tool('ssh', 'ssh', ['openssh-client'], 'install onto boards'),
-    tool('sshd', 'sshd', ['openssh-server'], 'emulated test boards'),
+    tool('git', 'git', ['git'], 'sources', true),
+    tool('tar', 'tar', ['tar'], 'packaging', true),
+    tool('gzip', 'gzip', ['gzip'], 'packaging', true),
+    tool('pkg-config', 'pkg-config', ['pkg-config'], 'cgo with libseccomp', true),
+    tool('dpkg-source', 'dpkg-source', ['dpkg-dev'], 'Debian sources', true),
+    tool('ssh', 'ssh', ['openssh-client'], 'install onto boards', false),
+    tool('sshd', 'sshd', ['openssh-server'], 'emulated test boards', false),
   ];
   const directory = options.workDirectory ?? process.cwd();
   const minimum = options.minimumFreeBytes ?? 10 * GIB;

@@ -17,7 +17,8 @@ export interface SetupPlan {
   manual: Array<{ target: string | null; check: Check }>;
 }
 
-export function planSetup(report: DoctorReport, options: { includeHostTools?: boolean } = {}): SetupPlan {
+/** Installs what the targets need and the build host's required tools; `includeOptional` adds the rest (ssh, sshd). */
+export function planSetup(report: DoctorReport, options: { includeOptional?: boolean } = {}): SetupPlan {
   const foreignArchitectures = new Set<string>();
   const groups = new Map<string, Set<string>>();
   const manual: SetupPlan['manual'] = [];
@@ -34,7 +35,7 @@ export function planSetup(report: DoctorReport, options: { includeHostTools?: bo
     groups.set(check.install.group, group);
   };
   for (const target of report.targets) for (const check of target.checks) consider(target.target, check);
-  if (options.includeHostTools) for (const check of report.host.checks) consider(null, check);
+  for (const check of report.host.checks) if (check.required || options.includeOptional) consider(null, check);
   return {
     foreignArchitectures: [...foreignArchitectures],
     groups: [...groups].map(([title, packages]) => ({ title, packages: [...packages] })),

@@ -32,6 +32,8 @@ const TOOLS = [
   'git',
   'tar',
   'gzip',
+  'pkg-config',
+  'dpkg-source',
 ];
 const haveTools = requireTools(...TOOLS);
 

@@ -95,8 +95,12 @@ describe('Debian sources', () => {
   });
 
   it('takes the Go libraries from what apt would install', () => {
-    const simulation = 'NOTE: This is only a simulation!\nInst libc6 (2.36-9+deb12u9 Debian:12.9/stable [amd64])\nInst golang-github-golang-protobuf-1-3-dev (1.3.5-4 Debian:12.15/oldstable [all])\nInst golang-github-docker-spdystream-dev (0.2.0-1 Debian:12.15/oldstable [all])\nConf golang-github-docker-spdystream-dev (0.2.0-1 Debian:12.15/oldstable [all])\n';
-    expect(goLibrariesToInstall(simulation)).toEqual(['golang-github-docker-spdystream-dev', 'golang-github-golang-protobuf-1-3-dev']);
+    const simulation =
+      'NOTE: This is only a simulation!\nInst libc6 (2.36-9+deb12u9 Debian:12.9/stable [amd64])\nInst golang-github-golang-protobuf-1-3-dev (1.3.5-4 Debian:12.15/oldstable [all])\nInst golang-github-docker-spdystream-dev (0.2.0-1 Debian:12.15/oldstable [all])\nConf golang-github-docker-spdystream-dev (0.2.0-1 Debian:12.15/oldstable [all])\n';
+    expect(goLibrariesToInstall(simulation)).toEqual([
+      'golang-github-docker-spdystream-dev',
+      'golang-github-golang-protobuf-1-3-dev',
+    ]);
   });
 
   it('lists the versions apt-cache showsrc knows', () => {
@@ -146,6 +150,6 @@ describe('checksums, cache keys, placeholders, tar headers', () => {
     const check = Buffer.from(header);
     check.fill(0x20, 148, 156);
     expect(stored).toBe([...check].reduce((sum, byte) => sum + byte, 0));
-    expect(() => tarHeader(`${'x'.repeat(101)}`, 0, 0o644, 'file', 0)).toThrow(/longer than 100 bytes/);
+    expect(() => tarHeader('x'.repeat(101), 0, 0o644, 'file', 0)).toThrow(/longer than 100 bytes/);
   });
 });
