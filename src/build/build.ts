@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { ResolvedConfig } from '../config/load.js';
@@ -181,7 +181,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         if (failures.length > failuresBefore) throw new FailureError(failures.at(-1) ?? '');
       },
     });
-    await createTaskList(jobs.map(task), { ...options.renderer, concurrent: config.build.jobs, exitOnError: false })
+    await createTaskList(jobs.map(task), {
+      ...options.renderer,
+      concurrent: config.build.jobs ?? availableParallelism(),
+      exitOnError: false,
+    })
       .run()
       // Every job's failures are collected above; listr's summary error adds nothing.
       .catch((error: unknown) => {
@@ -198,6 +202,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
     const manifest = await assemble({
       options,
+      cacheDirectory,
       staging,
       version,
       epoch,
@@ -381,6 +386,7 @@ async function buildOne(
 
 interface AssembleInput {
   options: BuildOptions;
+  cacheDirectory: string;
   staging: string;
   version: string;
   epoch: number;
@@ -402,19 +408,30 @@ async function assemble(input: AssembleInput): Promise<Manifest> {
   for (const target of input.targets) {
     const binaries = [...(input.built.get(target.name) ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1));
     const bundle = bundleName(version, target.name);
-    await writeTarGz(
-      join(staging, bundle),
-      [
-        { path: 'docker', type: 'directory', mode: 0o755 },
-        ...binaries.map((binary) => ({
-          path: `docker/${binary.name}`,
-          type: 'file' as const,
-          mode: 0o755,
-          source: join(staging, target.name, 'docker', binary.name),
-        })),
-      ],
-      epoch,
-    );
+    // The archive depends only on the binaries and the epoch: a no-op rebuild copies it
+    // instead of compressing a few hundred megabytes again.
+    const archiveKey = cacheKey({ archive: 1, epoch, binaries: binaries.map((b) => [b.name, b.sha256]) });
+    const cachedArchive = join(input.cacheDirectory, 'bundles', `${archiveKey}.tgz`);
+    if (existsSync(cachedArchive)) {
+      await copyFile(cachedArchive, join(staging, bundle));
+    } else {
+      await writeTarGz(
+        join(staging, bundle),
+        [
+          { path: 'docker', type: 'directory', mode: 0o755 },
+          ...binaries.map((binary) => ({
+            path: `docker/${binary.name}`,
+            type: 'file' as const,
+            mode: 0o755,
+            source: join(staging, target.name, 'docker', binary.name),
+          })),
+        ],
+        epoch,
+      );
+      await mkdir(join(input.cacheDirectory, 'bundles'), { recursive: true });
+      await copyFile(join(staging, bundle), `${cachedArchive}.partial-${process.pid}`);
+      await rename(`${cachedArchive}.partial-${process.pid}`, cachedArchive);
+    }
     await rm(join(staging, target.name), { recursive: true, force: true });
     const bundleFacts = await describe(bundle);
     artifacts.push({ kind: 'bundle', file: bundle, target: target.name, ...bundleFacts, binaries });

@@ -93,7 +93,12 @@ async function compileGo(request: CompileRequest): Promise<CompileFlags> {
     for (const [path, target] of links) {
       if (existsSync(path)) continue;
       await mkdir(dirname(path), { recursive: true });
-      await symlink(target, path);
+      try {
+        await symlink(target, path);
+      } catch (error) {
+        // Another target's build of the same recipe made it first.
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
     }
     env.GOPATH = [gopath, ...request.gopath].join(':');
     env.GO111MODULE = 'off';

@@ -56,7 +56,7 @@ export const BuildSchema = v.strictObject({
     v.optional(v.record(v.string(), TargetFlagsSchema), {}),
     v.description('Per target (by name): C flags that replace those from targets/, extra Go tags and ldflags'),
   ),
-  jobs: v.optional(positiveInteger('How many builds run at once'), 2),
+  jobs: v.optional(positiveInteger('How many builds run at once; default: the number of CPU cores')),
   sourceDateEpoch: v.pipe(
     v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
     v.description(

@@ -232,6 +232,28 @@ describe.runIf(ready)('crossdock build on a fixture recipe (Go with cgo, and C) 
     expect(existsSync(join(p.directory, 'dist')) ? readdirSync(join(p.directory, 'dist')) : []).toEqual([]);
   });
 
+  it('signs SHA256SUMS with an OpenSSH key that boards can check with ssh-keygen alone', async () => {
+    const p = await project();
+    const key = join(p.directory, 'signing-key');
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'release@crossdock', '-f', key]);
+    const result = await buildWith(p, configText(p, { targets: ['armv7'], extra: `  signingKey: ${key}\n` }));
+    const sums = join(result.directory, 'SHA256SUMS');
+    expect(existsSync(`${sums}.sig`)).toBe(true);
+    const publicKey = readFileSync(`${key}.pub`, 'utf8').trim().split(' ');
+    const signers = join(p.directory, 'allowed_signers');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(signers, `release@crossdock ${publicKey[0] ?? ''} ${publicKey[1] ?? ''}\n`);
+    const check = (file: string) =>
+      execa(
+        'ssh-keygen',
+        ['-Y', 'verify', '-f', signers, '-I', 'release@crossdock', '-n', 'crossdock', '-s', `${sums}.sig`],
+        { inputFile: file, reject: false },
+      );
+    expect((await check(sums)).exitCode).toBe(0);
+    await appendFile(join(p.directory, 'forged'), readFileSync(sums, 'utf8').replace(/^./, '0'));
+    expect((await check(join(p.directory, 'forged'))).exitCode).not.toBe(0);
+  });
+
   it('verify re-checks a dist directory and catches a tampered bundle', async () => {
     const p = await project();
     const result = await buildWith(p, configText(p, { targets: ['aarch64'] }), 'crossdock.yaml', 'v1.2.3');

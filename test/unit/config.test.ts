@@ -24,7 +24,7 @@ describe('loadConfig', () => {
     const { config, file } = await loadConfig({ cwd });
     expect(file).toBeNull();
     expect(config.targets).toEqual(['x86_64', 'aarch64', 'armv7', 'armv6']);
-    expect(config.build).toMatchObject({ outDir: join(cwd, 'dist'), jobs: 2, smoke: true });
+    expect(config.build).toMatchObject({ outDir: join(cwd, 'dist'), smoke: true, smokeTimeoutSeconds: 120 });
     expect(config.install).toMatchObject({
       prefix: '/opt/crossdock',
       hostKeys: 'strict',
