@@ -5,13 +5,13 @@
  * with `dpkg -x` into a GOPATH in the cache, so the host stays clean.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MissingPrerequisiteError, UserError } from '../errors.js';
 import { findExecutable } from '../exec/find-executable.js';
 import type { Runner } from '../exec/runner.js';
 import { sha256 } from './checksums.js';
-import type { SourceCheckout, SourceContext, SourceSpec } from './sources.js';
+import { materialize, type SourceCheckout, type SourceContext, type SourceSpec } from './sources.js';
 import { upstreamOfDebianVersion } from './version.js';
 
 /** How long crossdock's own deb-src lists are trusted before `apt-get update` refreshes them. */
@@ -183,19 +183,13 @@ export async function fetchDebianSource(
     'work',
     `debian-${spec.package}_${version.replace(/[^A-Za-z0-9.+~-]/g, '_')}`,
   );
-  if (!existsSync(join(directory, '.crossdock-complete'))) {
-    const partial = `${directory}.partial-${process.pid}`;
-    await rm(partial, { recursive: true, force: true });
+  await materialize(directory, async (partial) => {
     // apt already checked every file against the signed Release; no keyring needed here.
-    await mkdir(join(partial, '..'), { recursive: true });
     await runner.run('dpkg-source', ['--no-check', '--no-copy', '-x', dscFile, partial], {
       cwd: downloads,
       mutates: true,
     });
-    await writeFile(join(partial, '.crossdock-complete'), `${version}\n`);
-    await rm(directory, { recursive: true, force: true });
-    await rename(partial, directory);
-  }
+  });
   const timestamp = await runner.run(
     'dpkg-parsechangelog',
     ['-l', join(directory, 'debian', 'changelog'), '-S', 'Timestamp'],
@@ -289,22 +283,17 @@ async function goDependencies(direct: readonly string[], apt: Apt, context: Sour
     await writeFile(resolution, `${closure.join('\n')}\n`);
   }
   const root = join(context.cacheDirectory, 'gocode', sha256(closure.join('\n')).slice(0, 16));
-  if (!existsSync(join(root, '.crossdock-complete'))) {
+  await materialize(root, async (partial) => {
     const debs = join(apt.directory, 'debs');
     await runner.run('apt-get', ['-o', 'APT::Sandbox::User=root', 'download', ...closure], {
       cwd: debs,
       mutates: true,
     });
-    const partial = `${root}.partial-${process.pid}`;
-    await rm(partial, { recursive: true, force: true });
     await mkdir(partial, { recursive: true });
     const files = (await readdir(debs)).filter(
       (file) => closure.some((name) => file.startsWith(`${name}_`)) && file.endsWith('.deb'),
     );
     for (const file of files.sort()) await runner.run('dpkg', ['-x', join(debs, file), partial], { mutates: true });
-    await writeFile(join(partial, '.crossdock-complete'), `${closure.join('\n')}\n`);
-    await rm(root, { recursive: true, force: true });
-    await rename(partial, root);
-  }
+  });
   return [join(root, 'usr', 'share', 'gocode')];
 }

@@ -5,7 +5,7 @@
  */
 import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import { sha256 } from './checksums.js';
@@ -32,6 +32,21 @@ export interface SourceCheckout {
   description: string;
   /** GOPATH entries with the Go libraries this source builds with (Debian sources). */
   goPath?: string[];
+}
+
+/**
+ * Fills a cache directory once: into a private partial directory first, renamed into place when
+ * complete, so an interrupted fetch never leaves a tree that looks whole.
+ */
+export async function materialize(directory: string, fill: (partial: string) => Promise<void>): Promise<void> {
+  if (existsSync(join(directory, '.crossdock-complete'))) return;
+  const partial = `${directory}.partial-${process.pid}`;
+  await rm(partial, { recursive: true, force: true });
+  await mkdir(dirname(partial), { recursive: true });
+  await fill(partial);
+  await writeFile(join(partial, '.crossdock-complete'), '');
+  await rm(directory, { recursive: true, force: true });
+  await rename(partial, directory);
 }
 
 export function parseSourceSpec(spec: string, where: string, baseDirectory: string): SourceSpec {
@@ -100,18 +115,13 @@ export async function fetchGit(
   const epoch = Number((await git(['show', '-s', '--format=%ct', commit])).stdout.trim());
   const describe = await git(['describe', '--tags', '--exact-match', commit], { allowFailure: true });
   const directory = join(context.cacheDirectory, 'work', `git-${commit}`);
-  if (!existsSync(join(directory, '.crossdock-complete'))) {
-    const partial = `${directory}.partial-${process.pid}`;
-    await rm(partial, { recursive: true, force: true });
+  await materialize(directory, async (partial) => {
     await mkdir(partial, { recursive: true });
     const archive = `${partial}.tar`;
     await git(['archive', '--format=tar', '-o', archive, commit]);
     await runner.run('tar', ['-xf', archive, '-C', partial]);
     await rm(archive, { force: true });
-    await writeFile(join(partial, '.crossdock-complete'), `${commit}\n`);
-    await rm(directory, { recursive: true, force: true });
-    await rename(partial, directory);
-  }
+  });
   return {
     spec: raw,
     kind: 'git',
@@ -161,14 +171,9 @@ export async function fetchDirectory(
   const head = await context.runner.run('git', ['-C', spec.path, 'log', '-1', '--format=%ct'], { allowFailure: true });
   const epoch = head.exitCode === 0 && head.stdout.trim() ? Number(head.stdout.trim()) : newest;
   const directory = join(context.cacheDirectory, 'work', `dir-${hash}`);
-  if (!existsSync(join(directory, '.crossdock-complete'))) {
-    const partial = `${directory}.partial-${process.pid}`;
-    await rm(partial, { recursive: true, force: true });
+  await materialize(directory, async (partial) => {
     await cp(spec.path, partial, { recursive: true, filter: (source) => !source.split('/').includes('.git') });
-    await writeFile(join(partial, '.crossdock-complete'), `${hash}\n`);
-    await rm(directory, { recursive: true, force: true });
-    await rename(partial, directory);
-  }
+  });
   return {
     spec: raw,
     kind: 'directory',
