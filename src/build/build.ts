@@ -374,6 +374,9 @@ async function buildOne(
       go: elf.goBuildInfo
         ? { version: elf.goBuildInfo.goVersion, main: elf.goBuildInfo.main, dependencies: elf.goBuildInfo.dependencies }
         : null,
+      ...(recipe.language === 'go' && recipe.importPath && source.goLibraries
+        ? { debianGoLibraries: source.goLibraries }
+        : {}),
     };
     if (!verification.ok) return { binary: manifestBinary, cached: false, problems: verification.problems };
     await writeCache(job.cacheDirectory, key, workFile, manifestBinary);

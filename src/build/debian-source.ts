@@ -195,7 +195,7 @@ export async function fetchDebianSource(
     ['-l', join(directory, 'debian', 'changelog'), '-S', 'Timestamp'],
     { allowFailure: true },
   );
-  const goPath = await goDependencies(goBuildDependencies(dsc), apt, context);
+  const { goPath, packages } = await goDependencies(goBuildDependencies(dsc), apt, context);
   return {
     spec: raw,
     kind: 'debian',
@@ -206,6 +206,7 @@ export async function fetchDebianSource(
     version: upstreamOfDebianVersion(version),
     description: `Debian source ${spec.package} ${version}`,
     goPath,
+    goLibraries: packages,
   };
 }
 
@@ -220,10 +221,24 @@ export function sourceVersions(showsrc: string, name: string): string[] {
   return [...versions];
 }
 
-/** The golang-*-dev packages an `apt-get -s install` would install ("Inst name (…)"). Pure. */
-export function goLibrariesToInstall(simulation: string): string[] {
-  const names = simulation.split('\n').map((line) => /^Inst (golang-\S+-dev) /.exec(line)?.[1]);
-  return [...new Set(names.filter((name): name is string => Boolean(name)))].sort();
+export interface DebianPackage {
+  name: string;
+  version: string;
+}
+
+/** The golang-*-dev packages an `apt-get -s install` would install ("Inst name (version …)"). Pure. */
+export function goLibrariesToInstall(simulation: string): DebianPackage[] {
+  const found = new Map<string, string>();
+  for (const line of simulation.split('\n')) {
+    const match = /^Inst (golang-\S+-dev) \((\S+) /.exec(line);
+    if (match?.[1] && match[2]) found.set(match[1], match[2]);
+  }
+  return [...found].map(([name, version]) => ({ name, version })).sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/** The file name apt gives a downloaded package: the epoch's colon is written %3a. */
+export function debFileName(pkg: DebianPackage, architecture: string): string {
+  return `${pkg.name}_${pkg.version.replace(/:/g, '%3a')}_${architecture}.deb`;
 }
 
 async function highestVersion(runner: Runner, versions: readonly string[]): Promise<string | null> {
@@ -240,19 +255,24 @@ async function highestVersion(runner: Runner, versions: readonly string[]): Prom
 
 /**
  * The closure of golang-*-dev packages the source builds with, unpacked into one GOPATH root
- * per closure. Binary packages come from the machine's own apt lists.
+ * per closure. Binary packages come from the machine's own apt lists; exactly the versions apt
+ * chose are unpacked, whatever older downloads the cache still holds.
  */
-async function goDependencies(direct: readonly string[], apt: Apt, context: SourceContext): Promise<string[]> {
-  if (direct.length === 0) return [];
+async function goDependencies(
+  direct: readonly string[],
+  apt: Apt,
+  context: SourceContext,
+): Promise<{ goPath: string[]; packages: DebianPackage[] }> {
+  if (direct.length === 0) return { goPath: [], packages: [] };
   const { runner } = context;
   // apt itself picks one consistent set, as for a real build: one provider of each virtual
   // package and one of each set of alternatives (golang-github-golang-protobuf-1-3-dev, not
   // 1-5 as well, which would put two copies of one import path on GOPATH). An empty dpkg status
   // makes the answer independent of what this host has installed.
-  const resolution = join(context.cacheDirectory, 'gocode', `resolved-${sha256(direct.join('\n')).slice(0, 16)}.txt`);
-  let closure: string[];
+  const resolution = join(context.cacheDirectory, 'gocode', `resolved-${sha256(direct.join('\n')).slice(0, 16)}.json`);
+  let closure: DebianPackage[];
   if (existsSync(resolution)) {
-    closure = (await readFile(resolution, 'utf8')).split('\n').filter(Boolean);
+    closure = JSON.parse(await readFile(resolution, 'utf8')) as DebianPackage[];
   } else {
     const emptyStatus = join(apt.directory, 'empty-status');
     await writeFile(emptyStatus, '');
@@ -274,26 +294,32 @@ async function goDependencies(direct: readonly string[], apt: Apt, context: Sour
     if (simulated.exitCode !== 0 || closure.length === 0) {
       throw new MissingPrerequisiteError(
         `apt cannot resolve the Go libraries ${direct.slice(0, 3).join(', ')}…: ${simulated.stderr.trim().split('\n').at(-1) ?? ''}`,
-        {
-          hint: 'apt-get update, or use a git source with vendored dependencies',
-        },
+        { hint: 'apt-get update, or use a git source with vendored dependencies' },
       );
     }
     await mkdir(join(context.cacheDirectory, 'gocode'), { recursive: true });
-    await writeFile(resolution, `${closure.join('\n')}\n`);
+    await writeFile(resolution, `${JSON.stringify(closure, null, 2)}\n`);
   }
-  const root = join(context.cacheDirectory, 'gocode', sha256(closure.join('\n')).slice(0, 16));
+  const root = join(context.cacheDirectory, 'gocode', sha256(JSON.stringify(closure)).slice(0, 16));
   await materialize(root, async (partial) => {
     const debs = join(apt.directory, 'debs');
-    await runner.run('apt-get', ['-o', 'APT::Sandbox::User=root', 'download', ...closure], {
-      cwd: debs,
-      mutates: true,
-    });
-    await mkdir(partial, { recursive: true });
-    const files = (await readdir(debs)).filter(
-      (file) => closure.some((name) => file.startsWith(`${name}_`)) && file.endsWith('.deb'),
+    await runner.run(
+      'apt-get',
+      ['-o', 'APT::Sandbox::User=root', 'download', ...closure.map((p) => `${p.name}=${p.version}`)],
+      { cwd: debs, mutates: true },
     );
-    for (const file of files.sort()) await runner.run('dpkg', ['-x', join(debs, file), partial], { mutates: true });
+    await mkdir(partial, { recursive: true });
+    const available = new Set(await readdir(debs));
+    for (const pkg of closure) {
+      const file = [...available].find(
+        (name) => name.startsWith(debFileName(pkg, '').slice(0, -'.deb'.length)) && name.endsWith('.deb'),
+      );
+      if (!file)
+        throw new MissingPrerequisiteError(`apt-get download gave no ${pkg.name} ${pkg.version}`, {
+          hint: 'apt-get update and try again',
+        });
+      await runner.run('dpkg', ['-x', join(debs, file), partial], { mutates: true });
+    }
   });
-  return [join(root, 'usr', 'share', 'gocode')];
+  return { goPath: [join(root, 'usr', 'share', 'gocode')], packages: closure };
 }

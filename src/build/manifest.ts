@@ -18,6 +18,8 @@ export interface ManifestBinary {
   flags: { env: Record<string, string>; args: string[] };
   smoke: { args: string[]; cpu: string | null; firstLine: string } | null;
   go: { version: string; main: GoModule | null; dependencies: GoModule[] } | null;
+  /** GOPATH-mode builds (Debian sources) embed no module list: the golang-*-dev packages used. */
+  debianGoLibraries?: Array<{ name: string; version: string }>;
 }
 
 export interface ManifestArtifact {
@@ -66,6 +68,10 @@ export function spdxDocument(options: {
   const modules = new Map<string, GoModule>();
   for (const binary of options.binaries)
     for (const module of binary.go?.dependencies ?? []) modules.set(`${module.path}@${module.version}`, module);
+  const debianLibraries = new Map<string, { name: string; version: string }>();
+  for (const binary of options.binaries)
+    for (const pkg of binary.debianGoLibraries ?? []) debianLibraries.set(`${pkg.name}@${pkg.version}`, pkg);
+  const sortedDebian = [...debianLibraries.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   const sortedModules = [...modules.values()].sort((a, b) =>
     a.path === b.path ? (a.version < b.version ? -1 : 1) : a.path < b.path ? -1 : 1,
   );
@@ -101,6 +107,20 @@ export function spdxDocument(options: {
         },
       ],
     })),
+    ...sortedDebian.map((pkg) => ({
+      SPDXID: spdxId(`Deb-${pkg.name}-${pkg.version}`),
+      name: pkg.name,
+      versionInfo: pkg.version,
+      downloadLocation: 'NOASSERTION',
+      filesAnalyzed: false,
+      externalRefs: [
+        {
+          referenceCategory: 'PACKAGE-MANAGER',
+          referenceType: 'purl',
+          referenceLocator: `pkg:deb/debian/${pkg.name}@${encodeURIComponent(pkg.version)}`,
+        },
+      ],
+    })),
   ];
   const relationships = [
     { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: bundleId },
@@ -110,6 +130,11 @@ export function spdxDocument(options: {
         spdxElementId: spdxId(`Binary-${binary.name}`),
         relationshipType: 'DEPENDS_ON',
         relatedSpdxElement: spdxId(`Go-${module.path}-${module.version}`),
+      })),
+      ...(binary.debianGoLibraries ?? []).map((pkg) => ({
+        spdxElementId: spdxId(`Binary-${binary.name}`),
+        relationshipType: 'DEPENDS_ON',
+        relatedSpdxElement: spdxId(`Deb-${pkg.name}-${pkg.version}`),
       })),
     ]),
   ];

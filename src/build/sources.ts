@@ -32,6 +32,8 @@ export interface SourceCheckout {
   description: string;
   /** GOPATH entries with the Go libraries this source builds with (Debian sources). */
   goPath?: string[];
+  /** The Debian packages those Go libraries came from, for the SBOM. */
+  goLibraries?: Array<{ name: string; version: string }>;
 }
 
 /**

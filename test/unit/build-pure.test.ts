@@ -5,6 +5,7 @@ import {
   debSrcList,
   goBuildDependencies,
   parseAptSources,
+  debFileName,
   goLibrariesToInstall,
   sourceVersions,
 } from '../../src/build/debian-source.js';
@@ -98,9 +99,10 @@ describe('Debian sources', () => {
     const simulation =
       'NOTE: This is only a simulation!\nInst libc6 (2.36-9+deb12u9 Debian:12.9/stable [amd64])\nInst golang-github-golang-protobuf-1-3-dev (1.3.5-4 Debian:12.15/oldstable [all])\nInst golang-github-docker-spdystream-dev (0.2.0-1 Debian:12.15/oldstable [all])\nConf golang-github-docker-spdystream-dev (0.2.0-1 Debian:12.15/oldstable [all])\n';
     expect(goLibrariesToInstall(simulation)).toEqual([
-      'golang-github-docker-spdystream-dev',
-      'golang-github-golang-protobuf-1-3-dev',
+      { name: 'golang-github-docker-spdystream-dev', version: '0.2.0-1' },
+      { name: 'golang-github-golang-protobuf-1-3-dev', version: '1.3.5-4' },
     ]);
+    expect(debFileName({ name: 'golang-x-dev', version: '1:0.1-2' }, 'all')).toBe('golang-x-dev_1%3a0.1-2_all.deb');
   });
 
   it('lists the versions apt-cache showsrc knows', () => {
