@@ -69,3 +69,17 @@ export {
 } from './binfmt/entry.js';
 export { runUnderEmulation, type EmulationResult } from './emulation/run-under-emulation.js';
 export { probeProgram } from './emulation/probe-program.js';
+export {
+  build,
+  BuildFailedError,
+  allRecipes,
+  selectComponents,
+  type BuildOptions,
+  type BuildResult,
+} from './build/build.js';
+export { verifyDist, type DistVerification } from './build/verify-dist.js';
+export { verifyBinary, type BinaryVerification } from './build/verify-binary.js';
+export { BUILTIN_RECIPES } from './build/recipes.js';
+export { RecipeSchema, type Recipe } from './build/recipe-schema.js';
+export { type Manifest, type ManifestArtifact, type ManifestBinary } from './build/manifest.js';
+export { parseReleaseTag, shouldMakeLatest, mergeDists, planAssets } from './release/plan.js';

@@ -69,6 +69,15 @@ export interface BuildResult {
   binaries: BuiltBinary[];
 }
 
+/** Every problem of a failed build; the message names the first. */
+export class BuildFailedError extends FailureError {
+  constructor(readonly problems: string[]) {
+    super(`build failed: ${problems[0] ?? ''}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, {
+      hint: 'nothing was written to dist/; the lines above (or --json) list every problem',
+    });
+  }
+}
+
 export function defaultCacheDirectory(env: Record<string, string | undefined> = process.env): string {
   return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'crossdock');
 }
@@ -191,14 +200,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       .catch((error: unknown) => {
         if (!(error instanceof CrossdockError) && failures.length === 0) throw error;
       });
-    if (failures.length > 0) {
-      throw new FailureError(
-        `build failed: ${failures[0] ?? ''}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`,
-        {
-          hint: 'nothing was written to dist/; crossdock build --json lists every problem',
-        },
-      );
-    }
+    if (failures.length > 0) throw new BuildFailedError(failures);
 
     const manifest = await assemble({
       options,

@@ -1,4 +1,4 @@
-import { build } from '../build/build.js';
+import { BuildFailedError, build } from '../build/build.js';
 import { verifyDist } from '../build/verify-dist.js';
 import type { ConfigOverrides } from '../config/load.js';
 import { loadConfig } from '../config/load.js';
@@ -16,15 +16,25 @@ export async function buildCommand(options: {
   overrides: ConfigOverrides;
 }): Promise<number> {
   const loaded = await loadConfig({ file: options.config, overrides: options.overrides });
-  const result = await build({
-    config: loaded.config,
-    baseDirectory: loaded.baseDirectory,
-    registry: await loadTargets(),
-    toolchains: await loadToolchains(),
-    runner: createRunner({}),
-    version: options.version,
-    renderer: { json: options.json, verbose: options.verbose },
-  });
+  let result: Awaited<ReturnType<typeof build>>;
+  try {
+    result = await build({
+      config: loaded.config,
+      baseDirectory: loaded.baseDirectory,
+      registry: await loadTargets(),
+      toolchains: await loadToolchains(),
+      runner: createRunner({}),
+      version: options.version,
+      renderer: { json: options.json, verbose: options.verbose },
+    });
+  } catch (error) {
+    // The one-line error names the first problem; the others go out here.
+    if (error instanceof BuildFailedError) {
+      if (options.json) printJson({ ok: false, problems: error.problems });
+      else for (const problem of error.problems.slice(1)) process.stderr.write(`crossdock: ${problem}\n`);
+    }
+    throw error;
+  }
   if (options.json)
     printJson({
       version: result.version,
