@@ -36,7 +36,7 @@ import {
 import type { BuildValues } from './placeholders.js';
 import { fillPlaceholders } from './placeholders.js';
 import type { Recipe } from './recipe-schema.js';
-import { BUILTIN_RECIPES } from './recipes.js';
+import { recipesWith } from './recipes.js';
 import { fetchSource, type SourceCheckout } from './fetch-source.js';
 import { writeTarGz } from './tar.js';
 import { unitsFor } from './units.js';
@@ -84,9 +84,7 @@ export function defaultCacheDirectory(env: Record<string, string | undefined> = 
 
 /** Built-in recipes, with the file's own replacing any of the same name. */
 export function allRecipes(config: ResolvedConfig): Recipe[] {
-  const byName = new Map(BUILTIN_RECIPES.map((recipe) => [recipe.name, recipe]));
-  for (const recipe of config.build.recipes) byName.set(recipe.name, recipe);
-  return [...byName.values()];
+  return recipesWith(config.build.recipes);
 }
 
 /** The (recipe, binary) pairs the components ask for, in recipe order. */

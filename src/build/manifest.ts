@@ -93,35 +93,34 @@ export function spdxDocument(options: {
       sourceInfo: `built from ${binary.source.spec} at ${binary.source.revision}`,
       checksums: [{ algorithm: 'SHA256', checksumValue: binary.sha256 }],
     })),
-    ...sortedModules.map((module) => ({
-      SPDXID: spdxId(`Go-${module.path}-${module.version}`),
-      name: module.path,
-      versionInfo: module.version,
-      downloadLocation: 'NOASSERTION',
-      filesAnalyzed: false,
-      externalRefs: [
-        {
-          referenceCategory: 'PACKAGE-MANAGER',
-          referenceType: 'purl',
-          referenceLocator: `pkg:golang/${module.path}@${module.version}`,
-        },
-      ],
-    })),
-    ...sortedDebian.map((pkg) => ({
-      SPDXID: spdxId(`Deb-${pkg.name}-${pkg.version}`),
-      name: pkg.name,
-      versionInfo: pkg.version,
-      downloadLocation: 'NOASSERTION',
-      filesAnalyzed: false,
-      externalRefs: [
-        {
-          referenceCategory: 'PACKAGE-MANAGER',
-          referenceType: 'purl',
-          referenceLocator: `pkg:deb/debian/${pkg.name}@${encodeURIComponent(pkg.version)}`,
-        },
-      ],
-    })),
+    ...sortedModules.map((module) =>
+      dependencyPackage(
+        `Go-${module.path}-${module.version}`,
+        module.path,
+        module.version,
+        `pkg:golang/${module.path}@${module.version}`,
+      ),
+    ),
+    ...sortedDebian.map((pkg) =>
+      dependencyPackage(
+        `Deb-${pkg.name}-${pkg.version}`,
+        pkg.name,
+        pkg.version,
+        `pkg:deb/debian/${pkg.name}@${encodeURIComponent(pkg.version)}`,
+      ),
+    ),
   ];
+  // A library compiled into the binaries, known by its package URL.
+  function dependencyPackage(id: string, name: string, version: string, purl: string) {
+    return {
+      SPDXID: spdxId(id),
+      name,
+      versionInfo: version,
+      downloadLocation: 'NOASSERTION',
+      filesAnalyzed: false,
+      externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }],
+    };
+  }
   const relationships = [
     { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: bundleId },
     ...options.binaries.flatMap((binary) => [

@@ -137,3 +137,10 @@ export const BUILTIN_RECIPES: Recipe[] = [
     ],
   },
 ];
+
+/** Built-in recipes, with the user's own replacing any of the same name. */
+export function recipesWith(userRecipes: readonly Recipe[]): Recipe[] {
+  const byName = new Map(BUILTIN_RECIPES.map((recipe) => [recipe.name, recipe]));
+  for (const recipe of userRecipes) byName.set(recipe.name, recipe);
+  return [...byName.values()];
+}

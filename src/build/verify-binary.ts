@@ -73,13 +73,8 @@ export async function verifyBinary(file: string, options: VerifyBinaryOptions): 
         target,
         registry: options.registry,
         qemu: options.qemu,
-        runner: {
-          host: options.runner.host,
-          remote: options.runner.remote,
-          dryRun: options.runner.dryRun,
-          run: (command, commandArgs, runOptions) =>
-            options.runner.run(command, commandArgs, { ...runOptions, timeoutMs: options.smokeTimeoutMs }),
-        },
+        runner: options.runner,
+        timeoutMs: options.smokeTimeoutMs,
       });
       const firstLine = (run.stdout.trim() || run.stderr.trim()).split('\n')[0] ?? '';
       smoke = { args, cpu: run.cpu, exitCode: run.exitCode, firstLine };

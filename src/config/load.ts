@@ -10,7 +10,7 @@ import * as v from 'valibot';
 import { CrossdockError, UserError } from '../errors.js';
 import { resolveTarget } from '../platform/resolve.js';
 import { loadTargets, type TargetRegistry } from '../platform/targets.js';
-import { BUILTIN_RECIPES } from '../build/recipes.js';
+import { recipesWith } from '../build/recipes.js';
 import {
   closest,
   DocumentError,
@@ -175,8 +175,7 @@ function applyRules(config: Config, context: RuleContext): ResolvedConfig {
     }
   }
   // Components must be binaries of a known recipe, built-in or the file's own.
-  const recipes = new Map([...BUILTIN_RECIPES, ...config.build.recipes].map((recipe) => [recipe.name, recipe]));
-  const binaries = [...recipes.values()].flatMap((recipe) => recipe.binaries.map((binary) => binary.name));
+  const binaries = recipesWith(config.build.recipes).flatMap((recipe) => recipe.binaries.map((binary) => binary.name));
   (config.build.components ?? []).forEach((component, index) => {
     if (!binaries.includes(component)) {
       const suggestion = closest(component, binaries);

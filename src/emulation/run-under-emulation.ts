@@ -24,6 +24,8 @@ export interface EmulationOptions {
   runner?: Runner;
   env?: Record<string, string>;
   path?: string;
+  /** A run longer than this fails as timed out (Go binaries can hang under qemu-user). */
+  timeoutMs?: number;
 }
 
 export interface EmulationResult extends RunResult {
@@ -49,10 +51,14 @@ export async function runUnderEmulation(
   let via: EmulationResult['via'];
   if (native) {
     via = 'native';
-    result = await runner.run(file, args, { allowFailure: true, env: options.env });
+    result = await runner.run(file, args, { allowFailure: true, env: options.env, timeoutMs: options.timeoutMs });
   } else if (options.via === 'binfmt') {
     via = 'binfmt';
-    result = await runner.run(file, args, { allowFailure: true, env: { ...options.env, QEMU_CPU: cpu ?? '' } });
+    result = await runner.run(file, args, {
+      allowFailure: true,
+      env: { ...options.env, QEMU_CPU: cpu ?? '' },
+      timeoutMs: options.timeoutMs,
+    });
   } else {
     via = 'qemu';
     const command = expandTemplate(options.qemu.command, options.target);
@@ -65,6 +71,7 @@ export async function runUnderEmulation(
     result = await runner.run(qemu, ['-cpu', cpu ?? options.target.qemu.cpu, file, ...args], {
       allowFailure: true,
       env: options.env,
+      timeoutMs: options.timeoutMs,
     });
   }
   const illegalInstruction =

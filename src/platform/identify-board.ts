@@ -13,6 +13,7 @@
 import { FailureError } from '../errors.js';
 import { bufferSource, ElfFormatError, type ElfHeader, readElfHeader } from './elf.js';
 import { ARM_CPU_ARCHITECTURES } from './elf-constants.js';
+import { parseOsRelease } from './host.js';
 import { findTargets } from './resolve.js';
 import type { BoardProfile, Target, TargetRegistry } from './targets.js';
 
@@ -92,7 +93,7 @@ export function identifyBoard(report: BoardReport, registry: TargetRegistry): Bo
   }
   const distributionArchitecture = report.dpkgArchitecture?.trim() || null;
   if (distributionArchitecture && report.dpkgArchitecture) {
-    const distribution = isRaspbian(report.osRelease) ? 'raspbian' : 'debian';
+    const distribution = parseOsRelease(report.osRelease ?? '').id === 'raspbian' ? 'raspbian' : 'debian';
     const [meaning] = findTargets(registry, distributionArchitecture, { vocabulary: distribution });
     if (
       meaning &&
@@ -258,8 +259,4 @@ function runs(candidate: Target, kernel: Target, cpuTarget: Target | undefined):
 
 function matchBoard(model: string, boards: readonly BoardProfile[]): BoardProfile | undefined {
   return boards.find((board) => board.models.some((pattern) => new RegExp(pattern).test(model)));
-}
-
-function isRaspbian(osRelease: string | null | undefined): boolean {
-  return /^ID=["']?raspbian/m.test(osRelease ?? '');
 }
