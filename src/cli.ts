@@ -147,7 +147,9 @@ export function createCli() {
       const { buildCommand } = await import('./commands/build.js');
       return buildCommand({
         config: flags.config as string | undefined,
-        version: typeof flags.version === 'string' ? flags.version : undefined,
+        // The argument parser reads `--version 27.5` as a number; keep what was typed.
+        version:
+          typeof flags.version === 'string' || typeof flags.version === 'number' ? String(flags.version) : undefined,
         json: Boolean(flags.json),
         verbose: Boolean(flags.verbose),
         overrides: {
@@ -201,17 +203,24 @@ export function createCli() {
       return schemaCommand({ write: Boolean(flags.write) });
     });
 
+  // cac's cli.version() would make --version a global boolean and swallow `build --version 1.2.3`;
+  // main() answers a bare `crossdock --version` itself.
+  cli.usage('<command> [options]\n\n  crossdock --version prints the version of crossdock');
   cli.help();
-  cli.version(packageVersion());
   return cli;
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {
+  const [first] = argv.slice(2);
+  if (first === '--version' || first === '-v') {
+    process.stdout.write(`crossdock/${packageVersion()} ${process.platform}-${process.arch} node-${process.version}\n`);
+    return ExitCode.Ok;
+  }
   const cli = createCli();
   try {
     cli.parse(argv, { run: false });
     // `build --version 1.2.3` is a command's flag, not the global --version.
-    if (cli.options.help || (cli.options.version && !cli.matchedCommand)) return ExitCode.Ok;
+    if (cli.options.help) return ExitCode.Ok;
     if (!cli.matchedCommand) {
       const [unknown] = cli.args;
       if (unknown !== undefined) {

@@ -117,6 +117,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const qemu = options.toolchains.find((t) => t.kind === 'emulator');
   if (!qemu) throw new Error('toolchains/ defines no emulator');
   preflight(options, targets, selection, qemu);
+  // A bad --version is bad input: refuse it before fetching anything.
+  const explicitVersion = options.version
+    ? normalizeVersion(options.version, '--version')
+    : config.version
+      ? normalizeVersion(config.version, 'version')
+      : undefined;
 
   // Sources, once per spec (engine, cli and libnetwork share one Debian source package).
   const checkouts = new Map<string, Promise<SourceCheckout>>();
@@ -139,11 +145,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const fixedEpoch =
     config.build.sourceDateEpoch ?? (process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined);
   const epoch = fixedEpoch ?? Math.max(...[...sources.values()].map((s) => s.epoch));
-  const version = options.version
-    ? normalizeVersion(options.version, '--version')
-    : config.version
-      ? normalizeVersion(config.version, 'version')
-      : pseudoVersion(epoch, sha256([...sources.values()].map((s) => s.revision).join('\n')));
+  const version =
+    explicitVersion ?? pseudoVersion(epoch, sha256([...sources.values()].map((s) => s.revision).join('\n')));
 
   const toolchainVersions = await collectToolchainVersions(options, targets, selection);
   const outDirectory = config.build.outDir;

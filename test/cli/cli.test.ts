@@ -117,6 +117,13 @@ describe('the crossdock bin', () => {
     expect(option.stderr).toContain('Unknown option `--frobnicate`');
   });
 
+  it('reads build --version as the release version, not as the global --version', async () => {
+    const cwd = await tempTree();
+    const result = await crossdock(['build', '--version', '27.5'], { cwd });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('crossdock: --version: "27.5" is not a semver version');
+  });
+
   it('prints the config JSON Schema', async () => {
     const result = await crossdock(['schema']);
     expect(result.exitCode).toBe(0);
