@@ -18,6 +18,11 @@ export function listFlag(value: unknown): string[] | undefined {
     .filter(Boolean);
 }
 
+/** The argument parser reads `--version 27.5` as a number; keep what was typed. */
+function textFlag(value: unknown): string | undefined {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+}
+
 function configOverrides(flags: Flags) {
   return {
     target: listFlag(flags.target),
@@ -147,9 +152,7 @@ export function createCli() {
       const { buildCommand } = await import('./commands/build.js');
       return buildCommand({
         config: flags.config as string | undefined,
-        // The argument parser reads `--version 27.5` as a number; keep what was typed.
-        version:
-          typeof flags.version === 'string' || typeof flags.version === 'number' ? String(flags.version) : undefined,
+        version: textFlag(flags.version),
         json: Boolean(flags.json),
         verbose: Boolean(flags.verbose),
         overrides: {
@@ -174,6 +177,41 @@ export function createCli() {
         json: Boolean(flags.json),
         smoke: flags.smoke === false ? false : undefined,
         config: flags.config as string | undefined,
+      });
+    });
+
+  cli
+    .command(
+      'release [...dists]',
+      'Publish dist directories as one GitHub release: find or create a draft, sync assets by name and SHA-256, publish',
+    )
+    .option('--repo <owner/name>', 'Repository (default: release.repository in crossdock.yaml)')
+    .option('--tag <tag>', "Semver tag, v optional (default: v + the manifest's version)")
+    .option('--api-url <url>', 'REST API URL: https://HOST/api/v3 for GitHub Enterprise Server, Gitea/Forgejo /api/v1')
+    .option('--draft', 'Upload everything but leave the release a draft')
+    .option('--notes <file>', 'Release notes from a Markdown file')
+    .option('--generate-notes', 'Write notes from the manifest and the git log since the previous tag')
+    .option('--replace', 'Replace assets whose contents differ instead of refusing')
+    .option('--concurrency <n>', 'Uploads at once (default 4)')
+    .option('--target-commitish <ref>', 'Where a new tag is made (default: $GITHUB_SHA, else the default branch)')
+    .option('--dry-run', 'Show what would be uploaded; no write requests')
+    .option('--json', 'Print a JSON report')
+    .example('GITHUB_TOKEN=… crossdock release dist/27.5.1 --repo acme/docker-arm')
+    .example('crossdock release artifacts/*/27.5.1 --tag v27.5.1 --generate-notes')
+    .action(async (dists: string[], flags: Flags) => {
+      const { releaseCommand } = await import('./commands/release.js');
+      return releaseCommand(dists, {
+        config: flags.config as string | undefined,
+        tag: textFlag(flags.tag),
+        draft: Boolean(flags.draft),
+        notes: typeof flags.notes === 'string' ? flags.notes : undefined,
+        generateNotes: Boolean(flags.generateNotes),
+        dryRun: Boolean(flags.dryRun),
+        json: Boolean(flags.json),
+        verbose: Boolean(flags.verbose),
+        concurrency: flags.concurrency === undefined ? undefined : Number(flags.concurrency),
+        targetCommitish: typeof flags.targetCommitish === 'string' ? flags.targetCommitish : undefined,
+        overrides: { ...configOverrides(flags), 'replace-assets': flags.replace ? true : undefined },
       });
     });
 

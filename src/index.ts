@@ -83,3 +83,12 @@ export { BUILTIN_RECIPES } from './build/recipes.js';
 export { RecipeSchema, type Recipe } from './build/recipe-schema.js';
 export { type Manifest, type ManifestArtifact, type ManifestBinary } from './build/manifest.js';
 export { parseReleaseTag, shouldMakeLatest, mergeDists, planAssets } from './release/plan.js';
+export {
+  publishRelease,
+  type PublishOptions,
+  type ReleaseReport,
+  type AssetOutcome,
+  type NotesSource,
+} from './release/publish.js';
+export { readDist } from './release/dist-input.js';
+export { releaseNotes, gitChanges } from './release/notes.js';

@@ -157,3 +157,39 @@ describe('planning asset uploads', () => {
     expect(planAssets(local, [remote('a.tgz', null, 11)], { replace: false })[0]?.kind).toBe('refuse');
   });
 });
+
+describe('release notes and retry policy', () => {
+  it('writes components, bundles, checksums and changes from the manifest', async () => {
+    const { releaseNotes } = await import('../../src/release/notes.js');
+    const release = parseReleaseTag('v1.2.3');
+    const notes = releaseNotes({
+      release,
+      manifest: manifest('1.2.3', 'armv6', [['docker-1.2.3-armv6.tgz', 'a'.repeat(64)]]),
+      assets: [
+        { name: 'docker-1.2.3-armv6.tgz', path: 'x', size: 10, sha256: 'a'.repeat(64) },
+        { name: 'SHA256SUMS', path: null, size: 10, sha256: 'b'.repeat(64) },
+      ],
+      changes: { since: 'v1.2.2', commits: ['abc1234 Fix armv6 flags'] },
+    });
+    expect(notes).toContain('| runc | 1.1.5 | `debian:runc` | `1.1.5+ds1-1` |');
+    expect(notes).toContain('| armv6 | docker-1.2.3-armv6.tgz | 0.0 KiB |');
+    expect(notes).toContain('## Changes since v1.2.2\n\n- abc1234 Fix armv6 flags');
+    expect(notes).toContain(`${'a'.repeat(64)}  docker-1.2.3-armv6.tgz`);
+    // SHA256SUMS does not list itself.
+    expect(notes).not.toContain('b'.repeat(64));
+  });
+
+  it('retries 5xx with backoff, rate limits after Retry-After, and nothing else', async () => {
+    const { retryDelay } = await import('../../src/release/transfer.js');
+    const failure = (status: number, message = 'x', headers: Record<string, string> = {}) =>
+      Object.assign(new Error(message), { status, response: { headers } });
+    expect(retryDelay(failure(502), 1)).toBe(1);
+    expect(retryDelay(failure(502), 4)).toBe(8);
+    expect(retryDelay(failure(502), 10)).toBe(30);
+    expect(retryDelay(failure(429, 'x', { 'retry-after': '7' }), 1)).toBe(7);
+    expect(retryDelay(failure(403, 'You have exceeded a secondary rate limit', { 'retry-after': '3' }), 1)).toBe(3);
+    expect(retryDelay(failure(403, 'Resource not accessible by integration'), 1)).toBeNull();
+    expect(retryDelay(failure(422), 1)).toBeNull();
+    expect(retryDelay(new Error('not a request'), 1)).toBeNull();
+  });
+});

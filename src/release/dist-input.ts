@@ -1,0 +1,48 @@
+/**
+ * Reads the dist directories a release publishes. manifest.json is the contract with the build
+ * stage; every file it lists is checked on disk (size and SHA-256) before anything is sent, so a
+ * dist changed or truncated after the build never reaches a release.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sha256File } from '../build/checksums.js';
+import { type Manifest, MANIFEST_FILE } from '../build/manifest.js';
+import { FailureError, UserError } from '../errors.js';
+import type { DistInput } from './plan.js';
+
+export async function readDist(directory: string): Promise<DistInput> {
+  const file = join(directory, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new UserError(`${file}: not found; ${directory} is not a dist directory`, {
+      hint: 'pass the directory crossdock build wrote, e.g. dist/27.5.1',
+    });
+  }
+  let manifest: Partial<Manifest>;
+  try {
+    manifest = JSON.parse(text) as Manifest;
+  } catch (error) {
+    throw new UserError(`${file}: not JSON (${(error as Error).message})`, { hint: 'rebuild the dist' });
+  }
+  if (manifest.schemaVersion !== 1 || typeof manifest.version !== 'string' || !Array.isArray(manifest.artifacts))
+    throw new UserError(`${file}: not a crossdock manifest (schemaVersion 1 with version and artifacts)`, {
+      hint: 'rebuild the dist with this version of crossdock',
+    });
+  const valid = manifest as Manifest;
+  for (const artifact of valid.artifacts) {
+    const path = join(directory, artifact.file);
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => null,
+    );
+    if (size === null)
+      throw new FailureError(`${path}: listed in ${MANIFEST_FILE} but missing`, { hint: 'rebuild the dist' });
+    if (size !== artifact.size || (await sha256File(path)) !== artifact.sha256)
+      throw new FailureError(`${path}: differs from ${MANIFEST_FILE} (changed after the build)`, {
+        hint: 'rebuild the dist; a release publishes exactly what was built and verified',
+      });
+  }
+  return { directory, manifest: valid };
+}

@@ -1,0 +1,79 @@
+/**
+ * Dist directories in the layout `crossdock build` writes (docker-<v>-<target>.tgz holding
+ * docker/…, systemd units, manifest.json, SHA256SUMS), for stages that consume them. The bundles
+ * are real gzip'd tar archives; `payload` varies their bytes so tests can make "another build".
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sha256, sha256File, formatSha256Sums } from '../../src/build/checksums.js';
+import { bundleName, type Manifest, type ManifestArtifact, serializeManifest } from '../../src/build/manifest.js';
+import { writeTarGz } from '../../src/build/tar.js';
+
+export interface TestDistOptions {
+  version: string;
+  targets: string[];
+  /** Size of the random binary inside each bundle (incompressible, so the .tgz is about this big). */
+  binaryBytes?: number;
+  /** Same seed, same bytes: two dists of "the same build". */
+  seed?: string;
+}
+
+export async function makeDist(parent: string, options: TestDistOptions): Promise<string> {
+  const directory = join(parent, options.version);
+  await mkdir(join(directory, 'systemd'), { recursive: true });
+  const artifacts: ManifestArtifact[] = [];
+  for (const target of options.targets) {
+    const file = bundleName(options.version, target);
+    const binary = options.seed
+      ? deterministicBytes(`${options.seed}:${target}`, options.binaryBytes ?? 4096)
+      : randomBytes(options.binaryBytes ?? 4096);
+    await writeTarGz(
+      join(directory, file),
+      [
+        { path: 'docker', type: 'directory' },
+        { path: 'docker/dockerd', type: 'file', mode: 0o755, content: binary },
+        { path: 'docker/VERSION', type: 'file', mode: 0o644, content: Buffer.from(`${options.version}\n`) },
+      ],
+      1767225600,
+    );
+    const data = await readFile(join(directory, file));
+    artifacts.push({ kind: 'bundle', file, target, size: data.length, sha256: sha256(data) });
+  }
+  const unit = '[Unit]\nDescription=Docker Application Container Engine\n';
+  await writeFile(join(directory, 'systemd/docker.service'), unit);
+  artifacts.push({
+    kind: 'unit',
+    file: 'systemd/docker.service',
+    target: null,
+    size: unit.length,
+    sha256: sha256(unit),
+  });
+  const manifest: Manifest = {
+    schemaVersion: 1,
+    tool: 'crossdock-test',
+    version: options.version,
+    sourceDateEpoch: 1767225600,
+    targets: options.targets,
+    sources: [{ recipe: 'moby', spec: 'debian:docker.io', revision: '20.10.24+dfsg1-1', version: '20.10.24' }],
+    toolchains: { go: 'go1.19.8' },
+    artifacts,
+  };
+  await writeFile(join(directory, 'manifest.json'), serializeManifest(manifest));
+  const sums = [
+    ...artifacts.map((a) => ({ name: a.file, sha256: a.sha256 })),
+    { name: 'manifest.json', sha256: await sha256File(join(directory, 'manifest.json')) },
+  ];
+  await writeFile(join(directory, 'SHA256SUMS'), formatSha256Sums(sums));
+  return directory;
+}
+
+function deterministicBytes(seed: string, length: number): Buffer {
+  const out = Buffer.alloc(length);
+  let block = Buffer.from(seed);
+  for (let offset = 0; offset < length; offset += 32) {
+    block = Buffer.from(sha256(block), 'hex');
+    block.copy(out, offset);
+  }
+  return out;
+}
