@@ -216,6 +216,33 @@ export function createCli() {
     });
 
   cli
+    .command(
+      'board <action> [...names]',
+      'Emulated boards for rehearsing rollouts: up | list | down | models (a Debian rootfs with its own sshd under QEMU, in namespaces)',
+    )
+    .option('--model <model>', 'Board model: rpi-zero, rpi-2, rpi-3, rpi-4-32, rpi-4, rpi-5, x86_64')
+    .option('--name <name>', 'Name of the board (default MODEL-N)')
+    .option('--count <n>', 'How many boards of the model')
+    .option('--inventory <file>', 'Also write the inventory of all boards here')
+    .option('--mirror <url>', 'Debian mirror for the rootfs (default http://deb.debian.org/debian)')
+    .option('--all', 'down: every board')
+    .option('--json', 'Print JSON')
+    .example('crossdock board up --model rpi-zero --count 2 --inventory boards.yaml')
+    .example('crossdock board down --all')
+    .action(async (action: string, names: string[], flags: Flags) => {
+      const { boardCommand } = await import('./commands/board.js');
+      return boardCommand(action, names, {
+        model: textFlag(flags.model),
+        name: textFlag(flags.name),
+        count: flags.count === undefined ? undefined : Number(flags.count),
+        inventory: textFlag(flags.inventory),
+        mirror: textFlag(flags.mirror),
+        all: Boolean(flags.all),
+        json: Boolean(flags.json),
+      });
+    });
+
+  cli
     .command('config', 'Show the configuration in effect: defaults < crossdock.yaml < flags')
     .option('--target <targets>', 'Targets (comma-separated or repeated)')
     .option('--out-dir <dir>', 'Output directory for builds')

@@ -1,0 +1,385 @@
+/**
+ * Emulated boards: a Debian rootfs (shared, read-only, per architecture) under a per-board
+ * overlay, its own sshd running as a foreign binary under QEMU pinned to the model's CPU, in its
+ * own user, network, mount, UTS and PID namespaces, joined to the host by a veth pair. The board
+ * shows the model's /proc/cpuinfo and device-tree model. `down` kills the namespace's first
+ * process; the kernel then takes down every process, mount and the veth pair with it.
+ */
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { desiredEntry, registrationLine } from '../binfmt/entry.js';
+import { FailureError, MissingPrerequisiteError, UserError } from '../errors.js';
+import type { Runner } from '../exec/runner.js';
+import { findExecutable } from '../exec/find-executable.js';
+import type { Target } from '../platform/targets.js';
+import { knownHostsLine } from '../remote/known-hosts.js';
+import type { BoardModel } from './models.js';
+import { spawnNamespaced } from './namespaces.js';
+import { BOARD_PACKAGES, ensureRootfs } from './rootfs.js';
+
+export interface BoardRecord {
+  name: string;
+  model: string;
+  target: string;
+  index: number;
+  pid: number;
+  address: string;
+  port: number;
+  user: string;
+  identityFile: string;
+  hostKey: string;
+  createdAt: string;
+}
+
+export interface BoardEnvironment {
+  stateDirectory: string;
+  cacheDirectory: string;
+  runner: Runner;
+  mirror: string;
+  suite: string;
+  log: (line: string) => void;
+}
+
+export function defaultStateDirectory(env: Record<string, string | undefined> = process.env): string {
+  return env.CROSSDOCK_BOARD_DIR ?? '/run/crossdock/boards';
+}
+
+const INIT = String.raw`set -eu
+root="$2/root"
+ip link set lo up
+ip link set "$7" name eth0
+ip addr add "$6" dev eth0
+ip link set eth0 up
+mount --make-rprivate /
+mount -t overlay overlay -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/work" "$root"
+mount -t proc proc "$root/proc"
+mount -t sysfs sysfs "$root/sys"
+if [ -n "$3" ]; then
+  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  printf '%s\n' "$3" > /proc/sys/fs/binfmt_misc/register
+fi
+mount -t tmpfs -o mode=755 tmpfs "$root/dev"
+for node in null zero full random urandom tty; do touch "$root/dev/$node"; mount --bind "/dev/$node" "$root/dev/$node"; done
+mkdir -p "$root/dev/pts" "$root/dev/shm"
+mount -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts"
+ln -sf pts/ptmx "$root/dev/ptmx"
+mount -t tmpfs tmpfs "$root/dev/shm"
+mount -t tmpfs -o mode=755 tmpfs "$root/run"
+mkdir -p "$root/run/sshd"
+if [ -f "$2/identity/cpuinfo" ]; then mount --bind "$2/identity/cpuinfo" "$root/proc/cpuinfo"; fi
+if [ -d "$2/identity/firmware" ]; then mount --bind "$2/identity/firmware" "$root/sys/firmware"; fi
+hostname "$4"
+exec chroot "$root" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
+`;
+
+/** A static x86_64 interpreter that execs QEMU pinned to a CPU: QEMU_CPU would not survive sshd or sudo. */
+const CPU_WRAPPER_C = String.raw`#include <unistd.h>
+/* binfmt flag P: argv = [wrapper, full path, original argv[0], args...] */
+int main(int argc, char **argv) {
+  char *args[argc + 6];
+  int n = 0;
+  if (argc < 3) return 127;
+  args[n++] = QEMU; args[n++] = "-cpu"; args[n++] = CPU; args[n++] = "-0"; args[n++] = argv[2]; args[n++] = argv[1];
+  for (int i = 3; i < argc; i++) args[n++] = argv[i];
+  args[n] = 0;
+  execv(QEMU, args);
+  return 127;
+}
+`;
+
+const UNAME_SHIM = (machine: string) => `#!/bin/sh
+# crossdock board: the kernel of the board this plays is wider than its userland.
+if [ "$#" -eq 1 ] && { [ "$1" = -m ] || [ "$1" = --machine ]; }; then echo ${machine}; exit 0; fi
+exec /bin/uname "$@"
+`;
+
+const QEMU_IN_BOARD = '/usr/libexec/crossdock';
+
+export async function listBoards(stateDirectory: string): Promise<Array<BoardRecord & { running: boolean }>> {
+  if (!existsSync(stateDirectory)) return [];
+  const boards: Array<BoardRecord & { running: boolean }> = [];
+  for (const entry of (await readdir(stateDirectory, { withFileTypes: true })).filter((e) => e.isDirectory())) {
+    const file = join(stateDirectory, entry.name, 'board.json');
+    if (!existsSync(file)) continue;
+    const record = JSON.parse(await readFile(file, 'utf8')) as BoardRecord;
+    boards.push({ ...record, running: isRunning(record.pid) });
+  }
+  return boards.sort((a, b) => a.index - b.index);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function boardsUp(
+  model: BoardModel,
+  names: readonly string[],
+  environment: BoardEnvironment,
+  host: Target,
+): Promise<BoardRecord[]> {
+  requireTools(['debootstrap', 'unshare', 'ip', 'ssh-keygen', 'cc']);
+  const existing = await listBoards(environment.stateDirectory);
+  for (const name of names)
+    if (existing.some((b) => b.name === name))
+      throw new UserError(`board ${name} already exists`, {
+        hint: `crossdock board down ${name}, or pick another --name`,
+      });
+  const target = model.targetDefinition;
+  const native = target.name === host.name;
+  const qemu = native ? null : findExecutable(`qemu-${target.qemu.name}-static`);
+  if (!native && !qemu)
+    throw new MissingPrerequisiteError(`qemu-${target.qemu.name}-static not found`, {
+      hint: 'crossdock toolchain setup (installs qemu-user-static)',
+    });
+  const rootfs = await ensureRootfs(
+    { debianArch: target.debian, suite: environment.suite, mirror: environment.mirror, packages: BOARD_PACKAGES },
+    {
+      target,
+      native,
+      qemuInterpreter: qemu ?? '',
+      cacheDirectory: environment.cacheDirectory,
+      runner: environment.runner,
+      log: environment.log,
+    },
+  );
+  const wrapper = qemu && model.cpu ? await cpuWrapper(environment, target, model.cpu) : null;
+  const clientKey = await ensureClientKey(environment);
+  const used = new Set(existing.map((b) => b.index));
+  const records: BoardRecord[] = [];
+  await Promise.all(
+    names.map(async (name) => {
+      let index = 1;
+      while (used.has(index)) index += 1;
+      if (index > 250) throw new UserError('at most 250 boards at once');
+      used.add(index);
+      records.push(await startBoard({ name, index, model, target, rootfs, qemu, wrapper, clientKey, environment }));
+    }),
+  );
+  return records.sort((a, b) => a.index - b.index);
+}
+
+async function startBoard(input: {
+  name: string;
+  index: number;
+  model: BoardModel;
+  target: Target;
+  rootfs: string;
+  qemu: string | null;
+  wrapper: string | null;
+  clientKey: string;
+  environment: BoardEnvironment;
+}): Promise<BoardRecord> {
+  const { name, index, model, target, environment } = input;
+  const runner = environment.runner;
+  const directory = join(environment.stateDirectory, name);
+  await rm(directory, { recursive: true, force: true });
+  for (const sub of ['upper', 'work', 'root', 'identity'])
+    await mkdir(join(directory, sub), { recursive: true, mode: 0o755 });
+  const upper = join(directory, 'upper');
+
+  // sshd: a host key of its own, root by key only.
+  await mkdir(join(upper, 'etc/ssh/sshd_config.d'), { recursive: true });
+  const hostKeyFile = join(upper, 'etc/ssh/crossdock_host_ed25519_key');
+  await runner.run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${name}`, '-f', hostKeyFile], {
+    mutates: true,
+  });
+  await writeFile(
+    join(upper, 'etc/ssh/sshd_config.d/crossdock.conf'),
+    'HostKey /etc/ssh/crossdock_host_ed25519_key\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n',
+  );
+  await mkdir(join(upper, 'root/.ssh'), { recursive: true, mode: 0o700 });
+  await copyFile(`${input.clientKey}.pub`, join(upper, 'root/.ssh/authorized_keys'));
+  await chmod(join(upper, 'root/.ssh'), 0o700);
+  await writeFile(join(upper, 'etc/hostname'), `${name}\n`);
+  if (input.qemu) {
+    await mkdir(join(upper, QEMU_IN_BOARD.slice(1)), { recursive: true });
+    await copyFile(input.qemu, join(upper, QEMU_IN_BOARD.slice(1), `qemu-${target.qemu.name}-static`));
+    await chmod(join(upper, QEMU_IN_BOARD.slice(1), `qemu-${target.qemu.name}-static`), 0o755);
+  }
+  if (model.kernelMachine) {
+    await mkdir(join(upper, 'usr/local/bin'), { recursive: true });
+    await writeFile(join(upper, 'usr/local/bin/uname'), UNAME_SHIM(model.kernelMachine), { mode: 0o755 });
+  }
+  if (model.cpuinfo) await writeFile(join(directory, 'identity/cpuinfo'), model.cpuinfo);
+  if (model.deviceTreeModel) {
+    await mkdir(join(directory, 'identity/firmware/devicetree/base'), { recursive: true });
+    await writeFile(join(directory, 'identity/firmware/devicetree/base/model'), `${model.deviceTreeModel}\0`);
+  }
+
+  // F: the interpreter is opened now, so the chroot needs none; P: argv[0] kept; C: setuid sudo works.
+  const registration = input.qemu
+    ? registrationLine(desiredEntry(target, input.wrapper ?? input.qemu, input.wrapper ? ['F', 'P', 'C'] : ['F', 'C']))
+    : '';
+  const address = `10.201.${index}.2`;
+  const hostSide = `cdh${index}`;
+  const boardSide = `cdb${index}`;
+  const { pid } = await spawnNamespaced(
+    INIT,
+    [input.rootfs, directory, registration, name, '', `${address}/30`, boardSide],
+    {
+      logFile: join(directory, 'board.log'),
+      detached: true,
+      beforeStart: async (namespacePid) => {
+        await runner.run('ip', ['link', 'del', hostSide], { allowFailure: true, mutates: true });
+        await runner.run('ip', ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', boardSide], { mutates: true });
+        await runner.run('ip', ['link', 'set', boardSide, 'netns', String(namespacePid)], { mutates: true });
+        await runner.run('ip', ['addr', 'add', `10.201.${index}.1/30`, 'dev', hostSide], { mutates: true });
+        await runner.run('ip', ['link', 'set', hostSide, 'up'], { mutates: true });
+      },
+    },
+  );
+  const record: BoardRecord = {
+    name,
+    model: model.id,
+    target: target.name,
+    index,
+    pid,
+    address,
+    port: 22,
+    user: 'root',
+    identityFile: input.clientKey,
+    hostKey: (await readFile(`${hostKeyFile}.pub`, 'utf8')).trim(),
+    createdAt: new Date().toISOString(),
+  };
+  await writeFile(join(directory, 'board.json'), `${JSON.stringify(record, null, 2)}\n`);
+  await waitForSsh(record, directory);
+  return record;
+}
+
+async function waitForSsh(record: BoardRecord, directory: string): Promise<void> {
+  // sshd under emulation takes a second or two to listen.
+  for (let attempt = 0; attempt < 300; attempt += 1) {
+    if (!isRunning(record.pid)) break;
+    if (await banner(record.address, record.port)) return;
+    await sleep(200);
+  }
+  const log = await readFile(join(directory, 'board.log'), 'utf8').catch(() => '');
+  throw new FailureError(
+    `board ${record.name}: sshd did not come up: ${log.trim().split('\n').slice(-3).join(' | ')}`,
+    {
+      hint: `see ${join(directory, 'board.log')}; crossdock board down ${record.name} cleans up`,
+    },
+  );
+}
+
+function banner(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port, timeout: 1000 });
+    socket.once('data', (data) => {
+      socket.destroy();
+      resolve(data.toString('utf8').startsWith('SSH-'));
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+export async function boardsDown(
+  names: readonly string[] | 'all',
+  environment: Pick<BoardEnvironment, 'stateDirectory' | 'runner'>,
+): Promise<string[]> {
+  const boards = await listBoards(environment.stateDirectory);
+  const chosen = names === 'all' ? boards : boards.filter((b) => names.includes(b.name));
+  if (names !== 'all')
+    for (const name of names)
+      if (!boards.some((b) => b.name === name))
+        throw new UserError(`no board named ${name}`, {
+          hint: `boards: ${boards.map((b) => b.name).join(', ') || 'none'}`,
+        });
+  for (const board of chosen) {
+    if (
+      isRunning(board.pid) &&
+      (await readFile(`/proc/${board.pid}/cmdline`, 'utf8').catch(() => '')).startsWith('unshare')
+    )
+      process.kill(board.pid, 'SIGKILL');
+    for (let attempt = 0; attempt < 100 && isRunning(board.pid); attempt += 1) await sleep(50);
+    // The veth pair goes with the namespace; this only catches a board that died half-made.
+    await environment.runner.run('ip', ['link', 'del', `cdh${board.index}`], { allowFailure: true, mutates: true });
+    await rm(join(environment.stateDirectory, board.name), { recursive: true, force: true });
+  }
+  return chosen.map((b) => b.name);
+}
+
+async function ensureClientKey(environment: BoardEnvironment): Promise<string> {
+  const key = join(environment.stateDirectory, 'id_ed25519');
+  if (!existsSync(key)) {
+    await mkdir(environment.stateDirectory, { recursive: true, mode: 0o700 });
+    await environment.runner.run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'crossdock-boards', '-f', key], {
+      mutates: true,
+    });
+  }
+  return key;
+}
+
+async function cpuWrapper(environment: BoardEnvironment, target: Target, cpu: string): Promise<string> {
+  const directory = join(environment.cacheDirectory, 'cpu-wrappers');
+  const output = join(directory, `qemu-${target.qemu.name}-${cpu}`);
+  if (existsSync(output)) return output;
+  await mkdir(directory, { recursive: true });
+  const source = join(directory, 'wrapper.c');
+  await writeFile(source, CPU_WRAPPER_C);
+  await environment.runner.run(
+    'cc',
+    [
+      '-static',
+      '-Os',
+      '-s',
+      `-DQEMU="${QEMU_IN_BOARD}/qemu-${target.qemu.name}-static"`,
+      `-DCPU="${cpu}"`,
+      '-o',
+      `${output}.tmp`,
+      source,
+    ],
+    { mutates: true },
+  );
+  await environment.runner.run('mv', ['-f', `${output}.tmp`, output], { mutates: true });
+  return output;
+}
+
+function requireTools(tools: readonly string[]): void {
+  const missing = tools.filter((tool) => !findExecutable(tool));
+  if (missing.length > 0)
+    throw new MissingPrerequisiteError(`boards need ${missing.join(', ')}`, {
+      hint: 'apt-get install debootstrap util-linux iproute2 openssh-client build-essential',
+    });
+  if (process.getuid?.() !== 0)
+    throw new MissingPrerequisiteError('boards need root (namespaces, veth pairs, mounts)', {
+      hint: 'run crossdock board up as root (sudo -E)',
+    });
+}
+
+/** The inventory `crossdock install` and `probe` read, and the known_hosts that pins each board's key. */
+export async function writeBoardInventory(
+  file: string,
+  boards: readonly BoardRecord[],
+): Promise<{ inventory: string; knownHosts: string }> {
+  const knownHostsFile = `${file.replace(/\.ya?ml$/, '')}.known_hosts`;
+  const lines = ['# Written by crossdock board up; boards listed by crossdock board list.'];
+  lines.push(`knownHosts: ${JSON.stringify(knownHostsFile.split('/').at(-1))}`, 'hosts:');
+  for (const board of boards) {
+    lines.push(`  ${board.name}:`);
+    lines.push(`    address: ${board.address}`, `    port: ${board.port}`, `    user: ${board.user}`);
+    lines.push(`    identityFile: ${JSON.stringify(board.identityFile)}`, `    model: ${board.model}`);
+    lines.push(`    tags: [${board.target}, emulated]`);
+  }
+  await writeFile(file, `${lines.join('\n')}\n`);
+  const known = boards
+    .map((board) => {
+      const [, base64] = board.hostKey.split(' ');
+      return knownHostsLine(board.address, board.port, Buffer.from(base64 ?? '', 'base64'), { hash: false });
+    })
+    .join('');
+  await writeFile(knownHostsFile, known);
+  return { inventory: file, knownHosts: knownHostsFile };
+}

@@ -1,0 +1,187 @@
+/**
+ * The inventory: which boards, how to reach them. YAML with hosts, groups and defaults; a host
+ * takes defaults < each of its groups < its own keys. What the inventory leaves out comes from
+ * OpenSSH's own resolution (`ssh -G`: ~/.ssh/config Host aliases, HostName, User, Port,
+ * IdentityFile, ProxyJump), so an inventory can name `pi-zero-1` and let ~/.ssh/config say the rest.
+ */
+import { dirname, isAbsolute, resolve } from 'node:path';
+import * as v from 'valibot';
+import { loadDocument } from '../config/document.js';
+import { UserError } from '../errors.js';
+import type { Runner } from '../exec/runner.js';
+
+const Sudo = v.union([
+  v.boolean(),
+  v.strictObject({
+    passwordEnv: v.pipe(
+      v.string(),
+      v.regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name such as BOARD_SUDO_PASSWORD'),
+      v.description('Environment variable holding the sudo password (fed to sudo -S on stdin, never in argv)'),
+    ),
+  }),
+]);
+
+const Connection = {
+  address: v.pipe(v.optional(v.string()), v.description('Host name or IP; default: what ssh -G resolves the name to')),
+  port: v.pipe(
+    v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
+    v.description('SSH port'),
+  ),
+  user: v.pipe(v.optional(v.string()), v.description('Login user')),
+  identityFile: v.pipe(v.optional(v.string()), v.description('Private key file, relative to the inventory')),
+  proxyJump: v.pipe(v.optional(v.string()), v.description('[user@]host[:port] to jump through')),
+  sudo: v.pipe(v.optional(Sudo), v.description('true: sudo without a password; { passwordEnv }: with one')),
+};
+
+const HostSchema = v.strictObject({
+  ...Connection,
+  tags: v.optional(v.array(v.string())),
+  /** The model an emulated board plays (informational). */
+  model: v.optional(v.string()),
+});
+
+const GroupSchema = v.strictObject({ ...Connection, hosts: v.array(v.string()) });
+
+export const InventorySchema = v.strictObject({
+  $schema: v.optional(v.string()),
+  knownHosts: v.pipe(
+    v.optional(v.string()),
+    v.description('known_hosts file checked beside ~/.ssh/known_hosts, relative to the inventory'),
+  ),
+  defaults: v.optional(v.strictObject(Connection)),
+  hosts: v.record(
+    v.pipe(v.string(), v.regex(/^[\w.-]+$/, 'host names are letters, digits, ".", "_" and "-"')),
+    HostSchema,
+  ),
+  groups: v.optional(v.record(v.string(), GroupSchema)),
+});
+export type InventoryDocument = v.InferOutput<typeof InventorySchema>;
+
+export type SudoMode = { kind: 'none' } | { kind: 'nopasswd' } | { kind: 'password'; env: string };
+
+export interface InventoryHost {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  identityFiles: string[];
+  proxyJump: string | null;
+  sudo: SudoMode;
+  tags: string[];
+  groups: string[];
+  model: string | null;
+}
+
+export interface Inventory {
+  file: string;
+  knownHosts: string | null;
+  hosts: InventoryHost[];
+}
+
+type ConnectionKeys = Partial<Record<keyof typeof Connection, unknown>>;
+
+/** What `ssh -G NAME` resolves: the parts of ~/.ssh/config that apply to a host. */
+export interface SshResolution {
+  hostname?: string;
+  user?: string;
+  port?: number;
+  identityFiles?: string[];
+  proxyJump?: string;
+}
+
+export function parseSshG(output: string): SshResolution {
+  const resolution: SshResolution = {};
+  for (const line of output.split('\n')) {
+    const [key, ...rest] = line.trim().split(' ');
+    const value = rest.join(' ');
+    if (!key || !value) continue;
+    if (key === 'hostname') resolution.hostname = value;
+    else if (key === 'user') resolution.user = value;
+    else if (key === 'port') resolution.port = Number(value);
+    else if (key === 'identityfile') (resolution.identityFiles ??= []).push(value);
+    else if (key === 'proxyjump' && value !== 'none') resolution.proxyJump = value;
+  }
+  return resolution;
+}
+
+export async function loadInventory(
+  file: string,
+  options: { runner?: Runner; home?: string } = {},
+): Promise<Inventory> {
+  const document = await loadDocument(file, InventorySchema);
+  const base = dirname(resolve(file));
+  const path = (value: string) =>
+    isAbsolute(value) ? value : resolve(base, value.replace(/^~(?=\/)/, options.home ?? '~'));
+  const groupsOf = new Map<string, string[]>();
+  for (const [group, definition] of Object.entries(document.groups ?? {})) {
+    for (const host of definition.hosts) {
+      if (!(host in document.hosts))
+        throw new UserError(`${file}: group ${group} lists ${host}, which is not under hosts`, {
+          hint: `add ${host} under hosts, or remove it from the group`,
+        });
+      groupsOf.set(host, [...(groupsOf.get(host) ?? []), group]);
+    }
+  }
+  const hosts: InventoryHost[] = [];
+  for (const [name, host] of Object.entries(document.hosts)) {
+    const groups = groupsOf.get(name) ?? [];
+    const layers: ConnectionKeys[] = [document.defaults ?? {}, ...groups.map((g) => document.groups?.[g] ?? {}), host];
+    const pick = <K extends keyof typeof Connection>(key: K) =>
+      layers.reduce<unknown>((value, layer) => layer[key] ?? value, undefined);
+    const ssh = options.runner ? await resolveWithSsh(options.runner, name) : {};
+    const identityFile = pick('identityFile') as string | undefined;
+    const sudo = pick('sudo') as v.InferOutput<typeof Sudo> | undefined;
+    hosts.push({
+      name,
+      address: (pick('address') as string | undefined) ?? ssh.hostname ?? name,
+      port: (pick('port') as number | undefined) ?? ssh.port ?? 22,
+      user: (pick('user') as string | undefined) ?? ssh.user ?? 'root',
+      identityFiles: identityFile ? [path(identityFile)] : (ssh.identityFiles ?? []).map(path),
+      proxyJump: (pick('proxyJump') as string | undefined) ?? ssh.proxyJump ?? null,
+      sudo:
+        sudo === undefined || sudo === false
+          ? { kind: 'none' }
+          : sudo === true
+            ? { kind: 'nopasswd' }
+            : { kind: 'password', env: sudo.passwordEnv },
+      tags: host.tags ?? [],
+      groups,
+      model: host.model ?? null,
+    });
+  }
+  return { file, knownHosts: document.knownHosts ? path(document.knownHosts) : null, hosts };
+}
+
+async function resolveWithSsh(runner: Runner, name: string): Promise<SshResolution> {
+  const result = await runner.run('ssh', ['-G', name], { allowFailure: true });
+  return result.exitCode === 0 ? parseSshG(result.stdout) : {};
+}
+
+/** `--limit`: host names, group names, `tag:x`, globs; comma-separated; `!` excludes. */
+export function limitHosts(hosts: readonly InventoryHost[], pattern: string | undefined): InventoryHost[] {
+  if (!pattern) return [...hosts];
+  const terms = pattern
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  const matches = (host: InventoryHost, term: string) => {
+    if (term.startsWith('tag:')) return host.tags.includes(term.slice(4));
+    const regex = new RegExp(
+      `^${term
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
+    return regex.test(host.name) || host.groups.some((g) => regex.test(g));
+  };
+  const include = terms.filter((t) => !t.startsWith('!'));
+  const exclude = terms.filter((t) => t.startsWith('!')).map((t) => t.slice(1));
+  const chosen = hosts.filter(
+    (host) => (include.length === 0 || include.some((t) => matches(host, t))) && !exclude.some((t) => matches(host, t)),
+  );
+  if (chosen.length === 0)
+    throw new UserError(`--limit ${pattern}: matches no host`, {
+      hint: `hosts: ${hosts.map((h) => h.name).join(', ')}`,
+    });
+  return chosen;
+}

@@ -1,0 +1,322 @@
+/**
+ * The Runner for a board, over SSH (node-ssh on ssh2). The command line is built from an
+ * argument array by `formatCommand` (one quoting function), so names, paths and versions reach
+ * the board as literals. Host keys are verified against known_hosts before anything is sent;
+ * a sudo password goes on stdin (`sudo -S`), never into argv or a log.
+ */
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { NodeSSH } from 'node-ssh';
+import type { ClientChannel } from 'ssh2';
+import { CommandFailedError, RemoteError, UserError } from '../errors.js';
+import { Redactor } from '../exec/redact.js';
+import { formatCommand, type Runner, type RunOptions, type RunResult, shellQuote } from '../exec/runner.js';
+import type { InventoryHost } from './inventory.js';
+import { fingerprint, type HostKeyVerdict, knownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.js';
+
+export interface ConnectOptions {
+  /** known_hosts files to check, in order; the first is where --accept-new writes. */
+  knownHosts: string[];
+  /** Trust on first use: record an unknown key instead of refusing it. A changed key is always refused. */
+  acceptNew?: boolean;
+  /** For encrypted private keys; never from argv. */
+  passphrase?: string | undefined;
+  /** sudo password, when the host's sudo needs one. */
+  sudoPassword?: string | undefined;
+  agent?: string | undefined;
+  readyTimeoutMs?: number;
+  dryRun?: boolean;
+  log?: (line: string) => void;
+}
+
+export function defaultKnownHosts(inventoryKnownHosts: string | null, home = homedir()): string[] {
+  return [...(inventoryKnownHosts ? [inventoryKnownHosts] : []), join(home, '.ssh', 'known_hosts')];
+}
+
+export class SshRunner implements Runner {
+  readonly remote = true;
+  readonly host: string;
+  readonly dryRun: boolean;
+  private readonly redactor: Redactor;
+
+  private constructor(
+    private readonly ssh: NodeSSH,
+    readonly target: InventoryHost,
+    private readonly options: ConnectOptions,
+  ) {
+    this.host = target.name;
+    this.dryRun = options.dryRun ?? false;
+    this.redactor = new Redactor([options.sudoPassword ?? '', options.passphrase ?? '']);
+  }
+
+  static async connect(host: InventoryHost, options: ConnectOptions): Promise<SshRunner> {
+    const entries = (
+      await Promise.all(options.knownHosts.map((file) => readFile(file, 'utf8').catch(() => '')))
+    ).flatMap((text) => parseKnownHosts(text));
+    let verdict: HostKeyVerdict | undefined;
+    let presented: Buffer | undefined;
+    const ssh = new NodeSSH();
+    const privateKeys = await Promise.all(
+      host.identityFiles.map(async (file) => readFile(file, 'utf8').catch(() => null)),
+    );
+    const privateKey = privateKeys.find((key): key is string => key !== null);
+    try {
+      await ssh.connect({
+        host: host.address,
+        port: host.port,
+        username: host.user,
+        ...(privateKey ? { privateKey } : {}),
+        ...(options.passphrase ? { passphrase: options.passphrase } : {}),
+        ...((options.agent ?? process.env.SSH_AUTH_SOCK) ? { agent: options.agent ?? process.env.SSH_AUTH_SOCK } : {}),
+        readyTimeout: options.readyTimeoutMs ?? 20_000,
+        keepaliveInterval: 10_000,
+        keepaliveCountMax: 3,
+        hostVerifier: (key: Buffer) => {
+          presented = key;
+          verdict = verifyHostKey(entries, host.address, host.port, key);
+          return verdict.kind === 'known' || (verdict.kind === 'unknown' && Boolean(options.acceptNew));
+        },
+      } as Parameters<NodeSSH['connect']>[0]);
+    } catch (error) {
+      throw connectError(host, error, verdict, presented, options);
+    }
+    if (verdict?.kind === 'unknown' && presented && options.acceptNew) {
+      const file = options.knownHosts[0];
+      if (file) {
+        await mkdir(dirname(file), { recursive: true });
+        await appendFile(file, knownHostsLine(host.address, host.port, presented));
+        options.log?.(`${host.name}: recorded host key ${fingerprint(presented)} in ${file}`);
+      }
+    }
+    return new SshRunner(ssh, host, options);
+  }
+
+  dispose(): void {
+    this.ssh.dispose();
+  }
+
+  /** The shell line for a command: cwd and environment applied, sudo when asked for root. */
+  commandLine(command: string, args: readonly string[], options: RunOptions & { privileged?: boolean } = {}): string {
+    const env = Object.entries(options.env ?? {});
+    const envPart =
+      env.length === 0
+        ? []
+        : [
+            'env',
+            ...env.map(([key, value]) =>
+              value === undefined ? `-u ${shellQuote(key)}` : shellQuote(`${key}=${value}`),
+            ),
+          ];
+    const sudo =
+      options.privileged && this.target.user !== 'root' && this.target.sudo.kind !== 'none'
+        ? this.target.sudo.kind === 'password'
+          ? "sudo -S -p '' --"
+          : 'sudo -n --'
+        : '';
+    const line = [sudo, envPart.join(' '), formatCommand(command, args)].filter(Boolean).join(' ');
+    return options.cwd ? `cd ${shellQuote(options.cwd)} && ${line}` : line;
+  }
+
+  async run(
+    command: string,
+    args: readonly string[] = [],
+    options: RunOptions & { privileged?: boolean } = {},
+  ): Promise<RunResult> {
+    const line = this.commandLine(command, args, options);
+    const shown = this.redactor.redact(formatCommand(command, args), options.secrets ?? []);
+    if (this.dryRun && options.mutates) {
+      this.options.log?.(`${this.host}: would run: ${shown}`);
+      return { command: shown, exitCode: 0, signal: null, stdout: '', stderr: '', skipped: true, durationMs: 0 };
+    }
+    const needsPassword = line.startsWith('sudo -S');
+    if (needsPassword && !this.options.sudoPassword)
+      throw new UserError(`${this.host}: sudo needs a password and none was given`, {
+        hint: `export the variable named by the inventory's sudo.passwordEnv`,
+      });
+    const input = needsPassword
+      ? Buffer.concat([Buffer.from(`${this.options.sudoPassword ?? ''}\n`), Buffer.from(options.input ?? '')])
+      : options.input;
+    const started = performance.now();
+    const result = await this.exec(line, input, options);
+    const stdout = this.redactor.redact(result.stdout, options.secrets ?? []);
+    const stderr = this.redactor.redact(result.stderr, options.secrets ?? []);
+    if (result.timedOut)
+      throw new CommandFailedError({
+        command: shown,
+        host: this.host,
+        exitCode: undefined,
+        reason: `timed out after ${options.timeoutMs} ms`,
+        stderr,
+        remote: true,
+      });
+    if (result.exitCode !== 0 && !options.allowFailure)
+      throw new CommandFailedError({
+        command: shown,
+        host: this.host,
+        exitCode: result.exitCode,
+        reason: result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`,
+        stderr,
+        remote: true,
+      });
+    return {
+      command: shown,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      stdout,
+      stderr,
+      skipped: false,
+      durationMs: performance.now() - started,
+    };
+  }
+
+  /**
+   * Streams a local file to the board with `cat > tmp && mv tmp path`: one channel, no SFTP
+   * subsystem needed, and the file appears whole or not at all.
+   */
+  async putFile(
+    local: string,
+    remote: string,
+    options: { onProgress?: (sent: number) => void; mode?: string; privileged?: boolean } = {},
+  ): Promise<number> {
+    const temporary = `${remote}.crossdock-partial`;
+    const script = `umask 077 && cat > ${shellQuote(temporary)} && ${options.mode ? `chmod ${shellQuote(options.mode)} ${shellQuote(temporary)} && ` : ''}mv -f ${shellQuote(temporary)} ${shellQuote(remote)}`;
+    const line = this.commandLine('sh', ['-c', script], { privileged: options.privileged ?? false });
+    let sent = 0;
+    const result = await this.exec(line, undefined, {}, (channel) => {
+      const stream = createReadStream(local, { highWaterMark: 1 << 20 });
+      stream.on('data', (chunk) => {
+        sent += chunk.length;
+        options.onProgress?.(sent);
+      });
+      stream.pipe(channel);
+    });
+    if (result.exitCode !== 0)
+      throw new CommandFailedError({
+        command: `put ${local} ${remote}`,
+        host: this.host,
+        exitCode: result.exitCode,
+        reason: `exited with ${result.exitCode}`,
+        stderr: result.stderr,
+        remote: true,
+      });
+    return sent;
+  }
+
+  private exec(
+    line: string,
+    input: string | Uint8Array | undefined,
+    options: RunOptions,
+    feed?: (channel: ClientChannel) => void,
+  ): Promise<{ exitCode: number; signal: string | null; stdout: string; stderr: string; timedOut: boolean }> {
+    const connection = this.ssh.connection;
+    if (!connection) throw new RemoteError(`${this.host}: not connected`);
+    return new Promise((resolve, reject) => {
+      connection.exec(line, (error: Error | undefined, channel: ClientChannel) => {
+        if (error) {
+          reject(new RemoteError(`${this.host}: cannot start a command: ${error.message}`));
+          return;
+        }
+        const stdout: Buffer[] = [];
+        const stderr: Buffer[] = [];
+        let timedOut = false;
+        const timer =
+          options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                channel.signal('KILL');
+                channel.close();
+              }, options.timeoutMs);
+        const lines = (stream: 'stdout' | 'stderr') => {
+          let pending = '';
+          return (chunk: Buffer) => {
+            (stream === 'stdout' ? stdout : stderr).push(chunk);
+            if (!options.onOutput) return;
+            pending += chunk.toString('utf8');
+            const parts = pending.split('\n');
+            pending = parts.pop() ?? '';
+            for (const part of parts) options.onOutput(this.redactor.redact(part), stream);
+          };
+        };
+        channel.on('data', lines('stdout'));
+        channel.stderr.on('data', lines('stderr'));
+        let exitCode = 0;
+        let signal: string | null = null;
+        channel.on('exit', (code: number | null, signalName?: string) => {
+          if (typeof code === 'number') exitCode = code;
+          if (signalName) {
+            signal = `SIG${signalName}`;
+            exitCode = 128 + (SIGNALS[signalName] ?? 0);
+          }
+        });
+        channel.on('close', () => {
+          if (timer) clearTimeout(timer);
+          resolve({
+            exitCode,
+            signal,
+            stdout: Buffer.concat(stdout).toString('utf8'),
+            stderr: Buffer.concat(stderr).toString('utf8'),
+            timedOut,
+          });
+        });
+        if (feed) feed(channel);
+        else channel.end(input === undefined ? undefined : Buffer.from(input));
+      });
+    });
+  }
+}
+
+const SIGNALS: Record<string, number> = {
+  HUP: 1,
+  INT: 2,
+  QUIT: 3,
+  ILL: 4,
+  ABRT: 6,
+  BUS: 7,
+  FPE: 8,
+  KILL: 9,
+  SEGV: 11,
+  PIPE: 13,
+  TERM: 15,
+};
+
+function connectError(
+  host: InventoryHost,
+  error: unknown,
+  verdict: HostKeyVerdict | undefined,
+  key: Buffer | undefined,
+  options: ConnectOptions,
+): Error {
+  const where = `${host.name} (${host.user}@${host.address}:${host.port})`;
+  const print = key ? fingerprint(key) : 'unknown';
+  if (verdict?.kind === 'unknown')
+    return new RemoteError(`${where}: host key ${print} is not in ${options.knownHosts.join(' or ')}`, {
+      hint: `check the fingerprint on the board (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then run again with --accept-new`,
+    });
+  if (verdict?.kind === 'changed')
+    return new RemoteError(
+      `${where}: HOST KEY CHANGED — the board presents ${print}, known_hosts line ${verdict.line} holds another key`,
+      {
+        hint: `if the board was reinstalled, remove the old key (ssh-keygen -R ${host.port === 22 ? host.address : `'[${host.address}]:${host.port}'`}); otherwise someone may be in the middle`,
+      },
+    );
+  if (verdict?.kind === 'revoked')
+    return new RemoteError(`${where}: host key ${print} is revoked (known_hosts line ${verdict.line})`);
+  const message = error instanceof Error ? error.message : String(error);
+  if (/authentication methods failed/i.test(message))
+    return new RemoteError(
+      `${where}: authentication failed (${host.identityFiles.length > 0 ? host.identityFiles.join(', ') : 'ssh-agent'})`,
+      {
+        hint: 'check the user and the key: the board must list its public half in ~/.ssh/authorized_keys',
+      },
+    );
+  if (/passphrase/i.test(message))
+    return new UserError(`${where}: the private key is encrypted`, {
+      hint: 'set CROSSDOCK_SSH_PASSPHRASE, or load the key into ssh-agent',
+    });
+  return new RemoteError(`${where}: cannot connect: ${message}`, {
+    hint: 'is the board up and sshd listening? check the address and port in the inventory',
+  });
+}
