@@ -218,9 +218,9 @@ export function createCli() {
   cli
     .command(
       'board <action> [...names]',
-      'Emulated boards for rehearsing rollouts: up | list | down | models (a Debian rootfs with its own sshd under QEMU, in namespaces)',
+      'Emulated boards for rehearsing rollouts: up | list | down | models | prepare (a Debian rootfs with its own sshd under QEMU, in namespaces)',
     )
-    .option('--model <model>', 'Board model: rpi-zero, rpi-2, rpi-3, rpi-4-32, rpi-4, rpi-5, x86_64')
+    .option('--model <model>', 'Board model: rpi-zero, rpi-2, rpi-3, rpi-4-32, rpi-4, rpi-5, x86_64 (prepare: a list)')
     .option('--name <name>', 'Name of the board (default MODEL-N)')
     .option('--count <n>', 'How many boards of the model')
     .option('--inventory <file>', 'Also write the inventory of all boards here')
@@ -238,6 +238,26 @@ export function createCli() {
         inventory: textFlag(flags.inventory),
         mirror: textFlag(flags.mirror),
         all: Boolean(flags.all),
+        json: Boolean(flags.json),
+      });
+    });
+
+  cli
+    .command(
+      'probe',
+      'Connect to each board (host keys verified) and report its model, target, kernel/userland, OS, init, disk, memory cgroup, iptables, Docker and sudo',
+    )
+    .option('--inventory <file>', 'Inventory of boards (default inventory.yaml)')
+    .option('--limit <pattern>', 'Hosts, groups, tag:T or globs, comma-separated; !x excludes')
+    .option('--accept-new', 'Record the host key of a board seen for the first time (trust on first use)')
+    .option('--json', 'Print JSON, one entry per host')
+    .example('crossdock probe --inventory /run/crossdock/boards/inventory.yaml')
+    .action(async (flags: Flags) => {
+      const { probeCommand } = await import('./commands/probe.js');
+      return probeCommand({
+        inventory: textFlag(flags.inventory),
+        limit: textFlag(flags.limit),
+        acceptNew: Boolean(flags.acceptNew),
         json: Boolean(flags.json),
       });
     });

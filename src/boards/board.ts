@@ -119,19 +119,13 @@ function isRunning(pid: number): boolean {
   }
 }
 
-export async function boardsUp(
+/** The rootfs and CPU wrapper a model needs, made once and cached; `board prepare` runs only this. */
+export async function prepareModel(
   model: BoardModel,
-  names: readonly string[],
   environment: BoardEnvironment,
   host: Target,
-): Promise<BoardRecord[]> {
+): Promise<{ rootfs: string; qemu: string | null; wrapper: string | null }> {
   requireTools(['debootstrap', 'unshare', 'ip', 'ssh-keygen', 'cc']);
-  const existing = await listBoards(environment.stateDirectory);
-  for (const name of names)
-    if (existing.some((b) => b.name === name))
-      throw new UserError(`board ${name} already exists`, {
-        hint: `crossdock board down ${name}, or pick another --name`,
-      });
   const target = model.targetDefinition;
   const native = target.name === host.name;
   const qemu = native ? null : findExecutable(`qemu-${target.qemu.name}-static`);
@@ -151,8 +145,29 @@ export async function boardsUp(
     },
   );
   const wrapper = qemu && model.cpu ? await cpuWrapper(environment, target, model.cpu) : null;
+  return { rootfs, qemu, wrapper };
+}
+
+export async function boardsUp(
+  model: BoardModel,
+  names: readonly string[],
+  environment: BoardEnvironment,
+  host: Target,
+): Promise<BoardRecord[]> {
+  const existing = await listBoards(environment.stateDirectory);
+  for (const name of names)
+    if (existing.some((b) => b.name === name))
+      throw new UserError(`board ${name} already exists`, {
+        hint: `crossdock board down ${name}, or pick another --name`,
+      });
+  const target = model.targetDefinition;
+  const { rootfs, qemu, wrapper } = await prepareModel(model, environment, host);
   const clientKey = await ensureClientKey(environment);
-  const used = new Set(existing.map((b) => b.index));
+  // Other state directories (tests, other users) may hold boards too: their veth names are taken.
+  const used = new Set([
+    ...existing.map((b) => b.index),
+    ...(await readdir('/sys/class/net')).flatMap((link) => (/^cdh(\d+)$/.exec(link) ? [Number(link.slice(3))] : [])),
+  ]);
   const records: BoardRecord[] = [];
   await Promise.all(
     names.map(async (name) => {
@@ -277,7 +292,9 @@ function banner(address: string, port: number): Promise<boolean> {
       socket.destroy();
       resolve(data.toString('utf8').startsWith('SSH-'));
     });
-    socket.once('error', () => resolve(false));
+    socket.once('error', () => {
+      resolve(false);
+    });
     socket.once('timeout', () => {
       socket.destroy();
       resolve(false);

@@ -97,9 +97,16 @@ async function secondStage(root: string, target: Target, interpreter: string): P
   const script =
     'mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc && printf "%s\\n" "$1" > /proc/sys/fs/binfmt_misc/register && container=lxc exec chroot "$2" /debootstrap/debootstrap --second-stage';
   const { child } = await spawnNamespaced(script, [line, root], { logFile, detached: false, network: false });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
-  if (code !== 0)
-    throw new FailureError(`debootstrap second stage for ${target.debian} failed (exit ${String(code)})`, {
-      hint: `see ${logFile} and ${root}/debootstrap/debootstrap.log`,
-    });
+  const code = await new Promise<number | null>((resolve) =>
+    child.on('exit', (exitCode) => {
+      resolve(exitCode);
+    }),
+  );
+  if (code === 0) {
+    await rm(logFile, { force: true });
+    return;
+  }
+  throw new FailureError(`debootstrap second stage for ${target.debian} failed (exit ${String(code)})`, {
+    hint: `see ${logFile} and ${root}/debootstrap/debootstrap.log`,
+  });
 }

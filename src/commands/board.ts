@@ -1,5 +1,13 @@
 import { join, resolve } from 'node:path';
-import { boardsDown, boardsUp, defaultStateDirectory, listBoards, writeBoardInventory } from '../boards/board.js';
+import {
+  type BoardEnvironment,
+  boardsDown,
+  boardsUp,
+  defaultStateDirectory,
+  listBoards,
+  prepareModel,
+  writeBoardInventory,
+} from '../boards/board.js';
 import { findModel, loadBoardModels } from '../boards/models.js';
 import { defaultCacheDirectory } from '../boards/rootfs.js';
 import { ExitCode, UserError } from '../errors.js';
@@ -25,7 +33,29 @@ export async function boardCommand(action: string, names: string[], options: Boa
   const log = (line: string) => process.stderr.write(`crossdock: ${line}\n`);
   const runner = createRunner({});
   const inventoryFile = resolve(options.inventory ?? join(stateDirectory, 'inventory.yaml'));
+  const environment = (): BoardEnvironment => ({
+    stateDirectory,
+    cacheDirectory: defaultCacheDirectory(),
+    runner,
+    mirror: options.mirror ?? process.env.CROSSDOCK_DEBIAN_MIRROR ?? DEFAULT_MIRROR,
+    suite: 'bookworm',
+    log,
+  });
   switch (action) {
+    case 'prepare': {
+      // Make the rootfs of each model ahead of time (CI does, so tests find them cached).
+      const registry = await loadTargets();
+      const models = await loadBoardModels(registry);
+      const ids = (options.model ?? '').split(',').filter(Boolean);
+      if (ids.length === 0)
+        throw new UserError('board prepare: which models? --model a,b', { hint: '--model rpi-zero,rpi-3' });
+      const host = hostTarget(registry);
+      for (const id of ids) {
+        const prepared = await prepareModel(findModel(models, id), environment(), host);
+        process.stdout.write(`${id}: ${prepared.rootfs}\n`);
+      }
+      return ExitCode.Ok;
+    }
     case 'up': {
       if (!options.model)
         throw new UserError('board up: which model? --model MODEL', {
@@ -45,19 +75,7 @@ export async function boardCommand(action: string, names: string[], options: Boa
       if (options.name) chosen.push(options.name);
       for (let n = 1; chosen.length < count; n += 1)
         if (!existing.has(`${model.id}-${n}`)) chosen.push(`${model.id}-${n}`);
-      const boards = await boardsUp(
-        model,
-        chosen,
-        {
-          stateDirectory,
-          cacheDirectory: defaultCacheDirectory(),
-          runner,
-          mirror: options.mirror ?? process.env.CROSSDOCK_DEBIAN_MIRROR ?? DEFAULT_MIRROR,
-          suite: 'bookworm',
-          log,
-        },
-        await hostTarget(registry),
-      );
+      const boards = await boardsUp(model, chosen, environment(), hostTarget(registry));
       const all = await listBoards(stateDirectory);
       const written = await writeBoardInventory(inventoryFile, all);
       if (options.inventory) await writeBoardInventory(join(stateDirectory, 'inventory.yaml'), all);
@@ -97,7 +115,7 @@ export async function boardCommand(action: string, names: string[], options: Boa
     }
     case 'models': {
       const models = await loadBoardModels(await loadTargets());
-      if (options.json) printJson(models.map(({ targetDefinition: _, ...model }) => model));
+      if (options.json) printJson(models.map((model) => ({ ...model, targetDefinition: model.targetDefinition.name })));
       else
         process.stdout.write(
           `${formatTable([
@@ -108,6 +126,6 @@ export async function boardCommand(action: string, names: string[], options: Boa
       return ExitCode.Ok;
     }
     default:
-      throw new UserError(`board ${action}: unknown action`, { hint: 'board up | list | down | models' });
+      throw new UserError(`board ${action}: unknown action`, { hint: 'board up | list | down | models | prepare' });
   }
 }

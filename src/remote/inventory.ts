@@ -126,7 +126,7 @@ export async function loadInventory(
   for (const [name, host] of Object.entries(document.hosts)) {
     const groups = groupsOf.get(name) ?? [];
     const layers: ConnectionKeys[] = [document.defaults ?? {}, ...groups.map((g) => document.groups?.[g] ?? {}), host];
-    const pick = <K extends keyof typeof Connection>(key: K) =>
+    const pick = (key: keyof typeof Connection) =>
       layers.reduce<unknown>((value, layer) => layer[key] ?? value, undefined);
     const ssh = options.runner ? await resolveWithSsh(options.runner, name) : {};
     const identityFile = pick('identityFile') as string | undefined;

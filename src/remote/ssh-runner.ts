@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { NodeSSH } from 'node-ssh';
-import type { ClientChannel } from 'ssh2';
+import type { Client, ClientChannel } from 'ssh2';
 import { CommandFailedError, RemoteError, UserError } from '../errors.js';
 import { Redactor } from '../exec/redact.js';
 import { formatCommand, type Runner, type RunOptions, type RunResult, shellQuote } from '../exec/runner.js';
@@ -78,7 +78,7 @@ export class SshRunner implements Runner {
           verdict = verifyHostKey(entries, host.address, host.port, key);
           return verdict.kind === 'known' || (verdict.kind === 'unknown' && Boolean(options.acceptNew));
         },
-      } as Parameters<NodeSSH['connect']>[0]);
+      });
     } catch (error) {
       throw connectError(host, error, verdict, presented, options);
     }
@@ -210,7 +210,8 @@ export class SshRunner implements Runner {
     options: RunOptions,
     feed?: (channel: ClientChannel) => void,
   ): Promise<{ exitCode: number; signal: string | null; stdout: string; stderr: string; timedOut: boolean }> {
-    const connection = this.ssh.connection;
+    // node-ssh's typings reach ssh2's through a default import some tools cannot follow.
+    const connection = this.ssh.connection as Client | null;
     if (!connection) throw new RemoteError(`${this.host}: not connected`);
     return new Promise((resolve, reject) => {
       connection.exec(line, (error: Error | undefined, channel: ClientChannel) => {

@@ -70,15 +70,14 @@ describe('the fake GitHub server', () => {
     const auth = { authorization: 'token secret-token', accept: 'application/vnd.github+json' };
     const byTag = await fetch(`${server.apiUrl}/repos/acme/docker-arm/releases/tags/v1.0.0`, { headers: auth });
     expect(byTag.status).toBe(404);
-    async function* chunks() {
-      yield Buffer.from('hello');
-    }
+    // A stream of unknown length: fetch sends it chunked, with no Content-Length.
+    const chunks = () => new Blob(['hello']).stream();
     const upload = await fetch(`${server.uploadsUrl}/repos/acme/docker-arm/releases/${release.id}/assets?name=a.txt`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'text/plain' },
       body: chunks(),
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(upload.status).toBe(201);
     expect(server.violations).toEqual([
       'POST /repos/{owner}/{repo}/releases/{release_id}/assets: no Content-Length (GitHub refuses chunked uploads)',

@@ -1,0 +1,60 @@
+import { ExitCode } from '../errors.js';
+import { loadTargets } from '../platform/targets.js';
+import { forEachHost } from '../remote/fleet.js';
+import { limitHosts, loadInventory } from '../remote/inventory.js';
+import { probeBoard } from '../remote/probe.js';
+import { formatTable, printJson } from '../ui/output.js';
+import { createRunner } from './shared.js';
+
+export async function probeCommand(options: {
+  inventory: string | undefined;
+  limit?: string | undefined;
+  acceptNew?: boolean;
+  json?: boolean;
+}): Promise<number> {
+  const inventory = await loadInventory(options.inventory ?? 'inventory.yaml', { runner: createRunner({}) });
+  const hosts = limitHosts(inventory.hosts, options.limit);
+  const registry = await loadTargets();
+  const outcomes = await forEachHost(inventory, hosts, (runner) => probeBoard(runner, registry), {
+    acceptNew: options.acceptNew ?? false,
+    log: (line) => process.stderr.write(`crossdock: ${line}\n`),
+  });
+  if (options.json) {
+    printJson(
+      outcomes.map((o) =>
+        o.ok ? { ...o.value, ok: true } : { name: o.host.name, target: null, ok: false, error: o.error, hint: o.hint },
+      ),
+    );
+  } else {
+    const rows = outcomes.map((o) => {
+      if (!o.ok) return [o.host.name, 'error', o.error];
+      const r = o.value;
+      const docker = r.docker.crossdockVersion
+        ? `crossdock ${r.docker.crossdockVersion}`
+        : r.docker.packages.map((p) => `${p.name} ${p.version}`).join(', ') || '—';
+      return [
+        r.name,
+        r.target ?? 'unsupported',
+        r.model ?? '—',
+        `${r.kernel.machine} ${r.kernel.bits ?? '?'}-bit kernel, ${r.userland.dpkgArchitecture ?? '?'} ${r.userland.bits ?? '?'}-bit userland`,
+        r.os ?? '—',
+        `init ${r.init ?? '?'}`,
+        r.freeDiskBytes === null ? 'disk ?' : `${(r.freeDiskBytes / 1024 ** 3).toFixed(1)} GiB free`,
+        `memcg ${r.memoryCgroup.enabled ? 'on' : 'off'}`,
+        `iptables ${r.iptables ?? 'none'}`,
+        `docker ${docker}`,
+        `sudo ${r.sudo}`,
+      ];
+    });
+    process.stdout.write(`${formatTable(rows)}\n`);
+    for (const o of outcomes) {
+      if (o.ok && o.value.refused) process.stderr.write(`crossdock: ${o.host.name}: ${o.value.refused}\n`);
+      if (o.ok && o.value.memoryCgroup.fix)
+        process.stderr.write(`crossdock: ${o.host.name}: ${o.value.memoryCgroup.fix}\n`);
+      if (!o.ok) process.stderr.write(`crossdock: ${o.error}\n${o.hint ? `  hint: ${o.hint}\n` : ''}`);
+    }
+  }
+  const failed = outcomes.filter((o): o is Extract<typeof o, { ok: false }> => !o.ok);
+  if (failed.length === 0) return outcomes.some((o) => o.ok && o.value.refused) ? ExitCode.Failure : ExitCode.Ok;
+  return failed.every((o) => o.exitCode === ExitCode.Remote) ? ExitCode.Remote : ExitCode.Failure;
+}

@@ -1,0 +1,63 @@
+/**
+ * Connecting to many hosts at once with bounded concurrency; one host's failure is that host's
+ * result, never the others'. Every remote stage (probe, install, status) goes through here.
+ */
+import { CrossdockError } from '../errors.js';
+import type { Inventory, InventoryHost } from './inventory.js';
+import { defaultKnownHosts, SshRunner } from './ssh-runner.js';
+
+export interface FleetOptions {
+  acceptNew?: boolean;
+  concurrency?: number;
+  dryRun?: boolean;
+  env?: Record<string, string | undefined>;
+  log?: (line: string) => void;
+  home?: string;
+}
+
+export type HostOutcome<T> =
+  | { host: InventoryHost; ok: true; value: T }
+  | { host: InventoryHost; ok: false; error: string; hint: string | null; exitCode: number };
+
+export async function forEachHost<T>(
+  inventory: Inventory,
+  hosts: readonly InventoryHost[],
+  work: (runner: SshRunner, host: InventoryHost) => Promise<T>,
+  options: FleetOptions = {},
+): Promise<Array<HostOutcome<T>>> {
+  const env = options.env ?? process.env;
+  const knownHosts = defaultKnownHosts(inventory.knownHosts, options.home);
+  const results: Array<HostOutcome<T>> = new Array<HostOutcome<T>>(hosts.length);
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const index = next++;
+      const host = hosts[index];
+      if (!host) return;
+      let runner: SshRunner | undefined;
+      try {
+        runner = await SshRunner.connect(host, {
+          knownHosts,
+          acceptNew: options.acceptNew ?? false,
+          passphrase: env.CROSSDOCK_SSH_PASSPHRASE,
+          sudoPassword: host.sudo.kind === 'password' ? env[host.sudo.env] : undefined,
+          dryRun: options.dryRun ?? false,
+          ...(options.log ? { log: options.log } : {}),
+        });
+        results[index] = { host, ok: true, value: await work(runner, host) };
+      } catch (error) {
+        results[index] = {
+          host,
+          ok: false,
+          error: error instanceof Error ? error.message : String(error),
+          hint: error instanceof CrossdockError ? (error.hint ?? null) : null,
+          exitCode: error instanceof CrossdockError ? error.exitCode : 70,
+        };
+      } finally {
+        runner?.dispose();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, hosts.length) }, worker));
+  return results;
+}

@@ -1,0 +1,268 @@
+/**
+ * Emulated boards with real sshd under QEMU, reached over real SSH: `board up|down`, the probe,
+ * host-key verification, quoting, sudo with a password, and several boards at once. Needs root
+ * (namespaces, veth pairs); the rootfs of each architecture is cached (`board prepare`, run by
+ * .ci/run), so this file takes a minute or two once they exist.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTargets } from '../../src/platform/targets.js';
+import { loadInventory } from '../../src/remote/inventory.js';
+import { SshRunner } from '../../src/remote/ssh-runner.js';
+import { crossdock } from '../helpers/cli.js';
+import { compileC } from '../helpers/compile.js';
+import { tempTree } from '../helpers/temp.js';
+import { hasCommand, requireTools } from '../helpers/tools.js';
+
+const isRoot = process.getuid?.() === 0;
+const ready =
+  isRoot &&
+  requireTools('debootstrap', 'unshare', 'ip', 'qemu-arm-static', 'qemu-aarch64-static', 'ssh-keygen', 'cc') &&
+  hasCommand('arm-linux-gnueabihf-gcc') &&
+  hasCommand('arm-linux-gnueabi-gcc');
+
+let state: string;
+let home: string;
+let inventoryFile: string;
+
+function cli(args: string[]) {
+  return crossdock(args, { env: { CROSSDOCK_BOARD_DIR: state, HOME: home } });
+}
+
+async function runnerFor(name: string, overrides: { user?: string; sudoPassword?: string; sudo?: boolean } = {}) {
+  const inventory = await loadInventory(inventoryFile);
+  const host = inventory.hosts.find((h) => h.name === name);
+  if (!host) throw new Error(`no ${name} in ${inventoryFile}`);
+  return SshRunner.connect(
+    {
+      ...host,
+      user: overrides.user ?? host.user,
+      sudo: overrides.sudo ? { kind: 'password', env: 'BOARD_SUDO' } : host.sudo,
+    },
+    { knownHosts: [inventory.knownHosts ?? ''], sudoPassword: overrides.sudoPassword },
+  );
+}
+
+describe.runIf(ready)('emulated boards over SSH', () => {
+  beforeAll(async () => {
+    state = await mkdirTemp('state');
+    home = await mkdirTemp('home');
+    inventoryFile = join(state, 'inventory.yaml');
+    for (const [model, count] of [
+      ['rpi-zero', '3'],
+      ['rpi-3', '1'],
+      ['rpi-4-32', '2'],
+    ] as const) {
+      const up = await cli(['board', 'up', '--model', model, '--count', count]);
+      expect(up.stderr).toBe('');
+      expect(up.exitCode).toBe(0);
+    }
+  }, 1_800_000);
+
+  afterAll(async () => {
+    if (state) await cli(['board', 'down', '--all']);
+    if (once) await rm(once, { recursive: true, force: true });
+  });
+
+  it('probe tells each board its true target: a Pi Zero is armv6, a Pi 4 on a 32-bit OS is armv7', async () => {
+    const probe = await cli([
+      'probe',
+      '--inventory',
+      inventoryFile,
+      '--limit',
+      'rpi-zero-1,rpi-3-1,rpi-4-32-1',
+      '--json',
+    ]);
+    expect(probe.stderr).toBe('');
+    expect(probe.exitCode).toBe(0);
+    const reports = JSON.parse(probe.stdout) as Array<{
+      name: string;
+      target: string;
+      model: string;
+      kernel: { machine: string; bits: number };
+      userland: { bits: number; dpkgArchitecture: string };
+      identity: { board: { id: string }; qemuCpu: string; alsoRuns: string[] };
+      sudo: string;
+    }>;
+    const byName = Object.fromEntries(reports.map((r) => [r.name, r]));
+    expect(byName['rpi-zero-1']).toMatchObject({
+      target: 'armv6',
+      model: 'Raspberry Pi Zero W Rev 1.1',
+      kernel: { machine: 'armv6l' },
+      userland: { dpkgArchitecture: 'armel', bits: 32 },
+      identity: { board: { id: 'rpi-zero' }, qemuCpu: 'arm1176', alsoRuns: [] },
+      sudo: 'root',
+    });
+    expect(byName['rpi-3-1']).toMatchObject({ target: 'aarch64', kernel: { machine: 'aarch64', bits: 64 } });
+    expect(byName['rpi-4-32-1']).toMatchObject({
+      target: 'armv7',
+      kernel: { machine: 'aarch64', bits: 64 },
+      userland: { dpkgArchitecture: 'armhf', bits: 32 },
+      identity: { board: { id: 'rpi-4' } },
+    });
+    expect(byName['rpi-4-32-1']?.identity.alsoRuns).toContain('aarch64');
+  });
+
+  it('an armv7 binary dies with Illegal instruction on the Pi Zero; an armv6 one runs', async () => {
+    const registry = await loadTargets();
+    const armv6 = registry.targets.find((t) => t.name === 'armv6');
+    const armv7 = registry.targets.find((t) => t.name === 'armv7');
+    if (!armv6 || !armv7) throw new Error('targets missing');
+    const directory = await tempTree();
+    const v7 = await compileC(directory, armv7, 'hello-v7', { static: true });
+    const v6 = await compileC(directory, armv6, 'hello-v6', { static: true });
+    const runner = await runnerFor('rpi-zero-1');
+    try {
+      await runner.putFile(v7, '/tmp/hello-v7', { mode: '0755' });
+      await runner.putFile(v6, '/tmp/hello-v6', { mode: '0755' });
+      const dies = await runner.run('/tmp/hello-v7', [], { allowFailure: true });
+      expect(dies.exitCode).toBe(132);
+      const runs = await runner.run('/tmp/hello-v6');
+      expect(runs.stdout.trim()).toBe('hello from crossdock');
+    } finally {
+      runner.dispose();
+    }
+  });
+
+  it('arguments reach the board as literals: no injection through names, paths or versions', async () => {
+    const runner = await runnerFor('rpi-3-1');
+    try {
+      const hostile = ['a; touch /tmp/pwned1', '$(touch /tmp/pwned2)', '`touch /tmp/pwned3`', "it's", 'x\ny', '*'];
+      const echoed = await runner.run('printf', ['%s|', ...hostile], { cwd: '/tmp' });
+      expect(echoed.stdout).toBe(`${hostile.join('|')}|`);
+      const directory = await tempTree({ payload: 'payload\n' });
+      const path = "/tmp/v1.0; rm -rf $(id) 'quoted'";
+      await runner.putFile(join(directory, 'payload'), path);
+      expect((await runner.run('cat', [path])).stdout).toBe('payload\n');
+      const pwned = await runner.run('sh', ['-c', 'ls /tmp/pwned* 2>/dev/null | wc -l']);
+      expect(pwned.stdout.trim()).toBe('0');
+    } finally {
+      runner.dispose();
+    }
+  });
+
+  it('sudo with a password: works, and the password is in no output, error or process listing', async () => {
+    const password = 'Pi-Sudo-Secret-4711';
+    const root = await runnerFor('rpi-4-32-1');
+    try {
+      await root.run('sh', [
+        '-c',
+        'id pi >/dev/null 2>&1 || useradd -m -s /bin/sh -G sudo pi; mkdir -p /home/pi/.ssh; cp /root/.ssh/authorized_keys /home/pi/.ssh/; chown -R pi:pi /home/pi/.ssh',
+      ]);
+      await root.run('chpasswd', [], { input: `pi:${password}\n` });
+      const pi = await runnerFor('rpi-4-32-1', { user: 'pi', sudo: true, sudoPassword: password });
+      try {
+        const plain = await pi.run('id', ['-u']);
+        expect(plain.stdout.trim()).not.toBe('0');
+        // While a privileged command runs, neither the board's nor this host's process list shows the password.
+        const slow = pi.run('sh', ['-c', 'sleep 2; id -u'], { privileged: true });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const boardPs = await root.run('ps', ['-eo', 'args']);
+        const hostPs = await execa('ps', ['-eo', 'args']);
+        const result = await slow;
+        expect(result.stdout.trim()).toBe('0');
+        for (const text of [boardPs.stdout, hostPs.stdout, result.command, result.stdout, result.stderr])
+          expect(text).not.toContain(password);
+        const wrong = await runnerFor('rpi-4-32-1', { user: 'pi', sudo: true, sudoPassword: 'not-the-password' });
+        try {
+          const failed = await wrong.run('id', ['-u'], { privileged: true }).catch((error: unknown) => error as Error);
+          expect(failed).toBeInstanceOf(Error);
+          expect((failed as Error).message).not.toContain('not-the-password');
+        } finally {
+          wrong.dispose();
+        }
+      } finally {
+        pi.dispose();
+      }
+    } finally {
+      root.dispose();
+    }
+  });
+
+  it('host keys: an unknown key is refused with its fingerprint, --accept-new records it, a changed one is refused', async () => {
+    const directory = await tempTree();
+    const inventory = await readFile(inventoryFile, 'utf8');
+    const file = join(directory, 'inventory.yaml');
+    await writeFile(file, inventory.replace(/^knownHosts: .*$/m, 'knownHosts: pinned_hosts'));
+    await writeFile(join(directory, 'pinned_hosts'), '');
+    const unknown = await cli(['probe', '--inventory', file, '--limit', 'rpi-zero-2']);
+    expect(unknown.exitCode).toBe(4);
+    expect(unknown.stderr).toMatch(/rpi-zero-2 .*: host key SHA256:[A-Za-z0-9+/]{43} is not in/);
+    expect(unknown.stderr).toContain('--accept-new');
+
+    const accepted = await cli(['probe', '--inventory', file, '--limit', 'rpi-zero-2', '--accept-new']);
+    expect(accepted.exitCode).toBe(0);
+    const address = /rpi-zero-2:\n\s+address: (\S+)/.exec(inventory)?.[1] ?? '';
+    const found = await execa('ssh-keygen', ['-F', address, '-f', join(directory, 'pinned_hosts')], { reject: false });
+    expect(found.exitCode).toBe(0);
+    expect((await cli(['probe', '--inventory', file, '--limit', 'rpi-zero-2'])).exitCode).toBe(0);
+
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(directory, 'impostor')]);
+    const impostor = (await readFile(join(directory, 'impostor.pub'), 'utf8')).split(' ');
+    await writeFile(join(directory, 'pinned_hosts'), `${address} ${impostor[0] ?? ''} ${impostor[1] ?? ''}\n`);
+    const changed = await cli(['probe', '--inventory', file, '--limit', 'rpi-zero-2', '--accept-new']);
+    expect(changed.exitCode).toBe(4);
+    expect(changed.stderr).toContain('HOST KEY CHANGED');
+  });
+
+  it('six boards probed at once; a board whose sshd is gone fails alone', async () => {
+    const snapshot = join(await tempTree(), 'inventory.yaml');
+    const text = await readFile(inventoryFile, 'utf8');
+    await writeFile(snapshot, text);
+    await writeFile(
+      snapshot.replace(/\.yaml$/, '.known_hosts'),
+      await readFile(inventoryFile.replace(/\.yaml$/, '.known_hosts')),
+    );
+    expect((await cli(['board', 'down', 'rpi-zero-3'])).exitCode).toBe(0);
+    const probe = await cli(['probe', '--inventory', snapshot, '--json']);
+    expect(probe.exitCode).toBe(4);
+    const reports = JSON.parse(probe.stdout) as Array<{ name: string; ok: boolean; target: string | null }>;
+    expect(reports).toHaveLength(6);
+    expect(reports.filter((r) => r.ok).map((r) => r.name)).toEqual([
+      'rpi-zero-1',
+      'rpi-zero-2',
+      'rpi-3-1',
+      'rpi-4-32-1',
+      'rpi-4-32-2',
+    ]);
+    expect(reports.find((r) => r.name === 'rpi-zero-3')).toMatchObject({ ok: false, target: null });
+  });
+
+  it('board down leaves no process, namespace, link or state behind', async () => {
+    const boards = JSON.parse((await cli(['board', 'list', '--json'])).stdout) as Array<{ index: number; pid: number }>;
+    expect(boards.length).toBeGreaterThan(0);
+    const down = await cli(['board', 'down', '--all']);
+    expect(down.exitCode).toBe(0);
+    for (const board of boards) {
+      expect(existsSync(`/proc/${board.pid}`)).toBe(false);
+      expect(existsSync(`/sys/class/net/cdh${board.index}`)).toBe(false);
+    }
+    const processes = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid));
+    const leftovers = processes.filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(state);
+      } catch {
+        return false;
+      }
+    });
+    expect(leftovers).toEqual([]);
+    expect(readdirSync(state).filter((entry) => existsSync(join(state, entry, 'board.json')))).toEqual([]);
+    expect((await cli(['board', 'list'])).stdout).toBe('no boards\n');
+  });
+});
+
+async function mkdirTemp(name: string): Promise<string> {
+  const directory = join(await tempTreeOnce(), name);
+  await mkdir(directory, { recursive: true });
+  return directory;
+}
+
+let once: string | undefined;
+async function tempTreeOnce(): Promise<string> {
+  // tempTree removes its directories after each test; the boards live for the whole file.
+  once ??= (await execa('mktemp', ['-d', '/tmp/crossdock-boards-XXXXXX'])).stdout.trim();
+  return once;
+}
