@@ -5,7 +5,7 @@
  * shows the model's /proc/cpuinfo and device-tree model. `down` kills the namespace's first
  * process; the kernel then takes down every process, mount and the veth pair with it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'node:net';
@@ -110,10 +110,11 @@ export async function listBoards(stateDirectory: string): Promise<Array<BoardRec
   return boards.sort((a, b) => a.index - b.index);
 }
 
+/** Alive and not a zombie (a board's first process is reaped by whatever adopted it, maybe late). */
 function isRunning(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

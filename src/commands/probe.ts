@@ -36,17 +36,19 @@ export async function probeCommand(options: {
         r.name,
         r.target ?? 'unsupported',
         r.model ?? '—',
-        `${r.kernel.machine} ${r.kernel.bits ?? '?'}-bit kernel, ${r.userland.dpkgArchitecture ?? '?'} ${r.userland.bits ?? '?'}-bit userland`,
+        `${r.kernel.machine} ${r.kernel.bits ?? '?'}-bit / ${r.userland.dpkgArchitecture ?? '?'} ${r.userland.bits ?? '?'}-bit`,
         r.os ?? '—',
-        `init ${r.init ?? '?'}`,
-        r.freeDiskBytes === null ? 'disk ?' : `${(r.freeDiskBytes / 1024 ** 3).toFixed(1)} GiB free`,
-        `memcg ${r.memoryCgroup.enabled ? 'on' : 'off'}`,
-        `iptables ${r.iptables ?? 'none'}`,
-        `docker ${docker}`,
-        `sudo ${r.sudo}`,
+        r.init ?? '?',
+        r.freeDiskBytes === null ? '?' : `${(r.freeDiskBytes / 1024 ** 3).toFixed(1)} GiB`,
+        r.memoryCgroup.enabled ? 'on' : 'off',
+        r.iptables ?? 'none',
+        docker,
+        r.sudo,
       ];
     });
-    process.stdout.write(`${formatTable(rows)}\n`);
+    process.stdout.write(
+      `${formatTable([['HOST', 'TARGET', 'MODEL', 'KERNEL/USERLAND', 'OS', 'INIT', 'DISK', 'MEMCG', 'IPTABLES', 'DOCKER', 'SUDO'], ...rows])}\n`,
+    );
     for (const o of outcomes) {
       if (o.ok && o.value.refused) process.stderr.write(`crossdock: ${o.host.name}: ${o.value.refused}\n`);
       if (o.ok && o.value.memoryCgroup.fix)

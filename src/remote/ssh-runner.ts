@@ -6,7 +6,7 @@
  */
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
-import { homedir } from 'node:os';
+import { constants, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel } from 'ssh2';
@@ -248,8 +248,9 @@ export class SshRunner implements Runner {
         channel.on('exit', (code: number | null, signalName?: string) => {
           if (typeof code === 'number') exitCode = code;
           if (signalName) {
-            signal = `SIG${signalName}`;
-            exitCode = 128 + (SIGNALS[signalName] ?? 0);
+            // OpenSSH sends "ILL"; some servers send "SIGILL".
+            signal = `SIG${signalName.replace(/^SIG/, '')}`;
+            exitCode = 128 + ((constants.signals as Record<string, number | undefined>)[signal] ?? 0);
           }
         });
         channel.on('close', () => {
@@ -268,20 +269,6 @@ export class SshRunner implements Runner {
     });
   }
 }
-
-const SIGNALS: Record<string, number> = {
-  HUP: 1,
-  INT: 2,
-  QUIT: 3,
-  ILL: 4,
-  ABRT: 6,
-  BUS: 7,
-  FPE: 8,
-  KILL: 9,
-  SEGV: 11,
-  PIPE: 13,
-  TERM: 15,
-};
 
 function connectError(
   host: InventoryHost,

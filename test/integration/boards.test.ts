@@ -6,9 +6,10 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultCacheDirectory } from '../../src/boards/rootfs.js';
 import { loadTargets } from '../../src/platform/targets.js';
 import { loadInventory } from '../../src/remote/inventory.js';
 import { SshRunner } from '../../src/remote/ssh-runner.js';
@@ -29,7 +30,10 @@ let home: string;
 let inventoryFile: string;
 
 function cli(args: string[]) {
-  return crossdock(args, { env: { CROSSDOCK_BOARD_DIR: state, HOME: home } });
+  // A HOME of its own keeps ~/.ssh/known_hosts out of the host-key tests; the rootfs cache stays shared.
+  return crossdock(args, {
+    env: { CROSSDOCK_BOARD_DIR: state, HOME: home, XDG_CACHE_HOME: dirname(defaultCacheDirectory()) },
+  });
 }
 
 async function runnerFor(name: string, overrides: { user?: string; sudoPassword?: string; sudo?: boolean } = {}) {
@@ -250,7 +254,7 @@ describe.runIf(ready)('emulated boards over SSH', () => {
     });
     expect(leftovers).toEqual([]);
     expect(readdirSync(state).filter((entry) => existsSync(join(state, entry, 'board.json')))).toEqual([]);
-    expect((await cli(['board', 'list'])).stdout).toBe('no boards\n');
+    expect((await cli(['board', 'list'])).stdout).toBe('no boards');
   });
 });
 
