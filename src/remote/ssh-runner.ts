@@ -8,6 +8,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { constants, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel } from 'ssh2';
 import { CommandFailedError, RemoteError, UserError } from '../errors.js';
@@ -45,6 +46,7 @@ export class SshRunner implements Runner {
     private readonly ssh: NodeSSH,
     readonly target: InventoryHost,
     private readonly options: ConnectOptions,
+    private readonly jump: SshRunner | null,
   ) {
     this.host = target.name;
     this.dryRun = options.dryRun ?? false;
@@ -62,6 +64,15 @@ export class SshRunner implements Runner {
       host.identityFiles.map(async (file) => readFile(file, 'utf8').catch(() => null)),
     );
     const privateKey = privateKeys.find((key): key is string => key !== null);
+    // ProxyJump a,b,c: reach c through b through a, each hop verified like any host.
+    let jump: SshRunner | null = null;
+    let sock: Duplex | undefined;
+    if (host.proxyJump) {
+      const hops = host.proxyJump.split(',');
+      const last = hops.pop() ?? '';
+      jump = await SshRunner.connect(jumpHost(last, hops.join(',') || null, host), options);
+      sock = await jump.forwardTo(host.address, host.port);
+    }
     try {
       await ssh.connect({
         host: host.address,
@@ -71,6 +82,7 @@ export class SshRunner implements Runner {
         ...(options.passphrase ? { passphrase: options.passphrase } : {}),
         ...((options.agent ?? process.env.SSH_AUTH_SOCK) ? { agent: options.agent ?? process.env.SSH_AUTH_SOCK } : {}),
         readyTimeout: options.readyTimeoutMs ?? 20_000,
+        ...(sock ? { sock } : {}),
         keepaliveInterval: 10_000,
         keepaliveCountMax: 3,
         hostVerifier: (key: Buffer) => {
@@ -80,6 +92,7 @@ export class SshRunner implements Runner {
         },
       });
     } catch (error) {
+      jump?.dispose();
       throw connectError(host, error, verdict, presented, options);
     }
     if (verdict?.kind === 'unknown' && presented && options.acceptNew) {
@@ -90,11 +103,25 @@ export class SshRunner implements Runner {
         options.log?.(`${host.name}: recorded host key ${fingerprint(presented)} in ${file}`);
       }
     }
-    return new SshRunner(ssh, host, options);
+    return new SshRunner(ssh, host, options, jump);
   }
 
   dispose(): void {
     this.ssh.dispose();
+    this.jump?.dispose();
+  }
+
+  /** A TCP stream from this host to another: the next hop of a ProxyJump. */
+  forwardTo(address: string, port: number): Promise<Duplex> {
+    const connection = this.ssh.connection as Client | null;
+    if (!connection) return Promise.reject(new RemoteError(`${this.host}: not connected`));
+    return new Promise((resolve, reject) => {
+      connection.forwardOut('127.0.0.1', 0, address, port, (error: Error | undefined, stream: ClientChannel) => {
+        if (error)
+          reject(new RemoteError(`${this.host}: cannot reach ${address}:${port} as a jump host: ${error.message}`));
+        else resolve(stream);
+      });
+    });
   }
 
   /** The shell line for a command: cwd and environment applied, sudo when asked for root. */
@@ -268,6 +295,25 @@ export class SshRunner implements Runner {
       });
     });
   }
+}
+
+/** `[user@]host[:port]` of a ProxyJump, with the target's key and sudo-less defaults. */
+function jumpHost(spec: string, proxyJump: string | null, target: InventoryHost): InventoryHost {
+  const match = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(spec.trim());
+  if (!match?.[2]) throw new UserError(`${target.name}: ProxyJump ${spec}: expected [user@]host[:port]`);
+  const address = match[2].replace(/^\[|\]$/g, '');
+  return {
+    name: `${target.name} via ${address}`,
+    address,
+    port: match[3] ? Number(match[3]) : 22,
+    user: match[1] ?? target.user,
+    identityFiles: target.identityFiles,
+    proxyJump,
+    sudo: { kind: 'none' },
+    tags: [],
+    groups: [],
+    model: null,
+  };
 }
 
 function connectError(

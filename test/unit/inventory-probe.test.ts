@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { loadTargets } from '../../src/platform/targets.js';
+import { limitHosts, loadInventory, parseSshG } from '../../src/remote/inventory.js';
+import { parseProbe, probeScript } from '../../src/remote/probe.js';
+import { tempTree } from '../helpers/temp.js';
+
+describe('inventory', () => {
+  it('layers defaults < groups < host and resolves paths against the file', async () => {
+    const directory = await tempTree({
+      'fleet/inventory.yaml': [
+        'knownHosts: known_hosts',
+        'defaults: { user: pi, port: 2222, identityFile: keys/id }',
+        'hosts:',
+        '  zero-1: { address: 10.0.0.11, tags: [kitchen] }',
+        '  zero-2: { address: 10.0.0.12, user: admin }',
+        '  four-1: { address: 10.0.0.21, port: 22 }',
+        'groups:',
+        '  zeros: { hosts: [zero-1, zero-2], sudo: { passwordEnv: ZERO_SUDO } }',
+        '  canary: { hosts: [zero-1], user: canary }',
+        '',
+      ].join('\n'),
+    });
+    const inventory = await loadInventory(`${directory}/fleet/inventory.yaml`);
+    expect(inventory.knownHosts).toBe(`${directory}/fleet/known_hosts`);
+    const [zero1, zero2, four1] = inventory.hosts;
+    expect(zero1).toMatchObject({
+      name: 'zero-1',
+      user: 'canary',
+      port: 2222,
+      identityFiles: [`${directory}/fleet/keys/id`],
+      sudo: { kind: 'password', env: 'ZERO_SUDO' },
+      groups: ['zeros', 'canary'],
+      tags: ['kitchen'],
+    });
+    expect(zero2).toMatchObject({ user: 'admin', sudo: { kind: 'password', env: 'ZERO_SUDO' } });
+    expect(four1).toMatchObject({ user: 'pi', port: 22, sudo: { kind: 'none' } });
+    expect(limitHosts(inventory.hosts, 'zeros,!canary').map((h) => h.name)).toEqual(['zero-2']);
+    expect(limitHosts(inventory.hosts, 'tag:kitchen,four-*').map((h) => h.name)).toEqual(['zero-1', 'four-1']);
+    expect(() => limitHosts(inventory.hosts, 'nothing')).toThrow('--limit nothing: matches no host');
+  });
+
+  it('names the file, line and key of a mistake, with a suggestion', async () => {
+    const directory = await tempTree({
+      'inventory.yaml': 'hosts:\n  zero-1:\n    adress: 10.0.0.11\n',
+      'bad-group.yaml': 'hosts:\n  a: {}\ngroups:\n  g: { hosts: [b] }\n',
+    });
+    await expect(loadInventory(`${directory}/inventory.yaml`)).rejects.toThrow(
+      /inventory\.yaml:3:5 hosts\.zero-1\.adress: unknown key "adress"/,
+    );
+    await expect(loadInventory(`${directory}/bad-group.yaml`)).rejects.toThrow(
+      'group g lists b, which is not under hosts',
+    );
+  });
+
+  it('reads what ssh -G resolved from ~/.ssh/config', () => {
+    expect(
+      parseSshG(
+        'host pi\nhostname 192.168.1.50\nuser pi\nport 2200\nidentityfile ~/.ssh/id_ed25519\nidentityfile ~/.ssh/id_rsa\nproxyjump bastion\n',
+      ),
+    ).toEqual({
+      hostname: '192.168.1.50',
+      user: 'pi',
+      port: 2200,
+      identityFiles: ['~/.ssh/id_ed25519', '~/.ssh/id_rsa'],
+      proxyJump: 'bastion',
+    });
+  });
+});
+
+describe('probe parsing', () => {
+  const section = (name: string, body: string) => `\n@@crossdock:${name}\n${body}`;
+
+  it('turns a Pi Zero on Raspberry Pi OS with distro docker into a report with the fixes', async () => {
+    const registry = await loadTargets();
+    const output = [
+      section('uname', 'armv6l'),
+      section('kernel', '6.1.21+'),
+      section('longbit', '32'),
+      section('dpkg', 'armhf'),
+      section('osrelease', 'PRETTY_NAME="Raspbian GNU/Linux 11 (bullseye)"\nID=raspbian\nVERSION_ID="11"'),
+      section(
+        'cpuinfo',
+        'processor\t: 0\nmodel name\t: ARMv6-compatible processor rev 7 (v6l)\nCPU architecture: 7\nCPU part\t: 0xb76\n',
+      ),
+      section('dtmodel', 'Raspberry Pi Zero W Rev 1.1'),
+      section('shelf', ''),
+      section('init', 'systemd\nsystemd-running'),
+      section('disk', '/dev/root 14000000 4000000 9437184 30% /'),
+      section('memory', 'cpuset cpu io pids\nmemory\t0\t80\t0'),
+      section('cmdline', '/boot/cmdline.txt\nconsole=serial0,115200 root=PARTUUID=1 rootwait'),
+      section('iptables', 'iptables v1.8.7 (nf_tables)'),
+      section(
+        'packages',
+        'docker.io 20.10.5+dfsg1-1+deb11u2 ii \ncontainerd 1.4.13~ds1-1~deb11u4 ii \nrunc 1.0.0~rc93 un ',
+      ),
+      section('commands', '/usr/sbin/dockerd\n/usr/bin/docker'),
+      section('sudo', '1000\nnopasswd'),
+      section('end', ''),
+    ].join('');
+    const report = parseProbe('zero', output, registry);
+    expect(report).toMatchObject({
+      name: 'zero',
+      target: 'armv6',
+      model: 'Raspberry Pi Zero W Rev 1.1',
+      os: 'Raspbian GNU/Linux 11 (bullseye)',
+      init: 'systemd',
+      freeDiskBytes: 9437184 * 1024,
+      iptables: 'nft',
+      sudo: 'nopasswd',
+      docker: {
+        packages: [
+          { name: 'docker.io', version: '20.10.5+dfsg1-1+deb11u2' },
+          { name: 'containerd', version: '1.4.13~ds1-1~deb11u4' },
+        ],
+        crossdockVersion: null,
+      },
+    });
+    expect(report.memoryCgroup.enabled).toBe(false);
+    expect(report.memoryCgroup.fix).toContain('cgroup_enable=memory cgroup_memory=1');
+    expect(report.memoryCgroup.fix).toContain('/boot/cmdline.txt');
+  });
+
+  it('quotes the install path it is given', () => {
+    expect(probeScript("/opt/x'; rm -rf /")).toContain("p='/opt/x'\\''; rm -rf /'");
+  });
+});
