@@ -250,6 +250,7 @@ export function createCli() {
     .option('--inventory <file>', 'Inventory of boards (default inventory.yaml)')
     .option('--limit <pattern>', 'Hosts, groups, tag:T or globs, comma-separated; !x excludes')
     .option('--accept-new', 'Record the host key of a board seen for the first time (trust on first use)')
+    .option('--ssh-config <file>', 'ssh_config to resolve host names with (default ~/.ssh/config, as ssh -G)')
     .option('--json', 'Print JSON, one entry per host')
     .example('crossdock probe --inventory /run/crossdock/boards/inventory.yaml')
     .action(async (flags: Flags) => {
@@ -259,6 +260,7 @@ export function createCli() {
         limit: textFlag(flags.limit),
         acceptNew: Boolean(flags.acceptNew),
         json: Boolean(flags.json),
+        sshConfig: textFlag(flags.sshConfig),
       });
     });
 

@@ -92,3 +92,23 @@ export {
 } from './release/publish.js';
 export { readDist } from './release/dist-input.js';
 export { releaseNotes, gitChanges } from './release/notes.js';
+export {
+  loadInventory,
+  limitHosts,
+  parseSshG,
+  InventorySchema,
+  type Inventory,
+  type InventoryHost,
+} from './remote/inventory.js';
+export { SshRunner, type ConnectOptions, defaultKnownHosts } from './remote/ssh-runner.js';
+export {
+  parseKnownHosts,
+  verifyHostKey,
+  knownHostsLine,
+  fingerprint,
+  type HostKeyVerdict,
+} from './remote/known-hosts.js';
+export { probeBoard, parseProbe, probeScript, type ProbeReport } from './remote/probe.js';
+export { forEachHost, type HostOutcome } from './remote/fleet.js';
+export { boardsUp, boardsDown, listBoards, prepareModel, type BoardRecord } from './boards/board.js';
+export { loadBoardModels, type BoardModel } from './boards/models.js';

@@ -176,7 +176,13 @@ export async function boardsUp(
       while (used.has(index)) index += 1;
       if (index > 250) throw new UserError('at most 250 boards at once');
       used.add(index);
-      records.push(await startBoard({ name, index, model, target, rootfs, qemu, wrapper, clientKey, environment }));
+      try {
+        records.push(await startBoard({ name, index, model, target, rootfs, qemu, wrapper, clientKey, environment }));
+      } catch (error) {
+        // Nothing half-made stays behind: a board that did not come up is taken down.
+        await boardsDown([name], environment).catch(() => undefined);
+        throw error;
+      }
     }),
   );
   return records.sort((a, b) => a.index - b.index);
@@ -214,7 +220,7 @@ async function startBoard(input: {
   await mkdir(join(upper, 'root/.ssh'), { recursive: true, mode: 0o700 });
   await copyFile(`${input.clientKey}.pub`, join(upper, 'root/.ssh/authorized_keys'));
   await chmod(join(upper, 'root/.ssh'), 0o700);
-  await writeFile(join(upper, 'etc/hostname'), `${name}\n`);
+  await writeFile(join(upper, 'etc/hostname'), `${name.replace(/_/g, '-')}\n`);
   if (input.qemu) {
     await mkdir(join(upper, QEMU_IN_BOARD.slice(1)), { recursive: true });
     await copyFile(input.qemu, join(upper, QEMU_IN_BOARD.slice(1), `qemu-${target.qemu.name}-static`));
@@ -239,7 +245,8 @@ async function startBoard(input: {
   const boardSide = `cdb${index}`;
   const { pid } = await spawnNamespaced(
     INIT,
-    [input.rootfs, directory, registration, name, '', `${address}/30`, boardSide],
+    // Host names take no underscores (the x86_64 model's boards are x86-64-N inside).
+    [input.rootfs, directory, registration, name.replace(/_/g, '-'), '', `${address}/30`, boardSide],
     {
       logFile: join(directory, 'board.log'),
       detached: true,

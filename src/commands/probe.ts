@@ -11,8 +11,12 @@ export async function probeCommand(options: {
   limit?: string | undefined;
   acceptNew?: boolean;
   json?: boolean;
+  sshConfig?: string | undefined;
 }): Promise<number> {
-  const inventory = await loadInventory(options.inventory ?? 'inventory.yaml', { runner: createRunner({}) });
+  const inventory = await loadInventory(options.inventory ?? 'inventory.yaml', {
+    runner: createRunner({}),
+    sshConfig: options.sshConfig,
+  });
   const hosts = limitHosts(inventory.hosts, options.limit);
   const registry = await loadTargets();
   const outcomes = await forEachHost(inventory, hosts, (runner) => probeBoard(runner, registry), {

@@ -106,7 +106,8 @@ export function parseSshG(output: string): SshResolution {
 
 export async function loadInventory(
   file: string,
-  options: { runner?: Runner; home?: string } = {},
+  /** runner: resolve with `ssh -G`; sshConfig: an ssh_config file instead of ~/.ssh/config (ssh -F). */
+  options: { runner?: Runner; home?: string; sshConfig?: string | undefined } = {},
 ): Promise<Inventory> {
   const document = await loadDocument(file, InventorySchema);
   const base = dirname(resolve(file));
@@ -128,7 +129,7 @@ export async function loadInventory(
     const layers: ConnectionKeys[] = [document.defaults ?? {}, ...groups.map((g) => document.groups?.[g] ?? {}), host];
     const pick = (key: keyof typeof Connection) =>
       layers.reduce<unknown>((value, layer) => layer[key] ?? value, undefined);
-    const ssh = options.runner ? await resolveWithSsh(options.runner, name) : {};
+    const ssh = options.runner ? await resolveWithSsh(options.runner, name, options.sshConfig) : {};
     const identityFile = pick('identityFile') as string | undefined;
     const sudo = pick('sudo') as v.InferOutput<typeof Sudo> | undefined;
     hosts.push({
@@ -152,8 +153,8 @@ export async function loadInventory(
   return { file, knownHosts: document.knownHosts ? path(document.knownHosts) : null, hosts };
 }
 
-async function resolveWithSsh(runner: Runner, name: string): Promise<SshResolution> {
-  const result = await runner.run('ssh', ['-G', name], { allowFailure: true });
+async function resolveWithSsh(runner: Runner, name: string, config: string | undefined): Promise<SshResolution> {
+  const result = await runner.run('ssh', [...(config ? ['-F', config] : []), '-G', name], { allowFailure: true });
   return result.exitCode === 0 ? parseSshG(result.stdout) : {};
 }
 

@@ -4,13 +4,13 @@
  * the board as literals. Host keys are verified against known_hosts before anything is sent;
  * a sudo password goes on stdin (`sudo -S`), never into argv or a log.
  */
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { constants, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
-import type { Client, ClientChannel } from 'ssh2';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { CommandFailedError, RemoteError, UserError } from '../errors.js';
 import { Redactor } from '../exec/redact.js';
 import { formatCommand, type Runner, type RunOptions, type RunResult, shellQuote } from '../exec/runner.js';
@@ -199,23 +199,62 @@ export class SshRunner implements Runner {
   }
 
   /**
-   * Streams a local file to the board with `cat > tmp && mv tmp path`: one channel, no SFTP
-   * subsystem needed, and the file appears whole or not at all.
+   * Copies a local file to the board; the file appears whole at `remote` or not at all. SFTP
+   * (ssh2's pipelined fastPut) into a partial name, then one `mv`: measured 1.5× faster than
+   * streaming into `cat` over an exec channel (bench/ssh-transfer.mjs: 24 against 16 MB/s to an
+   * emulated board). Boards without an SFTP server get the `cat` stream.
    */
   async putFile(
     local: string,
     remote: string,
     options: { onProgress?: (sent: number) => void; mode?: string; privileged?: boolean } = {},
   ): Promise<number> {
-    const temporary = `${remote}.crossdock-partial`;
-    const script = `umask 077 && cat > ${shellQuote(temporary)} && ${options.mode ? `chmod ${shellQuote(options.mode)} ${shellQuote(temporary)} && ` : ''}mv -f ${shellQuote(temporary)} ${shellQuote(remote)}`;
-    const line = this.commandLine('sh', ['-c', script], { privileged: options.privileged ?? false });
+    const size = (await stat(local)).size;
+    const asRoot = (options.privileged ?? false) && this.target.user !== 'root';
+    // A non-root login writes to its own temp file; root moves it into place.
+    const partial = asRoot ? `/tmp/.crossdock-${process.pid}-${Date.now()}.partial` : `${remote}.crossdock-partial`;
+    try {
+      await this.sftpPut(local, partial, options.onProgress);
+    } catch (error) {
+      if (!(error instanceof SftpUnavailableError)) throw error;
+      await this.catPut(local, partial, options.onProgress);
+    }
+    const finish = [
+      ...(options.mode ? [`chmod ${shellQuote(options.mode)} ${shellQuote(partial)}`] : []),
+      ...(asRoot ? [`chown root:root ${shellQuote(partial)}`] : []),
+      `mv -f ${shellQuote(partial)} ${shellQuote(remote)}`,
+    ].join(' && ');
+    await this.run('sh', ['-c', finish], { privileged: asRoot });
+    return size;
+  }
+
+  private async sftpPut(local: string, remote: string, onProgress?: (sent: number) => void): Promise<void> {
+    let sftp: SFTPWrapper;
+    try {
+      sftp = await this.ssh.requestSFTP();
+    } catch (error) {
+      throw new SftpUnavailableError(error instanceof Error ? error.message : String(error));
+    }
+    try {
+      await new Promise<void>((resolve, reject) => {
+        sftp.fastPut(local, remote, { step: (sent) => onProgress?.(sent) }, (error) => {
+          if (error) reject(new RemoteError(`${this.host}: copying to ${remote} failed: ${error.message}`));
+          else resolve();
+        });
+      });
+    } finally {
+      sftp.end();
+    }
+  }
+
+  private async catPut(local: string, remote: string, onProgress?: (sent: number) => void): Promise<void> {
+    const line = `umask 077 && cat > ${shellQuote(remote)}`;
     let sent = 0;
     const result = await this.exec(line, undefined, {}, (channel) => {
-      const stream = createReadStream(local, { highWaterMark: 1 << 20 });
+      const stream = createReadStream(local, { highWaterMark: 1 << 16 });
       stream.on('data', (chunk) => {
         sent += chunk.length;
-        options.onProgress?.(sent);
+        onProgress?.(sent);
       });
       stream.pipe(channel);
     });
@@ -228,7 +267,6 @@ export class SshRunner implements Runner {
         stderr: result.stderr,
         remote: true,
       });
-    return sent;
   }
 
   private exec(
@@ -315,6 +353,8 @@ function jumpHost(spec: string, proxyJump: string | null, target: InventoryHost)
     model: null,
   };
 }
+
+class SftpUnavailableError extends Error {}
 
 function connectError(
   host: InventoryHost,

@@ -148,6 +148,29 @@ describe.runIf(ready)('emulated boards over SSH', () => {
     }
   });
 
+  it('copies files whole, over SFTP or, where a board has no SFTP server, through cat', async () => {
+    const directory = await tempTree({ payload: 'x'.repeat(300_000) });
+    const runner = await runnerFor('rpi-zero-2');
+    try {
+      const progress: number[] = [];
+      await runner.putFile(join(directory, 'payload'), '/tmp/over-sftp', { onProgress: (n) => progress.push(n) });
+      expect(progress.at(-1)).toBe(300_000);
+      await runner.run('sh', ['-c', 'mv /usr/lib/openssh/sftp-server /usr/lib/openssh/sftp-server.off']);
+      try {
+        await runner.putFile(join(directory, 'payload'), '/tmp/over-cat', { mode: '0640' });
+      } finally {
+        await runner.run('sh', ['-c', 'mv /usr/lib/openssh/sftp-server.off /usr/lib/openssh/sftp-server']);
+      }
+      const listing = await runner.run('sh', [
+        '-c',
+        'stat -c "%s %a" /tmp/over-sftp /tmp/over-cat; ls /tmp | grep -c partial || true',
+      ]);
+      expect(listing.stdout.split('\n').slice(0, 3)).toEqual(['300000 644', '300000 640', '0']);
+    } finally {
+      runner.dispose();
+    }
+  });
+
   it('sudo with a password: works, and the password is in no output, error or process listing', async () => {
     const password = 'Pi-Sudo-Secret-4711';
     const root = await runnerFor('rpi-4-32-1');

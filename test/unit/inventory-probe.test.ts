@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LocalRunner } from '../../src/exec/local-runner.js';
 import { loadTargets } from '../../src/platform/targets.js';
 import { limitHosts, loadInventory, parseSshG } from '../../src/remote/inventory.js';
 import { parseProbe, probeScript } from '../../src/remote/probe.js';
@@ -50,6 +51,22 @@ describe('inventory', () => {
     await expect(loadInventory(`${directory}/bad-group.yaml`)).rejects.toThrow(
       'group g lists b, which is not under hosts',
     );
+  });
+
+  it('takes what the inventory leaves out from ssh_config, as ssh -G resolves it', async () => {
+    const directory = await tempTree({
+      ssh_config:
+        'Host pi-*\n  User pi\n  Port 2200\nHost pi-kitchen\n  HostName 192.168.1.50\n  ProxyJump bastion.lan\n',
+      'inventory.yaml': 'hosts:\n  pi-kitchen: {}\n  pi-garage: { address: 10.0.0.9, user: root }\n',
+    });
+    const inventory = await loadInventory(`${directory}/inventory.yaml`, {
+      runner: new LocalRunner(),
+      sshConfig: `${directory}/ssh_config`,
+    });
+    expect(inventory.hosts.map((h) => [h.name, h.address, h.user, h.port, h.proxyJump])).toEqual([
+      ['pi-kitchen', '192.168.1.50', 'pi', 2200, 'bastion.lan'],
+      ['pi-garage', '10.0.0.9', 'root', 2200, null],
+    ]);
   });
 
   it('reads what ssh -G resolved from ~/.ssh/config', () => {
