@@ -33,7 +33,10 @@ const results = {
   'crossdock putFile': await time(() => runner.putFile(file, '/tmp/bench-cat')),
   'node-ssh putFile (SFTP)': await time(() => sftp.putFile(file, '/tmp/bench-sftp')),
   'OpenSSH ssh cat (floor)': await time(() =>
-    execFileSync('sh', ['-c', `ssh -o UserKnownHostsFile=${knownHosts[0]} -i ${host.identityFiles[0]} -p ${host.port} ${host.user}@${host.address} 'cat > /tmp/bench-ssh' < ${file}`]),
+    execFileSync('sh', [
+      '-c',
+      `ssh -o UserKnownHostsFile=${knownHosts[0]} -i ${host.identityFiles[0]} -p ${host.port} ${host.user}@${host.address} 'cat > /tmp/bench-ssh' < ${file}`,
+    ]),
   ),
 };
 runner.dispose();
