@@ -265,6 +265,45 @@ export function createCli() {
     });
 
   cli
+    .command(
+      'install',
+      'Install a build onto boards: probe, choose the bundle, send, verify on the board, unpack, switch atomically, health-check, commit or switch back; in waves',
+    )
+    .option('--inventory <file>', 'Inventory of boards (default inventory.yaml)')
+    .option('--from <dist>', 'The dist directory crossdock build wrote, e.g. dist/27.5.1')
+    .option('--limit <pattern>', 'Hosts, groups, tag:T or globs, comma-separated; !x excludes')
+    .option('--canary <n>', 'Hosts in the first wave (default 0)')
+    .option('--batch <n|p%>', 'Hosts per wave after the canaries (default all at once)')
+    .option('--max-fail <p%>', 'Stop when more than this share of hosts failed (default 0%)')
+    .option('--keep <n>', 'Versions kept on each board (default 3; the active and previous always)')
+    .option('--resume', 'Retry only the hosts that failed or were not reached last time')
+    .option('--state-file <file>', 'Where the rollout is recorded (default beside the inventory)')
+    .option('--accept-new', 'Record the host key of a board seen for the first time')
+    .option('--ssh-config <file>', 'ssh_config to resolve host names with')
+    .option('--dry-run', 'Print the plan per host; change nothing')
+    .option('--json', 'Print a JSON report')
+    .example('crossdock install --inventory fleet.yaml --from dist/27.5.1 --canary 1 --batch 25% --max-fail 10%')
+    .action(async (flags: Flags) => {
+      const { installCommand } = await import('./commands/install.js');
+      return installCommand({
+        inventory: textFlag(flags.inventory),
+        from: textFlag(flags.from),
+        limit: textFlag(flags.limit),
+        canary: flags.canary === undefined ? undefined : Number(flags.canary),
+        batch: textFlag(flags.batch),
+        maxFail: textFlag(flags.maxFail),
+        keep: flags.keep === undefined ? undefined : Number(flags.keep),
+        resume: Boolean(flags.resume),
+        stateFile: textFlag(flags.stateFile),
+        acceptNew: Boolean(flags.acceptNew),
+        sshConfig: textFlag(flags.sshConfig),
+        dryRun: Boolean(flags.dryRun),
+        json: Boolean(flags.json),
+        verbose: Boolean(flags.verbose),
+      });
+    });
+
+  cli
     .command('config', 'Show the configuration in effect: defaults < crossdock.yaml < flags')
     .option('--target <targets>', 'Targets (comma-separated or repeated)')
     .option('--out-dir <dir>', 'Output directory for builds')

@@ -172,15 +172,26 @@ export async function boardsUp(
   const records: BoardRecord[] = [];
   await Promise.all(
     names.map(async (name) => {
-      let index = 1;
-      while (used.has(index)) index += 1;
-      if (index > 250) throw new UserError('at most 250 boards at once');
-      used.add(index);
+      // Creating the veth pair claims the index: `ip link add` fails if another board (of this
+      // or another state directory, or a parallel `board up`) took it first.
+      let index = 0;
+      for (let candidate = 1; candidate <= 250 && index === 0; candidate += 1) {
+        if (used.has(candidate)) continue;
+        used.add(candidate);
+        const claimed = await environment.runner.run(
+          'ip',
+          ['link', 'add', `cdh${candidate}`, 'type', 'veth', 'peer', 'name', `cdb${candidate}`],
+          { allowFailure: true, mutates: true },
+        );
+        if (claimed.exitCode === 0) index = candidate;
+      }
+      if (index === 0) throw new UserError('no free board slot (at most 250 boards at once)');
       try {
         records.push(await startBoard({ name, index, model, target, rootfs, qemu, wrapper, clientKey, environment }));
       } catch (error) {
         // Nothing half-made stays behind: a board that did not come up is taken down.
         await boardsDown([name], environment).catch(() => undefined);
+        await environment.runner.run('ip', ['link', 'del', `cdh${index}`], { allowFailure: true, mutates: true });
         throw error;
       }
     }),
@@ -251,8 +262,6 @@ async function startBoard(input: {
       logFile: join(directory, 'board.log'),
       detached: true,
       beforeStart: async (namespacePid) => {
-        await runner.run('ip', ['link', 'del', hostSide], { allowFailure: true, mutates: true });
-        await runner.run('ip', ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', boardSide], { mutates: true });
         await runner.run('ip', ['link', 'set', boardSide, 'netns', String(namespacePid)], { mutates: true });
         await runner.run('ip', ['addr', 'add', `10.201.${index}.1/30`, 'dev', hostSide], { mutates: true });
         await runner.run('ip', ['link', 'set', hostSide, 'up'], { mutates: true });

@@ -19,14 +19,44 @@ export type HostOutcome<T> =
   | { host: InventoryHost; ok: true; value: T }
   | { host: InventoryHost; ok: false; error: string; hint: string | null; exitCode: number };
 
+/** Connects to one host, runs `work`, disconnects; any failure becomes this host's outcome. */
+export async function withHost<T>(
+  inventory: Inventory,
+  host: InventoryHost,
+  work: (runner: SshRunner, host: InventoryHost) => Promise<T>,
+  options: FleetOptions = {},
+): Promise<HostOutcome<T>> {
+  const env = options.env ?? process.env;
+  let runner: SshRunner | undefined;
+  try {
+    runner = await SshRunner.connect(host, {
+      knownHosts: defaultKnownHosts(inventory.knownHosts, options.home),
+      acceptNew: options.acceptNew ?? false,
+      passphrase: env.CROSSDOCK_SSH_PASSPHRASE,
+      sudoPassword: host.sudo.kind === 'password' ? env[host.sudo.env] : undefined,
+      dryRun: options.dryRun ?? false,
+      ...(options.log ? { log: options.log } : {}),
+    });
+    return { host, ok: true, value: await work(runner, host) };
+  } catch (error) {
+    return {
+      host,
+      ok: false,
+      error: error instanceof Error ? error.message : String(error),
+      hint: error instanceof CrossdockError ? (error.hint ?? null) : null,
+      exitCode: error instanceof CrossdockError ? error.exitCode : 70,
+    };
+  } finally {
+    runner?.dispose();
+  }
+}
+
 export async function forEachHost<T>(
   inventory: Inventory,
   hosts: readonly InventoryHost[],
   work: (runner: SshRunner, host: InventoryHost) => Promise<T>,
   options: FleetOptions = {},
 ): Promise<Array<HostOutcome<T>>> {
-  const env = options.env ?? process.env;
-  const knownHosts = defaultKnownHosts(inventory.knownHosts, options.home);
   const results: Array<HostOutcome<T>> = new Array<HostOutcome<T>>(hosts.length);
   let next = 0;
   const worker = async () => {
@@ -34,28 +64,7 @@ export async function forEachHost<T>(
       const index = next++;
       const host = hosts[index];
       if (!host) return;
-      let runner: SshRunner | undefined;
-      try {
-        runner = await SshRunner.connect(host, {
-          knownHosts,
-          acceptNew: options.acceptNew ?? false,
-          passphrase: env.CROSSDOCK_SSH_PASSPHRASE,
-          sudoPassword: host.sudo.kind === 'password' ? env[host.sudo.env] : undefined,
-          dryRun: options.dryRun ?? false,
-          ...(options.log ? { log: options.log } : {}),
-        });
-        results[index] = { host, ok: true, value: await work(runner, host) };
-      } catch (error) {
-        results[index] = {
-          host,
-          ok: false,
-          error: error instanceof Error ? error.message : String(error),
-          hint: error instanceof CrossdockError ? (error.hint ?? null) : null,
-          exitCode: error instanceof CrossdockError ? error.exitCode : 70,
-        };
-      } finally {
-        runner?.dispose();
-      }
+      results[index] = await withHost(inventory, host, work, options);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, hosts.length) }, worker));

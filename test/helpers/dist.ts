@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { sha256, sha256File, formatSha256Sums } from '../../src/build/checksums.js';
 import { bundleName, type Manifest, type ManifestArtifact, serializeManifest } from '../../src/build/manifest.js';
 import { writeTarGz } from '../../src/build/tar.js';
+import type { Target } from '../../src/platform/targets.js';
+import { execa } from 'execa';
 
 export interface TestDistOptions {
   version: string;
@@ -76,4 +78,98 @@ function deterministicBytes(seed: string, length: number): Buffer {
     block.copy(out, offset);
   }
   return out;
+}
+
+const VERSION_PROGRAM = `#include <stdio.h>
+#include <string.h>
+int main(int argc, char **argv) {
+  const char *name = strrchr(argv[0], '/');
+  name = name ? name + 1 : argv[0];
+  if (argc > 1 && strcmp(argv[1], "--version") == 0) { printf("%s version %s\\n", name, LINE); return 0; }
+  return 0;
+}
+`;
+
+export const RUNNABLE_BINARIES = ['dockerd', 'containerd', 'runc', 'docker'];
+
+/**
+ * A dist whose bundles hold real static programs of each target (compiled with the target's
+ * cross compiler and flags) that answer `--version` as the manifest's smoke line says, so an
+ * install can health-check them on a board. `broken` makes dockerd answer something else.
+ */
+export async function makeRunnableDist(
+  parent: string,
+  options: { version: string; targets: Target[]; broken?: boolean },
+): Promise<string> {
+  const directory = join(parent, options.version);
+  await mkdir(join(directory, 'systemd'), { recursive: true });
+  const work = join(parent, `.work-${options.version}`);
+  await mkdir(work, { recursive: true });
+  const artifacts: ManifestArtifact[] = [];
+  for (const target of options.targets) {
+    const source = join(work, `version-${target.name}.c`);
+    await writeFile(source, VERSION_PROGRAM);
+    const program = join(work, `version-${target.name}`);
+    const broken = join(work, `broken-${target.name}`);
+    const compile = (output: string, line: string) =>
+      execa(`${target.gnu.triple}-gcc`, [
+        ...target.gnu.cflags,
+        '-static',
+        '-O2',
+        `-DLINE="${line}"`,
+        '-o',
+        output,
+        source,
+      ]);
+    await compile(program, options.version);
+    if (options.broken) await compile(broken, 'unusable');
+    const entries = RUNNABLE_BINARIES.map((name) => ({
+      path: `docker/${name}`,
+      type: 'file' as const,
+      mode: 0o755,
+      source: options.broken && name === 'dockerd' ? broken : program,
+    }));
+    const file = bundleName(options.version, target.name);
+    await writeTarGz(join(directory, file), [{ path: 'docker', type: 'directory' }, ...entries], 1767225600);
+    const data = await readFile(join(directory, file));
+    artifacts.push({
+      kind: 'bundle',
+      file,
+      target: target.name,
+      size: data.length,
+      sha256: sha256(data),
+      binaries: RUNNABLE_BINARIES.map((name) => ({
+        name,
+        component: name,
+        size: 0,
+        sha256: '',
+        armArch: null,
+        source: { spec: 'test', revision: 'test', version: options.version },
+        flags: { env: {}, args: [] },
+        smoke: { args: ['--version'], cpu: null, firstLine: `${name} version ${options.version}` },
+        go: null,
+      })),
+    });
+  }
+  const unit = '[Unit]\nDescription=Docker Application Container Engine\n';
+  await writeFile(join(directory, 'systemd/docker.service'), unit);
+  artifacts.push({
+    kind: 'unit',
+    file: 'systemd/docker.service',
+    target: null,
+    size: unit.length,
+    sha256: sha256(unit),
+  });
+  const manifest: Manifest = {
+    schemaVersion: 1,
+    tool: 'crossdock-test',
+    version: options.version,
+    sourceDateEpoch: 1767225600,
+    targets: options.targets.map((t) => t.name),
+    sources: [],
+    toolchains: {},
+    artifacts,
+  };
+  await writeFile(join(directory, 'manifest.json'), serializeManifest(manifest));
+  return directory;
 }

@@ -1,0 +1,329 @@
+/**
+ * One board's install, as a sequence of steps each safe to interrupt: probe → choose the bundle
+ * (or refuse before a byte is sent) → plan (same version active and healthy: nothing to do) →
+ * preflight → send (resumed when the bundle is already there) → verify sha256 on the board →
+ * unpack into versions/<v> (a partial directory renamed whole) → arm the watchdog → atomic switch
+ * of `current` → restart (where systemd runs) → health → commit, or switch back.
+ *
+ * The watchdog is a detached shell on the board that switches back unless the commit marker
+ * appears: if the link dies between switch and commit, the board reverts on its own.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import semver from 'semver';
+import type { Manifest, ManifestBinary } from '../build/manifest.js';
+import { FailureError } from '../errors.js';
+import { shellQuote } from '../exec/runner.js';
+import type { TargetRegistry } from '../platform/targets.js';
+import type { ProbeReport } from '../remote/probe.js';
+import { probeBoard } from '../remote/probe.js';
+import type { SshRunner } from '../remote/ssh-runner.js';
+import { boardLayout, chooseBundle, versionsToPrune } from './plan.js';
+
+export type HostStatus = 'installed' | 'unchanged' | 'rolled-back' | 'failed' | 'refused' | 'planned' | 'not-reached';
+
+export interface HostResult {
+  name: string;
+  target: string | null;
+  version: string;
+  previousVersion: string | null;
+  activeVersion: string | null;
+  status: HostStatus;
+  health: 'ok' | 'failed' | 'unknown';
+  bytesSent: number;
+  steps: string[];
+  error: string | null;
+  hint: string | null;
+}
+
+export interface HostInstallOptions {
+  dist: { directory: string; manifest: Manifest };
+  registry: TargetRegistry;
+  keep: number;
+  dryRun: boolean;
+  /** Seconds the watchdog waits for the commit before switching back. */
+  watchdogSeconds: number;
+  onStep?: (step: string) => void;
+  onBytes?: (sent: number) => void;
+}
+
+interface RemoteState {
+  current: string | null;
+  previous: string | null;
+  pending: string | null;
+  versions: string[];
+  systemd: boolean;
+}
+
+const layout = boardLayout();
+
+export async function installHost(runner: SshRunner, options: HostInstallOptions): Promise<HostResult> {
+  const { manifest } = options.dist;
+  const result: HostResult = {
+    name: runner.host,
+    target: null,
+    version: manifest.version,
+    previousVersion: null,
+    activeVersion: null,
+    status: 'failed',
+    health: 'unknown',
+    bytesSent: 0,
+    steps: [],
+    error: null,
+    hint: null,
+  };
+  const step = (name: string) => {
+    result.steps.push(name);
+    options.onStep?.(name);
+  };
+  const root = { privileged: true } as const;
+
+  step('probe');
+  const probe = await probeBoard(runner, options.registry, { installPath: layout.root });
+  result.target = probe.target;
+  const choice = chooseBundle(manifest, probe);
+  if (!choice.ok) {
+    result.status = 'refused';
+    result.error = choice.reason;
+    result.hint = choice.hint;
+    return result;
+  }
+  const bundle = choice.bundle;
+  const binaries = manifest.artifacts
+    .filter((a) => a.kind === 'bundle' && a.file === bundle.file)
+    .flatMap((a) => a.binaries ?? []);
+
+  step('plan');
+  let state = await readState(runner);
+  if (state.pending) {
+    // A run died between switch and commit and its watchdog has not fired yet: revert now.
+    step('revert-pending');
+    if (!options.dryRun) await runner.run('sh', ['-c', revertScript()], root);
+    state = await readState(runner);
+  }
+  result.previousVersion = state.current;
+  result.activeVersion = state.current;
+  if (state.current === manifest.version && (await healthy(runner, state.current, binaries, state.systemd))) {
+    result.status = 'unchanged';
+    result.health = 'ok';
+    return result;
+  }
+  if (options.dryRun) {
+    result.status = 'planned';
+    result.steps.push('preflight', 'send', 'verify', 'unpack', 'switch', 'health', 'commit');
+    return result;
+  }
+
+  step('preflight');
+  preflight(probe, bundle.size);
+
+  step('send');
+  const incoming = `${layout.incoming}/${bundle.file}`;
+  await runner.run('mkdir', ['-p', layout.incoming, layout.versions], root);
+  if ((await remoteSha256(runner, incoming)) !== bundle.sha256) {
+    result.bytesSent = await runner.putFile(join(options.dist.directory, bundle.file), incoming, {
+      privileged: true,
+      ...(options.onBytes ? { onProgress: options.onBytes } : {}),
+    });
+  }
+
+  step('verify');
+  const received = await remoteSha256(runner, incoming);
+  if (received !== bundle.sha256) {
+    await runner.run('rm', ['-f', incoming], root);
+    throw new FailureError(
+      `${runner.host}: ${bundle.file} arrived with sha256 ${received ?? 'none'}, not ${bundle.sha256}`,
+      {
+        hint: 'nothing was installed; run again (the transfer is retried from the start)',
+      },
+    );
+  }
+
+  step('unpack');
+  const versionDirectory = `${layout.versions}/${manifest.version}`;
+  await runner.run(
+    'sh',
+    [
+      '-c',
+      `set -e; d=${shellQuote(versionDirectory)}; rm -rf "$d.partial"; mkdir -p "$d.partial"; tar -xzf ${shellQuote(incoming)} -C "$d.partial" --strip-components=1 --no-same-owner; rm -rf "$d"; mv "$d.partial" "$d"`,
+    ],
+    root,
+  );
+  const unpacked = (await runner.run('ls', ['-1', versionDirectory], root)).stdout.split('\n').filter(Boolean);
+
+  if (state.systemd) {
+    step('units');
+    await installUnits(runner, options.dist, manifest);
+  }
+
+  step('switch');
+  await runner.run('sh', ['-c', switchScript(manifest.version, unpacked, options.watchdogSeconds)], root);
+  if (state.systemd) {
+    step('restart');
+    await runner.run('sh', ['-c', 'systemctl daemon-reload && systemctl restart containerd docker.socket docker'], {
+      ...root,
+      allowFailure: true,
+    });
+  }
+
+  step('health');
+  if (await healthy(runner, manifest.version, binaries, state.systemd)) {
+    step('commit');
+    await runner.run('rm', ['-f', `${layout.root}/pending`], root);
+    await prune(runner, options.keep);
+    result.status = 'installed';
+    result.health = 'ok';
+    result.activeVersion = manifest.version;
+    return result;
+  }
+
+  step('rollback');
+  result.health = 'failed';
+  if (state.current) {
+    await runner.run('sh', ['-c', revertScript()], root);
+    if (state.systemd)
+      await runner.run('systemctl', ['restart', 'containerd', 'docker.socket', 'docker'], {
+        ...root,
+        allowFailure: true,
+      });
+    result.status = 'rolled-back';
+    result.activeVersion = state.current;
+    result.error = `${runner.host}: ${manifest.version} failed its health check; switched back to ${state.current}`;
+  } else {
+    await runner.run('sh', ['-c', `rm -f ${layout.current} ${layout.root}/pending`], root);
+    result.status = 'failed';
+    result.activeVersion = null;
+    result.error = `${runner.host}: ${manifest.version} failed its health check; nothing to switch back to`;
+  }
+  result.hint = 'crossdock fleet status shows each board; fix the build and install again';
+  return result;
+}
+
+async function readState(runner: SshRunner): Promise<RemoteState> {
+  const script = [
+    `cd ${shellQuote(layout.root)} 2>/dev/null || exit 0`,
+    'printf "current=%s\\n" "$(readlink current)"',
+    'printf "previous=%s\\n" "$(readlink previous)"',
+    'printf "pending=%s\\n" "$(sed -n 2p pending 2>/dev/null)"',
+    'printf "versions=%s\\n" "$(ls versions 2>/dev/null | grep -v "\\.partial$" | tr "\\n" " ")"',
+  ].join('; ');
+  const output = (await runner.run('sh', ['-c', `${script}; [ -d /run/systemd/system ] && echo systemd=1 || true`]))
+    .stdout;
+  const value = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(output)?.[1]?.trim() ?? '';
+  const version = (link: string) => (link ? (link.split('/').at(-1) ?? null) : null);
+  return {
+    current: version(value('current')),
+    previous: version(value('previous')),
+    pending: value('pending') || null,
+    versions: value('versions').split(' ').filter(Boolean),
+    systemd: value('systemd') === '1',
+  };
+}
+
+/**
+ * Switch `current` by renaming a new symlink over it (atomic), remember the old one as
+ * `previous`, link the binaries into /usr/local/bin once (they point at `current`), and leave a
+ * watchdog that reverts unless `pending` is gone by then.
+ */
+function switchScript(version: string, binaries: readonly string[], watchdogSeconds: number): string {
+  const token = randomBytes(8).toString('hex');
+  const links = binaries
+    .map((b) => `ln -sfn ${shellQuote(`${layout.current}/${b}`)} ${shellQuote(`${layout.bin}/${b}`)}`)
+    .join('; ');
+  return [
+    'set -e',
+    `cd ${shellQuote(layout.root)}`,
+    'old=$(readlink current || true)',
+    // The token ties the watchdog to this install: an older watchdog still asleep leaves it alone.
+    `printf '%s\\n%s\\n' "$old" ${token} > pending.new && mv -f pending.new pending`,
+    `(setsid sh -c ${shellQuote(`sleep ${watchdogSeconds}; cd ${layout.root} && [ "$(sed -n 2p pending 2>/dev/null)" = ${token} ] && { ${revertScript()}; }`)} </dev/null >/dev/null 2>&1 &)`,
+    `ln -sfn ${shellQuote(`versions/${version}`)} current.new && mv -T current.new current`,
+    `if [ -n "$old" ] && [ "$old" != ${shellQuote(`versions/${version}`)} ]; then ln -sfn "$old" previous.new && mv -T previous.new previous; fi`,
+    `mkdir -p ${shellQuote(layout.bin)}`,
+    links,
+  ].join('\n');
+}
+
+/** Back to what `pending` (or else `previous`) names, atomically; used by rollback and the watchdog. */
+function revertScript(): string {
+  return [
+    `cd ${layout.root}`,
+    'if [ -e pending ]; then target=$(sed -n 1p pending); else target=$(readlink previous || true); fi',
+    'if [ -n "$target" ]; then ln -sfn "$target" current.new && mv -T current.new current; else rm -f current; fi',
+    'rm -f pending',
+  ].join('; ');
+}
+
+async function remoteSha256(runner: SshRunner, path: string): Promise<string | null> {
+  const result = await runner.run('sh', ['-c', `sha256sum ${shellQuote(path)} 2>/dev/null || true`], {
+    privileged: true,
+  });
+  return /^([0-9a-f]{64})\s/.exec(result.stdout)?.[1] ?? null;
+}
+
+/**
+ * Health: each binary answers its smoke command with the first line the build recorded; where
+ * systemd runs, dockerd answers on its socket with the server version of this build.
+ */
+async function healthy(
+  runner: SshRunner,
+  version: string,
+  binaries: readonly ManifestBinary[],
+  systemd: boolean,
+): Promise<boolean> {
+  const directory = `${layout.versions}/${version}`;
+  for (const binary of binaries) {
+    const path = `${directory}/${binary.name}`;
+    if (!binary.smoke) {
+      const present = await runner.run('test', ['-x', path], { allowFailure: true });
+      if (present.exitCode !== 0) return false;
+      continue;
+    }
+    const run = await runner.run(path, binary.smoke.args, { allowFailure: true, timeoutMs: 60_000 });
+    const firstLine = `${run.stdout}${run.stderr}`.split('\n')[0]?.trim() ?? '';
+    if (firstLine !== binary.smoke.firstLine.trim()) return false;
+  }
+  if (systemd && binaries.some((b) => b.name === 'dockerd')) {
+    const server = await runner.run(`${layout.bin}/docker`, ['version', '--format', '{{.Server.Version}}'], {
+      allowFailure: true,
+      timeoutMs: 60_000,
+      privileged: true,
+    });
+    if (server.exitCode !== 0 || !server.stdout.trim()) return false;
+  }
+  return true;
+}
+
+function preflight(probe: ProbeReport, bundleSize: number): void {
+  // The bundle, its unpacked binaries (about 3× on gzip of Go binaries) and some room.
+  const needed = bundleSize * 4 + 16 * 1024 * 1024;
+  if (probe.freeDiskBytes !== null && probe.freeDiskBytes < needed)
+    throw new FailureError(
+      `${probe.name}: ${Math.floor(probe.freeDiskBytes / 1024 / 1024)} MiB free at ${layout.root}, ${Math.ceil(needed / 1024 / 1024)} MiB needed`,
+      { hint: 'free some space (apt-get clean, old logs) and run again' },
+    );
+}
+
+async function installUnits(runner: SshRunner, dist: HostInstallOptions['dist'], manifest: Manifest): Promise<void> {
+  for (const unit of manifest.artifacts.filter((a) => a.kind === 'unit')) {
+    const name = unit.file.split('/').at(-1) ?? unit.file;
+    await runner.putFile(join(dist.directory, unit.file), `${layout.units}/${name}`, {
+      privileged: true,
+      mode: '0644',
+    });
+  }
+  await runner.run('sh', ['-c', 'getent group docker >/dev/null || groupadd --system docker'], { privileged: true });
+  await runner.run('systemctl', ['enable', 'containerd', 'docker.socket', 'docker'], {
+    privileged: true,
+    allowFailure: true,
+  });
+}
+
+async function prune(runner: SshRunner, keep: number): Promise<void> {
+  const state = await readState(runner);
+  const order = (a: string, b: string) =>
+    semver.valid(a) && semver.valid(b) ? semver.compare(a, b) : a < b ? -1 : a > b ? 1 : 0;
+  const doomed = versionsToPrune(state.versions, state.current, state.previous, keep, order);
+  if (doomed.length > 0)
+    await runner.run('rm', ['-rf', ...doomed.map((v) => `${layout.versions}/${v}`)], { privileged: true });
+}

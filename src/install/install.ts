@@ -1,0 +1,205 @@
+/**
+ * The install stage over a fleet: canary hosts first, then batches; a wave that pushes the
+ * failure rate over --max-fail stops the rollout. A state file records what happened to every
+ * host after each wave, so --resume retries only the hosts that failed or were not reached.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { UserError } from '../errors.js';
+import type { TargetRegistry } from '../platform/targets.js';
+import { type FleetOptions, withHost } from '../remote/fleet.js';
+import type { Inventory, InventoryHost } from '../remote/inventory.js';
+import { readDist } from '../release/dist-input.js';
+import { createTaskList, type RendererContext } from '../ui/renderer.js';
+import { type HostResult, installHost } from './install-host.js';
+
+export interface InstallOptions extends FleetOptions {
+  inventory: Inventory;
+  hosts: readonly InventoryHost[];
+  dist: string;
+  registry: TargetRegistry;
+  canary?: number;
+  /** Hosts per wave after the canaries: a count, or a percentage of the fleet ("25%"). */
+  batch?: string | number;
+  maxFailPercent?: number;
+  keep?: number;
+  stateFile?: string | undefined;
+  resume?: boolean;
+  watchdogSeconds?: number;
+  renderer?: RendererContext;
+}
+
+export interface InstallReport {
+  version: string;
+  dryRun: boolean;
+  stopped: string | null;
+  hosts: HostResult[];
+}
+
+interface StateFile {
+  version: string;
+  hosts: Record<string, { status: HostResult['status']; at: string }>;
+}
+
+export function parseBatch(value: string | number | undefined, total: number): number {
+  if (value === undefined) return Math.max(total, 1);
+  const text = String(value).trim();
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  const size = percent ? Math.ceil((total * Number(percent[1])) / 100) : Number(text);
+  if (!Number.isInteger(size) || size < 1)
+    throw new UserError(`--batch ${text}: expected a number of hosts or a percentage`, {
+      hint: 'e.g. --batch 5 or --batch 25%',
+    });
+  return size;
+}
+
+/** Canaries, then batches: [[c1], [h2, h3], [h4, h5], …]. */
+export function waves<T>(hosts: readonly T[], canary: number, batch: number): T[][] {
+  const result: T[][] = [];
+  const first = hosts.slice(0, canary);
+  if (first.length > 0) result.push(first);
+  for (let index = canary; index < hosts.length; index += batch) result.push(hosts.slice(index, index + batch));
+  return result;
+}
+
+export async function install(options: InstallOptions): Promise<InstallReport> {
+  const dist = await readDist(options.dist);
+  const version = dist.manifest.version;
+  let hosts = [...options.hosts];
+  const previous = options.stateFile && existsSync(options.stateFile) ? await readState(options.stateFile) : null;
+  if (options.resume) {
+    if (!previous)
+      throw new UserError(`--resume: no state file${options.stateFile ? ` at ${options.stateFile}` : ''}`, {
+        hint: 'run crossdock install without --resume first',
+      });
+    if (previous.version !== version)
+      throw new UserError(`--resume: the last rollout was ${previous.version}, this dist is ${version}`, {
+        hint: 'resume with the same dist, or start a new rollout without --resume',
+      });
+    const done = new Set(['installed', 'unchanged']);
+    hosts = hosts.filter((h) => !done.has(previous.hosts[h.name]?.status ?? 'not-reached'));
+  }
+  const results = new Map<string, HostResult>();
+  const state: StateFile = { version, hosts: { ...(options.resume ? previous?.hosts : {}) } };
+  const maxFail = options.maxFailPercent ?? 0;
+  const plan = waves(hosts, Math.min(options.canary ?? 0, hosts.length), parseBatch(options.batch, hosts.length));
+  let stopped: string | null = null;
+  let attempted = 0;
+  let failed = 0;
+
+  const installOne = async (host: InventoryHost, show: (line: string) => void): Promise<HostResult> => {
+    let step = 'connect';
+    let bytes = 0;
+    const update = () => {
+      show(`${step}${bytes ? ` ${(bytes / 1024 / 1024).toFixed(1)} MiB sent` : ''}`);
+    };
+    const outcome = await withHost(
+      options.inventory,
+      host,
+      (runner) =>
+        installHost(runner, {
+          dist,
+          registry: options.registry,
+          keep: options.keep ?? 3,
+          dryRun: options.dryRun ?? false,
+          watchdogSeconds: options.watchdogSeconds ?? 300,
+          onStep: (name) => {
+            step = name;
+            update();
+          },
+          onBytes: (sent) => {
+            bytes = sent;
+            update();
+          },
+        }),
+      options,
+    );
+    if (outcome.ok) return outcome.value;
+    return { ...emptyResult(host.name, version, 'failed'), error: outcome.error, hint: outcome.hint };
+  };
+
+  // Waves run one after the other; the failure rate is checked between them.
+  for (const [index, wave] of plan.entries()) {
+    const title = `${index === 0 && (options.canary ?? 0) > 0 ? 'canary' : `wave ${index + 1}`}: ${wave.map((h) => h.name).join(', ')}`;
+    await createTaskList<Record<string, never>>(
+      [
+        {
+          title,
+          task: (_, waveTask) =>
+            waveTask.newListr(
+              wave.map((host) => ({
+                title: host.name,
+                task: async (_ctx, task) => {
+                  const result = await installOne(host, (line) => (task.output = line));
+                  results.set(host.name, result);
+                  task.title = `${host.name}: ${result.status}${result.activeVersion ? ` (${result.activeVersion})` : ''}`;
+                },
+              })),
+              { concurrent: true, exitOnError: false },
+            ),
+        },
+      ],
+      { ...options.renderer, exitOnError: false },
+    ).run();
+    for (const host of wave) {
+      const result = results.get(host.name);
+      attempted += 1;
+      if (!result || isFailure(result)) failed += 1;
+      state.hosts[host.name] = { status: result?.status ?? 'failed', at: new Date().toISOString() };
+    }
+    if (options.stateFile && !options.dryRun) await writeState(options.stateFile, state);
+    if ((failed / attempted) * 100 > maxFail && index < plan.length - 1) {
+      stopped = `${failed} of ${attempted} hosts failed (more than --max-fail ${maxFail}%); the rollout stopped`;
+      break;
+    }
+  }
+  for (const host of hosts)
+    if (!results.has(host.name)) {
+      results.set(host.name, emptyResult(host.name, version, 'not-reached'));
+      state.hosts[host.name] = { status: 'not-reached', at: new Date().toISOString() };
+    }
+  if (options.stateFile && !options.dryRun) await writeState(options.stateFile, state);
+  return {
+    version,
+    dryRun: options.dryRun ?? false,
+    stopped,
+    hosts: hosts.map((h) => results.get(h.name)).filter((r): r is HostResult => r !== undefined),
+  };
+}
+
+function emptyResult(name: string, version: string, status: HostResult['status']): HostResult {
+  return {
+    name,
+    target: null,
+    version,
+    previousVersion: null,
+    activeVersion: null,
+    status,
+    health: 'unknown',
+    bytesSent: 0,
+    steps: [],
+    error: null,
+    hint: null,
+  };
+}
+
+export function isFailure(result: HostResult): boolean {
+  return result.status === 'failed' || result.status === 'rolled-back' || result.status === 'refused';
+}
+
+async function readState(file: string): Promise<StateFile> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as StateFile;
+  } catch (error) {
+    throw new UserError(`${file}: not a crossdock install state file (${(error as Error).message})`, {
+      hint: 'delete it to start a new rollout',
+    });
+  }
+}
+
+async function writeState(file: string, state: StateFile): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  await rename(`${file}.tmp`, file);
+}

@@ -1,0 +1,84 @@
+/**
+ * Install planning, pure: which bundle a board gets (or why none), the layout on the board, and
+ * which versions to keep. The install stage carries these decisions out over SSH.
+ */
+import type { Manifest, ManifestArtifact } from '../build/manifest.js';
+import type { ProbeReport } from '../remote/probe.js';
+
+export const INSTALL_ROOT = '/opt/crossdock';
+
+export interface BoardLayout {
+  root: string;
+  versions: string;
+  current: string;
+  previous: string;
+  incoming: string;
+  bin: string;
+  units: string;
+}
+
+export function boardLayout(root = INSTALL_ROOT): BoardLayout {
+  return {
+    root,
+    versions: `${root}/versions`,
+    current: `${root}/current`,
+    previous: `${root}/previous`,
+    incoming: `${root}/incoming`,
+    bin: '/usr/local/bin',
+    units: '/etc/systemd/system',
+  };
+}
+
+export type BundleChoice =
+  { ok: true; bundle: ManifestArtifact; exact: boolean } | { ok: false; reason: string; hint: string };
+
+/**
+ * The board's own target's bundle; else one of a target the board also runs (an armv6 bundle
+ * runs on a Pi 2); never one the board cannot run (armv7 on a Pi Zero).
+ */
+export function chooseBundle(manifest: Manifest, probe: ProbeReport): BundleChoice {
+  const bundles = manifest.artifacts.filter((a) => a.kind === 'bundle');
+  const have = bundles.map((b) => b.target).join(', ') || 'none';
+  if (!probe.target || !probe.identity)
+    return {
+      ok: false,
+      reason: `${probe.name}: unsupported board (${probe.refused ?? 'unknown'})`,
+      hint: 'crossdock probe shows what the board reports',
+    };
+  const exact = bundles.find((b) => b.target === probe.target);
+  if (exact) return { ok: true, bundle: exact, exact: true };
+  for (const other of probe.identity.alsoRuns) {
+    const compatible = bundles.find((b) => b.target === other);
+    if (compatible) return { ok: true, bundle: compatible, exact: false };
+  }
+  const board = probe.identity.board?.name ?? probe.model ?? 'the board';
+  return {
+    ok: false,
+    reason: `${probe.name}: ${board} needs a ${probe.target} bundle; ${manifest.version} has ${have}`,
+    hint: `build it: crossdock build --target ${probe.target} --version ${manifest.version}`,
+  };
+}
+
+/** Versions to delete: all but the newest `keep`, never the active or the previous one. */
+export function versionsToPrune(
+  installed: readonly string[],
+  active: string | null,
+  previous: string | null,
+  keep: number,
+  order: (a: string, b: string) => number,
+): string[] {
+  const sorted = [...installed].sort(order).reverse();
+  const kept = new Set(sorted.slice(0, Math.max(keep, 0)));
+  if (active) kept.add(active);
+  if (previous) kept.add(previous);
+  return sorted.filter((version) => !kept.has(version));
+}
+
+/** The binaries a bundle holds, as `docker/<name>` entries of its tar listing. */
+export function bundleBinaries(listing: string): string[] {
+  return listing
+    .split('\n')
+    .map((line) => line.trim().replace(/^\.\//, ''))
+    .filter((line) => /^docker\/[^/]+$/.test(line))
+    .map((line) => line.slice('docker/'.length));
+}

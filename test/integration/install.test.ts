@@ -1,0 +1,246 @@
+/**
+ * `crossdock install` onto emulated boards over real SSH, with bundles of real static programs
+ * for each target: fresh install, no-op, upgrade, failed health → rollback, a wrong-target
+ * bundle refused before a byte is sent, waves stopped by --max-fail and resumed, and a link that
+ * dies between switch and commit reverted by the board's own watchdog.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultCacheDirectory } from '../../src/boards/rootfs.js';
+import { installHost } from '../../src/install/install-host.js';
+import { loadTargets, type Target } from '../../src/platform/targets.js';
+import { loadInventory } from '../../src/remote/inventory.js';
+import { readDist } from '../../src/release/dist-input.js';
+import { SshRunner } from '../../src/remote/ssh-runner.js';
+import { crossdock } from '../helpers/cli.js';
+import { makeRunnableDist } from '../helpers/dist.js';
+import { hasCommand, requireTools } from '../helpers/tools.js';
+
+const ready =
+  process.getuid?.() === 0 &&
+  requireTools('debootstrap', 'unshare', 'ip', 'qemu-arm-static', 'qemu-aarch64-static', 'ssh-keygen', 'cc') &&
+  hasCommand('arm-linux-gnueabihf-gcc') &&
+  hasCommand('arm-linux-gnueabi-gcc') &&
+  hasCommand('aarch64-linux-gnu-gcc');
+
+let work: string;
+let state: string;
+let inventoryFile: string;
+let targets: Record<string, Target>;
+
+function cli(args: string[]) {
+  return crossdock(args, {
+    env: { CROSSDOCK_BOARD_DIR: state, HOME: work, XDG_CACHE_HOME: dirname(defaultCacheDirectory()) },
+  });
+}
+
+interface Report {
+  version: string;
+  stopped: string | null;
+  hosts: Array<{
+    name: string;
+    target: string | null;
+    status: string;
+    activeVersion: string | null;
+    previousVersion: string | null;
+    health: string;
+    bytesSent: number;
+    steps: string[];
+    error: string | null;
+  }>;
+}
+
+async function installJson(args: string[]) {
+  const result = await cli(['install', '--inventory', inventoryFile, '--json', ...args]);
+  return {
+    exitCode: result.exitCode,
+    stderr: result.stderr,
+    report: result.stdout ? (JSON.parse(result.stdout) as Report) : null,
+  };
+}
+
+async function onBoard(name: string, command: string) {
+  const inventory = await loadInventory(inventoryFile);
+  const host = inventory.hosts.find((h) => h.name === name);
+  if (!host) throw new Error(name);
+  const runner = await SshRunner.connect(host, { knownHosts: [inventory.knownHosts ?? ''] });
+  try {
+    return (await runner.run('sh', ['-c', command], { allowFailure: true })).stdout.trim();
+  } finally {
+    runner.dispose();
+  }
+}
+
+async function dist(version: string, names: string[], options: { broken?: boolean } = {}) {
+  return makeRunnableDist(join(work, `dist-${version}-${names.join('-')}${options.broken ? '-broken' : ''}`), {
+    version,
+    targets: names.map((n) => targets[n] as Target),
+    ...options,
+  });
+}
+
+describe.runIf(ready)('crossdock install onto emulated boards', () => {
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'crossdock-install-'));
+    state = join(work, 'boards');
+    inventoryFile = join(state, 'inventory.yaml');
+    const registry = await loadTargets();
+    targets = Object.fromEntries(registry.targets.map((t) => [t.name, t]));
+    for (const model of ['rpi-zero', 'rpi-3', 'rpi-4-32']) {
+      const up = await cli(['board', 'up', '--model', model]);
+      expect(up.exitCode, up.stderr).toBe(0);
+    }
+  }, 1_800_000);
+
+  afterAll(async () => {
+    if (!work) return;
+    await cli(['board', 'down', '--all']);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('fresh install: each board gets its own target, switched, healthy', async () => {
+    const from = await dist('1.0.0', ['armv6', 'aarch64', 'armv7']);
+    const { exitCode, report, stderr } = await installJson(['--from', from]);
+    expect(stderr).toBe('');
+    expect(exitCode).toBe(0);
+    expect(report?.hosts.map((h) => [h.name, h.target, h.status, h.activeVersion, h.health])).toEqual([
+      ['rpi-zero-1', 'armv6', 'installed', '1.0.0', 'ok'],
+      ['rpi-3-1', 'aarch64', 'installed', '1.0.0', 'ok'],
+      ['rpi-4-32-1', 'armv7', 'installed', '1.0.0', 'ok'],
+    ]);
+    for (const host of report?.hosts ?? []) expect(host.bytesSent).toBeGreaterThan(0);
+    expect(await onBoard('rpi-zero-1', 'readlink /opt/crossdock/current; /usr/local/bin/dockerd --version')).toBe(
+      'versions/1.0.0\ndockerd version 1.0.0',
+    );
+  });
+
+  it('no-op re-install: nothing sent, nothing changed', async () => {
+    const from = await dist('1.0.0', ['armv6', 'aarch64', 'armv7']);
+    const { exitCode, report } = await installJson(['--from', from]);
+    expect(exitCode).toBe(0);
+    for (const host of report?.hosts ?? []) {
+      expect(host.status).toBe('unchanged');
+      expect(host.bytesSent).toBe(0);
+      expect(host.steps).toEqual(['probe', 'plan']);
+    }
+  });
+
+  it('upgrade keeps the old version as previous; a build failing its health check is switched back', async () => {
+    const upgrade = await dist('1.1.0', ['armv6', 'aarch64', 'armv7']);
+    const upgraded = await installJson(['--from', upgrade, '--limit', 'rpi-3-1']);
+    expect(upgraded.exitCode).toBe(0);
+    expect(upgraded.report?.hosts[0]).toMatchObject({ status: 'installed', previousVersion: '1.0.0' });
+    expect(await onBoard('rpi-3-1', 'readlink /opt/crossdock/current /opt/crossdock/previous')).toBe(
+      'versions/1.1.0\nversions/1.0.0',
+    );
+
+    const broken = await dist('1.2.0', ['armv6', 'aarch64', 'armv7'], { broken: true });
+    const failed = await installJson(['--from', broken, '--limit', 'rpi-3-1']);
+    expect(failed.exitCode).toBe(1);
+    expect(failed.report?.hosts[0]).toMatchObject({ status: 'rolled-back', health: 'failed', activeVersion: '1.1.0' });
+    expect(failed.report?.hosts[0]?.steps.slice(-2)).toEqual(['health', 'rollback']);
+    expect(await onBoard('rpi-3-1', 'readlink /opt/crossdock/current; dockerd --version; ls /opt/crossdock')).toBe(
+      'versions/1.1.0\ndockerd version 1.1.0\ncurrent\nincoming\nprevious\nversions',
+    );
+  });
+
+  it('refuses a bundle the board cannot run before sending a byte', async () => {
+    const from = await dist('1.3.0', ['armv7', 'aarch64']);
+    const { exitCode, stderr } = await cli([
+      'install',
+      '--inventory',
+      inventoryFile,
+      '--from',
+      from,
+      '--limit',
+      'rpi-zero-1',
+    ]);
+    expect(exitCode).toBe(1);
+    expect(stderr).toContain('rpi-zero-1: Raspberry Pi Zero, Zero W needs a armv6 bundle; 1.3.0 has armv7, aarch64');
+    expect(stderr).toContain('crossdock build --target armv6 --version 1.3.0');
+    expect(await onBoard('rpi-zero-1', 'ls /opt/crossdock/incoming')).toBe('docker-1.0.0-armv6.tgz');
+  });
+
+  it('refuses a dist whose bundle no longer matches its manifest, before connecting', async () => {
+    const from = await dist('1.4.0', ['armv6']);
+    await appendFile(join(from, 'docker-1.4.0-armv6.tgz'), 'tampered');
+    const result = await cli(['install', '--inventory', inventoryFile, '--from', from]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('docker-1.4.0-armv6.tgz: differs from manifest.json');
+  });
+
+  it('--max-fail stops the rollout; --resume retries only the failed and the not-reached', async () => {
+    // Order the fleet: a canary that succeeds, then a Pi Zero this dist has no bundle for.
+    const text = await readFile(inventoryFile, 'utf8');
+    const ordered = join(state, 'ordered.yaml');
+    const block = (name: string) => new RegExp(`  ${name}:\\n(?:    .*\\n)+`).exec(text)?.[0] ?? '';
+    await writeFile(
+      ordered,
+      `${text.split('hosts:\n')[0] ?? ''}hosts:\n${block('rpi-3-1')}${block('rpi-zero-1')}${block('rpi-4-32-1')}`,
+    );
+    const partial = await dist('2.0.0', ['aarch64', 'armv7']);
+    const first = await cli([
+      'install',
+      '--inventory',
+      ordered,
+      '--from',
+      partial,
+      '--canary',
+      '1',
+      '--batch',
+      '1',
+      '--json',
+    ]);
+    expect(first.exitCode).toBe(1);
+    const report = JSON.parse(first.stdout) as Report;
+    expect(report.stopped).toContain('more than --max-fail 0%');
+    expect(report.hosts.map((h) => [h.name, h.status])).toEqual([
+      ['rpi-3-1', 'installed'],
+      ['rpi-zero-1', 'refused'],
+      ['rpi-4-32-1', 'not-reached'],
+    ]);
+    const complete = await dist('2.0.0', ['armv6', 'aarch64', 'armv7']);
+    const resumed = await cli(['install', '--inventory', ordered, '--from', complete, '--resume', '--json']);
+    expect(resumed.exitCode).toBe(0);
+    expect((JSON.parse(resumed.stdout) as Report).hosts.map((h) => [h.name, h.status])).toEqual([
+      ['rpi-zero-1', 'installed'],
+      ['rpi-4-32-1', 'installed'],
+    ]);
+  });
+
+  it('a link that dies between switch and commit: the board switches back on its own', async () => {
+    const inventory = await loadInventory(inventoryFile);
+    const host = inventory.hosts.find((h) => h.name === 'rpi-4-32-1');
+    if (!host) throw new Error('no board');
+    const runner = await SshRunner.connect(host, { knownHosts: [inventory.knownHosts ?? ''] });
+    const from = await dist('3.0.0', ['armv7']);
+    try {
+      const interrupted = installHost(runner, {
+        dist: await readDist(from),
+        registry: await loadTargets(),
+        keep: 3,
+        dryRun: false,
+        watchdogSeconds: 3,
+        // The operator's side dies right after the switch: no health check, no commit.
+        onStep: (step) => {
+          if (step === 'health') throw new Error('link lost');
+        },
+      });
+      await expect(interrupted).rejects.toThrow('link lost');
+    } finally {
+      runner.dispose();
+    }
+    expect(await onBoard('rpi-4-32-1', 'readlink /opt/crossdock/current')).toBe('versions/3.0.0');
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    expect(await onBoard('rpi-4-32-1', 'readlink /opt/crossdock/current; ls /opt/crossdock')).toBe(
+      'versions/2.0.0\ncurrent\nincoming\nprevious\nversions',
+    );
+    // The next run completes the job.
+    const again = await installJson(['--from', from, '--limit', 'rpi-4-32-1']);
+    expect(again.exitCode).toBe(0);
+    expect(again.report?.hosts[0]).toMatchObject({ status: 'installed', activeVersion: '3.0.0', bytesSent: 0 });
+  });
+});
