@@ -304,6 +304,29 @@ export function createCli() {
     });
 
   cli
+    .command(
+      'fleet <action>',
+      'status: active and previous version and health per board; rollback: switch back, health-checked',
+    )
+    .option('--inventory <file>', 'Inventory of boards (default inventory.yaml)')
+    .option('--limit <pattern>', 'Hosts, groups, tag:T or globs, comma-separated; !x excludes')
+    .option('--accept-new', 'Record the host key of a board seen for the first time')
+    .option('--ssh-config <file>', 'ssh_config to resolve host names with')
+    .option('--dry-run', 'rollback: say what would be switched; change nothing')
+    .option('--json', 'Print JSON')
+    .action(async (action: string, flags: Flags) => {
+      const { fleetCommand } = await import('./commands/fleet.js');
+      return fleetCommand(action, {
+        inventory: textFlag(flags.inventory),
+        limit: textFlag(flags.limit),
+        acceptNew: Boolean(flags.acceptNew),
+        sshConfig: textFlag(flags.sshConfig),
+        dryRun: Boolean(flags.dryRun),
+        json: Boolean(flags.json),
+      });
+    });
+
+  cli
     .command('config', 'Show the configuration in effect: defaults < crossdock.yaml < flags')
     .option('--target <targets>', 'Targets (comma-separated or repeated)')
     .option('--out-dir <dir>', 'Output directory for builds')

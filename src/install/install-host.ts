@@ -47,7 +47,7 @@ export interface HostInstallOptions {
   onBytes?: (sent: number) => void;
 }
 
-interface RemoteState {
+export interface RemoteState {
   current: string | null;
   previous: string | null;
   pending: string | null;
@@ -150,6 +150,11 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
     root,
   );
   const unpacked = (await runner.run('ls', ['-1', versionDirectory], root)).stdout.split('\n').filter(Boolean);
+  // What this version is and how to check it, for fleet status and rollback later.
+  await runner.run('sh', ['-c', `cat > ${shellQuote(`${versionDirectory}.json`)}`], {
+    ...root,
+    input: `${JSON.stringify({ version: manifest.version, target: bundle.target, bundle: bundle.file, sha256: bundle.sha256, binaries }, null, 2)}\n`,
+  });
 
   if (state.systemd) {
     step('units');
@@ -199,13 +204,13 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
   return result;
 }
 
-async function readState(runner: SshRunner): Promise<RemoteState> {
+export async function readState(runner: SshRunner): Promise<RemoteState> {
   const script = [
     `cd ${shellQuote(layout.root)} 2>/dev/null || exit 0`,
     'printf "current=%s\\n" "$(readlink current)"',
     'printf "previous=%s\\n" "$(readlink previous)"',
     'printf "pending=%s\\n" "$(sed -n 2p pending 2>/dev/null)"',
-    'printf "versions=%s\\n" "$(ls versions 2>/dev/null | grep -v "\\.partial$" | tr "\\n" " ")"',
+    'printf "versions=%s\\n" "$(ls versions 2>/dev/null | grep -v "\\.partial$" | grep -v "\\.json$" | tr "\\n" " ")"',
   ].join('; ');
   const output = (await runner.run('sh', ['-c', `${script}; [ -d /run/systemd/system ] && echo systemd=1 || true`]))
     .stdout;
@@ -234,8 +239,9 @@ function switchScript(version: string, binaries: readonly string[], watchdogSeco
     'set -e',
     `cd ${shellQuote(layout.root)}`,
     'old=$(readlink current || true)',
+    'oldprevious=$(readlink previous || true)',
     // The token ties the watchdog to this install: an older watchdog still asleep leaves it alone.
-    `printf '%s\\n%s\\n' "$old" ${token} > pending.new && mv -f pending.new pending`,
+    `printf '%s\\n%s\\n%s\\n' "$old" ${token} "$oldprevious" > pending.new && mv -f pending.new pending`,
     `(setsid sh -c ${shellQuote(`sleep ${watchdogSeconds}; cd ${layout.root} && [ "$(sed -n 2p pending 2>/dev/null)" = ${token} ] && { ${revertScript()}; }`)} </dev/null >/dev/null 2>&1 &)`,
     `ln -sfn ${shellQuote(`versions/${version}`)} current.new && mv -T current.new current`,
     `if [ -n "$old" ] && [ "$old" != ${shellQuote(`versions/${version}`)} ]; then ln -sfn "$old" previous.new && mv -T previous.new previous; fi`,
@@ -245,11 +251,13 @@ function switchScript(version: string, binaries: readonly string[], watchdogSeco
 }
 
 /** Back to what `pending` (or else `previous`) names, atomically; used by rollback and the watchdog. */
-function revertScript(): string {
+export function revertScript(): string {
   return [
     `cd ${layout.root}`,
-    'if [ -e pending ]; then target=$(sed -n 1p pending); else target=$(readlink previous || true); fi',
+    // pending: the current and previous links as they were before the switch.
+    'if [ -e pending ]; then target=$(sed -n 1p pending); before=$(sed -n 3p pending); else target=$(readlink previous || true); before=; fi',
     'if [ -n "$target" ]; then ln -sfn "$target" current.new && mv -T current.new current; else rm -f current; fi',
+    'if [ -e pending ]; then if [ -n "$before" ]; then ln -sfn "$before" previous.new && mv -T previous.new previous; else rm -f previous; fi; fi',
     'rm -f pending',
   ].join('; ');
 }
@@ -265,7 +273,7 @@ async function remoteSha256(runner: SshRunner, path: string): Promise<string | n
  * Health: each binary answers its smoke command with the first line the build recorded; where
  * systemd runs, dockerd answers on its socket with the server version of this build.
  */
-async function healthy(
+export async function healthy(
   runner: SshRunner,
   version: string,
   binaries: readonly ManifestBinary[],
@@ -325,5 +333,11 @@ async function prune(runner: SshRunner, keep: number): Promise<void> {
     semver.valid(a) && semver.valid(b) ? semver.compare(a, b) : a < b ? -1 : a > b ? 1 : 0;
   const doomed = versionsToPrune(state.versions, state.current, state.previous, keep, order);
   if (doomed.length > 0)
-    await runner.run('rm', ['-rf', ...doomed.map((v) => `${layout.versions}/${v}`)], { privileged: true });
+    await runner.run(
+      'rm',
+      ['-rf', ...doomed.flatMap((v) => [`${layout.versions}/${v}`, `${layout.versions}/${v}.json`])],
+      {
+        privileged: true,
+      },
+    );
 }

@@ -147,6 +147,62 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     );
   });
 
+  it('fleet status shows active, previous and health; fleet rollback switches back, health-checked', async () => {
+    const status = await cli(['fleet', 'status', '--inventory', inventoryFile, '--limit', 'rpi-3-1', '--json']);
+    expect(status.exitCode).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject([
+      { name: 'rpi-3-1', target: 'aarch64', active: '1.1.0', previous: '1.0.0', health: 'ok' },
+    ]);
+    const dry = await cli(['fleet', 'rollback', '--inventory', inventoryFile, '--limit', 'rpi-3-1', '--dry-run']);
+    expect(dry.stdout).toBe('rpi-3-1: would roll back 1.1.0 → 1.0.0');
+    expect(await onBoard('rpi-3-1', 'readlink /opt/crossdock/current')).toBe('versions/1.1.0');
+    const rollback = await cli(['fleet', 'rollback', '--inventory', inventoryFile, '--limit', 'rpi-3-1']);
+    expect(rollback.exitCode).toBe(0);
+    expect(await onBoard('rpi-3-1', 'readlink /opt/crossdock/current /opt/crossdock/previous; dockerd --version')).toBe(
+      'versions/1.0.0\nversions/1.1.0\ndockerd version 1.0.0',
+    );
+  });
+
+  it('--dry-run prints the plan and changes nothing', async () => {
+    const from = await dist('1.1.0', ['armv6', 'aarch64', 'armv7']);
+    const { exitCode, report } = await installJson(['--from', from, '--limit', 'rpi-zero-1', '--dry-run']);
+    expect(exitCode).toBe(0);
+    expect(report?.hosts[0]).toMatchObject({ status: 'planned', bytesSent: 0, activeVersion: '1.0.0' });
+    expect(report?.hosts[0]?.steps).toEqual([
+      'probe',
+      'plan',
+      'preflight',
+      'send',
+      'verify',
+      'unpack',
+      'switch',
+      'health',
+      'commit',
+    ]);
+    expect(await onBoard('rpi-zero-1', 'readlink /opt/crossdock/current; ls /opt/crossdock/versions')).toBe(
+      'versions/1.0.0\n1.0.0\n1.0.0.json',
+    );
+  });
+
+  it('a full disk fails cleanly in preflight, with nothing half-installed', async () => {
+    await onBoard(
+      'rpi-zero-1',
+      'mkdir -p /mnt/full && mount -t tmpfs -o size=4m tmpfs /mnt/full && mount --bind /mnt/full /opt',
+    );
+    try {
+      const from = await dist('1.1.0', ['armv6', 'aarch64', 'armv7']);
+      const { exitCode, report, stderr } = await installJson(['--from', from, '--limit', 'rpi-zero-1']);
+      expect(exitCode).toBe(1);
+      expect(report?.hosts[0]).toMatchObject({ status: 'failed', bytesSent: 0 });
+      expect(stderr).toBe('');
+      expect(report?.hosts[0]?.error).toMatch(/rpi-zero-1: [0-9] MiB free at \/opt\/crossdock, \d+ MiB needed/);
+      expect(await onBoard('rpi-zero-1', 'ls -A /opt')).toBe('');
+    } finally {
+      await onBoard('rpi-zero-1', 'umount /opt; umount /mnt/full');
+    }
+    expect(await onBoard('rpi-zero-1', 'readlink /opt/crossdock/current')).toBe('versions/1.0.0');
+  });
+
   it('refuses a bundle the board cannot run before sending a byte', async () => {
     const from = await dist('1.3.0', ['armv7', 'aarch64']);
     const { exitCode, stderr } = await cli([

@@ -1,0 +1,105 @@
+/**
+ * What runs on a fleet after an install: status (active and previous version, health) and
+ * rollback (switch back to the previous version atomically, restart, check health, and switch
+ * forward again if the previous version is not healthy either).
+ */
+import type { ManifestBinary } from '../build/manifest.js';
+import { shellQuote } from '../exec/runner.js';
+import type { SshRunner } from '../remote/ssh-runner.js';
+import { healthy, readState } from './install-host.js';
+import { boardLayout } from './plan.js';
+
+const layout = boardLayout();
+
+export interface FleetHostStatus {
+  name: string;
+  target: string | null;
+  active: string | null;
+  previous: string | null;
+  installed: string[];
+  health: 'ok' | 'failed' | 'none';
+}
+
+interface VersionRecord {
+  version: string;
+  target: string;
+  binaries: ManifestBinary[];
+}
+
+async function versionRecord(runner: SshRunner, version: string): Promise<VersionRecord | null> {
+  const text = await runner.run('cat', [`${layout.versions}/${version}.json`], { allowFailure: true });
+  if (text.exitCode !== 0) return null;
+  try {
+    return JSON.parse(text.stdout) as VersionRecord;
+  } catch {
+    return null;
+  }
+}
+
+async function check(runner: SshRunner, version: string, systemd: boolean): Promise<boolean> {
+  const record = await versionRecord(runner, version);
+  return record !== null && (await healthy(runner, version, record.binaries, systemd));
+}
+
+export async function hostStatus(runner: SshRunner): Promise<FleetHostStatus> {
+  const state = await readState(runner);
+  const record = state.current ? await versionRecord(runner, state.current) : null;
+  return {
+    name: runner.host,
+    target: record?.target ?? null,
+    active: state.current,
+    previous: state.previous,
+    installed: state.versions,
+    health: state.current ? ((await check(runner, state.current, state.systemd)) ? 'ok' : 'failed') : 'none',
+  };
+}
+
+export interface RollbackResult {
+  name: string;
+  status: 'rolled-back' | 'failed' | 'nothing-to-do';
+  from: string | null;
+  to: string | null;
+  error: string | null;
+}
+
+export async function rollbackHost(runner: SshRunner, options: { dryRun?: boolean } = {}): Promise<RollbackResult> {
+  const state = await readState(runner);
+  const result: RollbackResult = {
+    name: runner.host,
+    status: 'nothing-to-do',
+    from: state.current,
+    to: state.previous,
+    error: null,
+  };
+  if (!state.previous || state.previous === state.current) {
+    result.error = `${runner.host}: no previous version to go back to`;
+    return result;
+  }
+  if (options.dryRun) return result;
+  const swap = (to: string, from: string) =>
+    [
+      `cd ${shellQuote(layout.root)}`,
+      `ln -sfn ${shellQuote(`versions/${to}`)} current.new && mv -T current.new current`,
+      `ln -sfn ${shellQuote(`versions/${from}`)} previous.new && mv -T previous.new previous`,
+    ].join(' && ');
+  const restart = async () => {
+    if (state.systemd)
+      await runner.run('systemctl', ['restart', 'containerd', 'docker.socket', 'docker'], {
+        privileged: true,
+        allowFailure: true,
+      });
+  };
+  const current = state.current ?? state.previous;
+  await runner.run('sh', ['-c', swap(state.previous, current)], { privileged: true });
+  await restart();
+  if (await check(runner, state.previous, state.systemd)) {
+    result.status = 'rolled-back';
+    return result;
+  }
+  // The previous version is no better: go forward again rather than leave a broken board.
+  await runner.run('sh', ['-c', swap(current, state.previous)], { privileged: true });
+  await restart();
+  result.status = 'failed';
+  result.error = `${runner.host}: ${state.previous} failed its health check; stayed on ${current}`;
+  return result;
+}
