@@ -327,6 +327,30 @@ export function createCli() {
     });
 
   cli
+    .command(
+      'pipeline',
+      'Every stage: probe the fleet (or start an emulated one), build for its targets, release (when a repository is set), install',
+    )
+    .option(
+      '--inventory <file>',
+      'Inventory of boards (default: install.inventory; none: an emulated Pi Zero, Pi 3 and Pi 4 on 32-bit OS)',
+    )
+    .option('--version <version>', 'Release version (semver)')
+    .option('--accept-new', 'Record the host key of a board seen for the first time')
+    .option('--json', 'Print a JSON report')
+    .action(async (flags: Flags) => {
+      const { pipelineCommand } = await import('./commands/pipeline.js');
+      return pipelineCommand({
+        config: flags.config as string | undefined,
+        inventory: textFlag(flags.inventory),
+        version: textFlag(flags.version),
+        acceptNew: Boolean(flags.acceptNew),
+        json: Boolean(flags.json),
+        verbose: Boolean(flags.verbose),
+      });
+    });
+
+  cli
     .command('config', 'Show the configuration in effect: defaults < crossdock.yaml < flags')
     .option('--target <targets>', 'Targets (comma-separated or repeated)')
     .option('--out-dir <dir>', 'Output directory for builds')

@@ -5,7 +5,7 @@
  * dies between switch and commit reverted by the board's own watchdog.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { readDist } from '../../src/release/dist-input.js';
 import { SshRunner } from '../../src/remote/ssh-runner.js';
 import { crossdock } from '../helpers/cli.js';
 import { makeRunnableDist } from '../helpers/dist.js';
+import { fixtureRepository } from '../helpers/git.js';
 import { hasCommand, requireTools } from '../helpers/tools.js';
 
 const ready =
@@ -298,5 +299,61 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     const again = await installJson(['--from', from, '--limit', 'rpi-4-32-1']);
     expect(again.exitCode).toBe(0);
     expect(again.report?.hosts[0]).toMatchObject({ status: 'installed', activeVersion: '3.0.0', bytesSent: 0 });
+  });
+
+  it('pipeline builds for the targets its boards need and installs; a second run builds and sends nothing', async () => {
+    const repository = await fixtureRepository(work, 'hello-c');
+    const project = join(work, 'project');
+    await mkdir(project, { recursive: true });
+    await writeFile(
+      join(project, 'crossdock.yaml'),
+      `version: 9.0.0
+build:
+  outDir: dist
+  cacheDir: cache
+  components: [hello-c]
+  recipes:
+    - name: hello-c
+      source: git+file://${repository}#main
+      language: c
+      binaries:
+        - { name: hello-c, sources: [hello.c], cflags: ['-DHELLO_VERSION="{version}"'] }
+install:
+  inventory: ${inventoryFile}
+  waves: { canary: 1, batchSize: 5 }
+`,
+    );
+    const run = () =>
+      crossdock(['pipeline', '--json'], {
+        cwd: project,
+        env: {
+          CROSSDOCK_BOARD_DIR: state,
+          HOME: work,
+          XDG_CACHE_HOME: dirname(defaultCacheDirectory()),
+          GITHUB_TOKEN: '',
+        },
+      });
+    const first = await run();
+    expect(first.stderr).toBe('');
+    expect(first.exitCode).toBe(0);
+    const report = JSON.parse(first.stdout) as {
+      targets: string[];
+      build: { version: string; binaries: number; cached: number };
+      release: { skipped: string };
+      install: Report;
+    };
+    expect(report.targets).toEqual(['aarch64', 'armv7', 'armv6']);
+    expect(report.build).toMatchObject({ version: '9.0.0', binaries: 3, cached: 0 });
+    expect(report.release.skipped).toBe('no release.repository configured');
+    expect(report.install.hosts.map((h) => [h.name, h.status, h.activeVersion])).toEqual([
+      ['rpi-zero-1', 'installed', '9.0.0'],
+      ['rpi-3-1', 'installed', '9.0.0'],
+      ['rpi-4-32-1', 'installed', '9.0.0'],
+    ]);
+    expect(await onBoard('rpi-zero-1', '/usr/local/bin/hello-c --version')).toBe('hello-c version 9.0.0');
+
+    const second = JSON.parse((await run()).stdout) as typeof report;
+    expect(second.build).toMatchObject({ binaries: 3, cached: 3 });
+    for (const host of second.install.hosts) expect(host).toMatchObject({ status: 'unchanged', bytesSent: 0 });
   });
 });

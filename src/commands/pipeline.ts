@@ -1,0 +1,59 @@
+import { loadConfig } from '../config/load.js';
+import { ExitCode } from '../errors.js';
+import { isFailure } from '../install/install.js';
+import { packageVersion } from '../package-root.js';
+import { pipeline } from '../pipeline.js';
+import { loadTargets } from '../platform/targets.js';
+import { loadToolchains } from '../toolchain/definitions.js';
+import { formatTable, printJson } from '../ui/output.js';
+import { createRunner } from './shared.js';
+
+export async function pipelineCommand(options: {
+  config?: string | undefined;
+  inventory?: string | undefined;
+  version?: string | undefined;
+  acceptNew?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+}): Promise<number> {
+  const loaded = await loadConfig({ file: options.config, overrides: { inventory: options.inventory } });
+  const log = (line: string) => process.stderr.write(`crossdock: ${line}\n`);
+  const report = await pipeline({
+    loaded,
+    registry: await loadTargets(),
+    toolchains: await loadToolchains(),
+    runner: createRunner({}),
+    version: options.version,
+    token: process.env.GITHUB_TOKEN || process.env.GH_TOKEN || undefined,
+    userAgent: `crossdock/${packageVersion()}`,
+    acceptNew: options.acceptNew ?? false,
+    renderer: { json: options.json, verbose: options.verbose },
+    log,
+  });
+  if (options.json) printJson(report);
+  else {
+    process.stdout.write(
+      `built ${report.build.version} for ${report.targets.join(', ')} in ${report.build.directory} (${report.build.cached}/${report.build.binaries} binaries from the cache)\n`,
+    );
+    process.stdout.write(
+      'skipped' in report.release
+        ? `release: skipped (${report.release.skipped})\n`
+        : `release: ${report.release.url ?? ''}\n`,
+    );
+    process.stdout.write(
+      `${formatTable([
+        ['HOST', 'TARGET', 'STATUS', 'ACTIVE', 'HEALTH', 'SENT'],
+        ...report.install.hosts.map((h) => [
+          h.name,
+          h.target ?? '—',
+          h.status,
+          h.activeVersion ?? '—',
+          h.health,
+          `${(h.bytesSent / 1024 / 1024).toFixed(1)} MiB`,
+        ]),
+      ])}\n`,
+    );
+    for (const host of report.install.hosts) if (host.error) log(host.error);
+  }
+  return report.install.hosts.some((h) => isFailure(h) || h.status === 'not-reached') ? ExitCode.Failure : ExitCode.Ok;
+}

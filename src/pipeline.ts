@@ -1,0 +1,155 @@
+/**
+ * `crossdock pipeline`: every stage in order on one machine — find the fleet's targets (probing
+ * the inventory's boards, or an emulated default fleet made with `board up`), build for exactly
+ * those targets, publish a release when a repository and a token are configured, and install.
+ * Each stage is the same code its own command runs.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { boardsUp, defaultStateDirectory, listBoards, writeBoardInventory } from './boards/board.js';
+import { findModel, loadBoardModels } from './boards/models.js';
+import { defaultCacheDirectory as rootfsCacheDirectory } from './boards/rootfs.js';
+import { build, type BuildResult } from './build/build.js';
+import type { LoadedConfig } from './config/load.js';
+import { FailureError } from './errors.js';
+import type { Runner } from './exec/runner.js';
+import { install, type InstallReport } from './install/install.js';
+import { hostTarget } from './platform/host.js';
+import type { TargetRegistry } from './platform/targets.js';
+import { forEachHost } from './remote/fleet.js';
+import { loadInventory } from './remote/inventory.js';
+import { probeBoard } from './remote/probe.js';
+import { publishRelease, type ReleaseReport } from './release/publish.js';
+import type { Toolchain } from './toolchain/definitions.js';
+import type { RendererContext } from './ui/renderer.js';
+
+/** The fleet `pipeline` rehearses on when there is no inventory: the three kinds of Pi that differ. */
+export const DEFAULT_FLEET = ['rpi-zero', 'rpi-3', 'rpi-4-32'];
+
+export interface PipelineOptions {
+  loaded: LoadedConfig;
+  registry: TargetRegistry;
+  toolchains: readonly Toolchain[];
+  runner: Runner;
+  version?: string | undefined;
+  token?: string | undefined;
+  userAgent: string;
+  acceptNew?: boolean;
+  renderer?: RendererContext;
+  log: (line: string) => void;
+}
+
+export interface PipelineReport {
+  inventory: string;
+  targets: string[];
+  build: { version: string; directory: string; binaries: number; cached: number };
+  release: ReleaseReport | { skipped: string };
+  install: InstallReport;
+}
+
+export async function pipeline(options: PipelineOptions): Promise<PipelineReport> {
+  const { config } = options.loaded;
+  let inventoryFile = config.install.inventory;
+  if (!existsSync(inventoryFile)) {
+    const stateDirectory = defaultStateDirectory();
+    inventoryFile = join(stateDirectory, 'inventory.yaml');
+    const existing = await listBoards(stateDirectory);
+    const models = await loadBoardModels(options.registry);
+    for (const id of DEFAULT_FLEET) {
+      if (existing.some((board) => board.model === id && board.running)) continue;
+      options.log(`no inventory at ${config.install.inventory}: starting an emulated ${id}`);
+      const taken = new Set(existing.map((b) => b.name));
+      let n = 1;
+      while (taken.has(`${id}-${n}`)) n += 1;
+      await boardsUp(
+        findModel(models, id),
+        [`${id}-${n}`],
+        {
+          stateDirectory,
+          cacheDirectory: rootfsCacheDirectory(),
+          runner: options.runner,
+          mirror: process.env.CROSSDOCK_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian',
+          suite: 'bookworm',
+          log: options.log,
+        },
+        hostTarget(options.registry),
+      );
+    }
+    await writeBoardInventory(inventoryFile, await listBoards(stateDirectory));
+  }
+  const inventory = await loadInventory(inventoryFile, { runner: options.runner });
+
+  // The targets to build are the ones the boards need.
+  const probes = await forEachHost(inventory, inventory.hosts, (runner) => probeBoard(runner, options.registry), {
+    acceptNew: options.acceptNew ?? false,
+    log: options.log,
+  });
+  const unreachable = probes.filter((p) => !p.ok);
+  if (unreachable.length > 0)
+    throw new FailureError(
+      `${unreachable.length} board(s) could not be probed: ${unreachable.map((p) => (p.ok ? '' : p.error)).join('; ')}`,
+      {
+        hint: 'crossdock probe shows each board; fix or --limit them out, then run again',
+      },
+    );
+  const targets = [...new Set(probes.flatMap((p) => (p.ok && p.value.target ? [p.value.target] : [])))].sort(
+    (a, b) =>
+      options.registry.targets.findIndex((t) => t.name === a) - options.registry.targets.findIndex((t) => t.name === b),
+  );
+  if (targets.length === 0) throw new FailureError('no board in the inventory is a supported target');
+
+  const built: BuildResult = await build({
+    config: { ...config, targets },
+    baseDirectory: options.loaded.baseDirectory,
+    registry: options.registry,
+    toolchains: options.toolchains,
+    runner: options.runner,
+    version: options.version,
+    ...(options.renderer ? { renderer: options.renderer } : {}),
+  });
+
+  let release: PipelineReport['release'];
+  if (!config.release.repository) release = { skipped: 'no release.repository configured' };
+  else if (!options.token) release = { skipped: 'no GITHUB_TOKEN or GH_TOKEN' };
+  else
+    release = await publishRelease({
+      dists: [built.directory],
+      repository: config.release.repository,
+      tagPrefix: config.release.tagPrefix,
+      apiUrl: config.release.apiUrl,
+      token: options.token,
+      userAgent: options.userAgent,
+      replace: config.release.replaceAssets,
+      signingKey: config.build.signingKey,
+      runner: options.runner,
+      cwd: options.loaded.baseDirectory,
+      ...(options.renderer ? { renderer: options.renderer } : {}),
+      log: options.log,
+    });
+
+  const installed = await install({
+    inventory,
+    hosts: inventory.hosts,
+    dist: built.directory,
+    registry: options.registry,
+    canary: config.install.waves.canary,
+    batch: config.install.waves.batchSize,
+    maxFailPercent: config.install.waves.maxFailPercent,
+    acceptNew: options.acceptNew ?? false,
+    stateFile: join(inventoryFile, '..', '.crossdock-install-state.json'),
+    ...(options.renderer ? { renderer: options.renderer } : {}),
+    log: options.log,
+  });
+  return {
+    inventory: inventoryFile,
+    targets,
+    build: {
+      version: built.version,
+      directory: built.directory,
+      binaries: built.binaries.length,
+      cached: built.binaries.filter((b) => b.cached).length,
+    },
+    release,
+    install: installed,
+  };
+}
