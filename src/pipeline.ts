@@ -84,14 +84,11 @@ export async function pipeline(options: PipelineOptions): Promise<PipelineReport
     acceptNew: options.acceptNew ?? false,
     log: options.log,
   });
-  const unreachable = probes.filter((p) => !p.ok);
+  const unreachable = probes.flatMap((p) => (p.ok ? [] : [p.error]));
   if (unreachable.length > 0)
-    throw new FailureError(
-      `${unreachable.length} board(s) could not be probed: ${unreachable.map((p) => (p.ok ? '' : p.error)).join('; ')}`,
-      {
-        hint: 'crossdock probe shows each board; fix or --limit them out, then run again',
-      },
-    );
+    throw new FailureError(`${unreachable.length} board(s) could not be probed: ${unreachable.join('; ')}`, {
+      hint: 'crossdock probe shows each board; fix or --limit them out, then run again',
+    });
   const targets = [...new Set(probes.flatMap((p) => (p.ok && p.value.target ? [p.value.target] : [])))].sort(
     (a, b) =>
       options.registry.targets.findIndex((t) => t.name === a) - options.registry.targets.findIndex((t) => t.name === b),
