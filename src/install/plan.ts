@@ -73,12 +73,3 @@ export function versionsToPrune(
   if (previous) kept.add(previous);
   return sorted.filter((version) => !kept.has(version));
 }
-
-/** The binaries a bundle holds, as `docker/<name>` entries of its tar listing. */
-export function bundleBinaries(listing: string): string[] {
-  return listing
-    .split('\n')
-    .map((line) => line.trim().replace(/^\.\//, ''))
-    .filter((line) => /^docker\/[^/]+$/.test(line))
-    .map((line) => line.slice('docker/'.length));
-}

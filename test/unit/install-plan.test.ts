@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import type { Manifest } from '../../src/build/manifest.js';
+import { parseBatch, waves } from '../../src/install/install.js';
+import { chooseBundle, versionsToPrune } from '../../src/install/plan.js';
+import type { ProbeReport } from '../../src/remote/probe.js';
+
+function manifest(targets: string[]): Manifest {
+  return {
+    schemaVersion: 1,
+    tool: 't',
+    version: '1.0.0',
+    sourceDateEpoch: 0,
+    targets,
+    sources: [],
+    toolchains: {},
+    artifacts: targets.map((target) => ({
+      kind: 'bundle',
+      file: `docker-1.0.0-${target}.tgz`,
+      target,
+      size: 1,
+      sha256: 'x',
+    })),
+  };
+}
+
+function probe(target: string, alsoRuns: string[]): ProbeReport {
+  return {
+    name: 'pi',
+    target,
+    refused: null,
+    identity: {
+      target,
+      alsoRuns,
+      board: { id: 'rpi-2', name: 'Raspberry Pi 2', model: 'x' },
+    } as ProbeReport['identity'],
+    model: null,
+    kernel: { release: '', machine: '', bits: 32 },
+    userland: { bits: 32, dpkgArchitecture: null },
+    os: null,
+    init: null,
+    freeDiskBytes: null,
+    memoryCgroup: { enabled: true, fix: null },
+    iptables: null,
+    docker: { packages: [], commands: [], crossdockVersion: null },
+    sudo: 'root',
+  };
+}
+
+describe('install planning', () => {
+  it('takes the board’s own target first, then one it also runs, never one it cannot', () => {
+    expect(chooseBundle(manifest(['armv6', 'armv7']), probe('armv7', ['armv6']))).toMatchObject({
+      ok: true,
+      exact: true,
+      bundle: { target: 'armv7' },
+    });
+    expect(chooseBundle(manifest(['armv6']), probe('armv7', ['armv6']))).toMatchObject({
+      ok: true,
+      exact: false,
+      bundle: { target: 'armv6' },
+    });
+    const refused = chooseBundle(manifest(['armv7', 'aarch64']), probe('armv6', []));
+    expect(refused).toMatchObject({ ok: false, hint: 'build it: crossdock build --target armv6 --version 1.0.0' });
+  });
+
+  it('prunes the oldest versions but never the active or the previous one', () => {
+    const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    expect(versionsToPrune(['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0'], '1.4.0', '1.0.0', 2, order)).toEqual([
+      '1.2.0',
+      '1.1.0',
+    ]);
+    expect(versionsToPrune(['1.0.0'], '1.0.0', null, 0, order)).toEqual([]);
+  });
+
+  it('splits a fleet into a canary wave and batches, by count or percentage', () => {
+    expect(waves([1, 2, 3, 4, 5, 6], 1, 2)).toEqual([[1], [2, 3], [4, 5], [6]]);
+    expect(waves([1, 2, 3], 0, parseBatch(undefined, 3))).toEqual([[1, 2, 3]]);
+    expect(parseBatch('25%', 10)).toBe(3);
+    expect(() => parseBatch('none', 10)).toThrow('--batch none: expected a number of hosts or a percentage');
+  });
+});
