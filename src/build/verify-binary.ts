@@ -4,6 +4,7 @@
  * and a smoke run under QEMU pinned to the oldest board's CPU, with a timeout because Go
  * binaries can hang under qemu-user.
  */
+import { smokeFirstLine } from './smoke-line.js';
 import { runUnderEmulation } from '../emulation/run-under-emulation.js';
 import { CrossdockError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
@@ -76,7 +77,7 @@ export async function verifyBinary(file: string, options: VerifyBinaryOptions): 
         runner: options.runner,
         timeoutMs: options.smokeTimeoutMs,
       });
-      const firstLine = (run.stdout.trim() || run.stderr.trim()).split('\n')[0] ?? '';
+      const firstLine = smokeFirstLine(run.stdout, run.stderr, binary);
       smoke = { args, cpu: run.cpu, exitCode: run.exitCode, firstLine };
       if (run.exitCode !== 0) {
         problems.push(

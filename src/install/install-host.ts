@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import semver from 'semver';
 import type { Manifest, ManifestBinary } from '../build/manifest.js';
+import { normalizeSmokeLine, smokeFirstLine } from '../build/smoke-line.js';
 import { FailureError } from '../errors.js';
 import { shellQuote } from '../exec/runner.js';
 import type { TargetRegistry } from '../platform/targets.js';
@@ -288,8 +289,9 @@ export async function healthy(
       continue;
     }
     const run = await runner.run(path, binary.smoke.args, { allowFailure: true, timeoutMs: 60_000 });
-    const firstLine = `${run.stdout}${run.stderr}`.split('\n')[0]?.trim() ?? '';
-    if (firstLine !== binary.smoke.firstLine.trim()) return false;
+    // Manifests written before the path normalisation still carry the build machine's path.
+    if (smokeFirstLine(run.stdout, run.stderr, binary.name) !== normalizeSmokeLine(binary.smoke.firstLine, binary.name))
+      return false;
   }
   if (systemd && binaries.some((b) => b.name === 'dockerd')) {
     const server = await runner.run(`${layout.bin}/docker`, ['version', '--format', '{{.Server.Version}}'], {

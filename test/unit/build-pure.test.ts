@@ -155,3 +155,21 @@ describe('checksums, cache keys, placeholders, tar headers', () => {
     expect(() => tarHeader('x'.repeat(101), 0, 0o644, 'file', 0)).toThrow(/longer than 100 bytes/);
   });
 });
+
+describe('smoke lines', () => {
+  it('write a usage line’s program path as the bare binary name, on the build machine and on the board alike', async () => {
+    const { normalizeSmokeLine, smokeFirstLine } = await import('../../src/build/smoke-line.js');
+    expect(normalizeSmokeLine('Usage of /root/.cache/crossdock/tmp/1c4118c9-docker-proxy:', 'docker-proxy')).toBe(
+      'Usage of docker-proxy:',
+    );
+    expect(normalizeSmokeLine('Usage of /opt/crossdock/versions/20.10.24/docker-proxy:', 'docker-proxy')).toBe(
+      'Usage of docker-proxy:',
+    );
+    expect(
+      smokeFirstLine('', 'flag provided but not defined: -version\nUsage of /x/docker-proxy:\n', 'docker-proxy'),
+    ).toBe('flag provided but not defined: -version');
+    expect(smokeFirstLine('Docker version 20.10.24, build 02df7fa\n', '', 'dockerd')).toBe(
+      'Docker version 20.10.24, build 02df7fa',
+    );
+  });
+});

@@ -1,0 +1,15 @@
+/**
+ * The line a smoke run answers with, as the manifest records it and as an install checks it on
+ * a board. Usage messages start with the program's own path (`Usage of /tmp/…/docker-proxy:`),
+ * which differs between the build machine and the board: paths ending in the binary's name are
+ * written as the bare name on both sides.
+ */
+export function smokeFirstLine(stdout: string, stderr: string, binary: string): string {
+  const line = (stdout.trim() || stderr.trim()).split('\n')[0]?.trim() ?? '';
+  return normalizeSmokeLine(line, binary);
+}
+
+export function normalizeSmokeLine(line: string, binary: string): string {
+  const escaped = binary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return line.replace(new RegExp(`\\S*/[^/\\s]*${escaped}(?=[:\\s]|$)`, 'g'), binary).trim();
+}
