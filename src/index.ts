@@ -112,3 +112,8 @@ export { probeBoard, parseProbe, probeScript, type ProbeReport } from './remote/
 export { forEachHost, type HostOutcome } from './remote/fleet.js';
 export { boardsUp, boardsDown, listBoards, prepareModel, type BoardRecord } from './boards/board.js';
 export { loadBoardModels, type BoardModel } from './boards/models.js';
+export { install, type InstallOptions, type InstallReport, parseBatch, waves } from './install/install.js';
+export { installHost, type HostResult, type HostStatus } from './install/install-host.js';
+export { chooseBundle, versionsToPrune, boardLayout } from './install/plan.js';
+export { hostStatus, rollbackHost } from './install/fleet-ops.js';
+export { pipeline, DEFAULT_FLEET, type PipelineReport } from './pipeline.js';
