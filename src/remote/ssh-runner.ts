@@ -41,6 +41,8 @@ export class SshRunner implements Runner {
   readonly host: string;
   readonly dryRun: boolean;
   private readonly redactor: Redactor;
+  /** OpenSSH allows 10 sessions per connection (MaxSessions); stay under it. */
+  private readonly sessions = new Semaphore(8);
 
   private constructor(
     private readonly ssh: NodeSSH,
@@ -229,6 +231,10 @@ export class SshRunner implements Runner {
   }
 
   private async sftpPut(local: string, remote: string, onProgress?: (sent: number) => void): Promise<void> {
+    await this.sessions.use(() => this.sftpTransfer(local, remote, onProgress));
+  }
+
+  private async sftpTransfer(local: string, remote: string, onProgress?: (sent: number) => void): Promise<void> {
     let sftp: SFTPWrapper;
     try {
       sftp = await this.ssh.requestSFTP();
@@ -278,6 +284,16 @@ export class SshRunner implements Runner {
     // node-ssh's typings reach ssh2's through a default import some tools cannot follow.
     const connection = this.ssh.connection as Client | null;
     if (!connection) throw new RemoteError(`${this.host}: not connected`);
+    return this.sessions.use(() => this.execOn(connection, line, input, options, feed));
+  }
+
+  private execOn(
+    connection: Client,
+    line: string,
+    input: string | Uint8Array | undefined,
+    options: RunOptions,
+    feed?: (channel: ClientChannel) => void,
+  ): Promise<{ exitCode: number; signal: string | null; stdout: string; stderr: string; timedOut: boolean }> {
     return new Promise((resolve, reject) => {
       connection.exec(line, (error: Error | undefined, channel: ClientChannel) => {
         if (error) {
@@ -355,6 +371,24 @@ function jumpHost(spec: string, proxyJump: string | null, target: InventoryHost)
 }
 
 class SftpUnavailableError extends Error {}
+
+class Semaphore {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async use<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active += 1;
+    try {
+      return await work();
+    } finally {
+      this.active -= 1;
+      this.waiting.shift()?.();
+    }
+  }
+}
 
 function connectError(
   host: InventoryHost,

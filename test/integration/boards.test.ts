@@ -148,6 +148,18 @@ describe.runIf(ready)('emulated boards over SSH', () => {
     }
   });
 
+  it('runs 24 commands at once over one connection, under OpenSSH's 10 sessions', async () => {
+    const runner = await runnerFor('rpi-3-1');
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 24 }, (_, n) => runner.run('sh', ['-c', `sleep 0.2; echo ${n}`])),
+      );
+      expect(results.map((r) => r.stdout.trim())).toEqual(Array.from({ length: 24 }, (_, n) => String(n)));
+    } finally {
+      runner.dispose();
+    }
+  });
+
   it('copies files whole, over SFTP or, where a board has no SFTP server, through cat', async () => {
     const directory = await tempTree({ payload: 'x'.repeat(300_000) });
     const runner = await runnerFor('rpi-zero-2');
