@@ -148,7 +148,7 @@ describe.runIf(ready)('emulated boards over SSH', () => {
     }
   });
 
-  it('runs 24 commands at once over one connection, under OpenSSH's 10 sessions', async () => {
+  it('runs 24 commands at once over one connection, under the 10 sessions OpenSSH allows', async () => {
     const runner = await runnerFor('rpi-3-1');
     try {
       const results = await Promise.all(
