@@ -67,8 +67,10 @@ export async function installCommand(options: InstallCommandOptions): Promise<nu
         ]),
       ])}\n`,
     );
-    for (const host of report.hosts)
+    for (const host of report.hosts) {
+      for (const warning of host.warnings) process.stderr.write(`crossdock: ${host.name}: warning: ${warning}\n`);
       if (host.error) process.stderr.write(`crossdock: ${host.error}\n${host.hint ? `  hint: ${host.hint}\n` : ''}`);
+    }
     if (report.stopped)
       process.stderr.write(
         `crossdock: ${report.stopped}\n  hint: crossdock install --resume retries the failed and the not-reached\n`,

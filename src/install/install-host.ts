@@ -16,10 +16,9 @@ import { normalizeSmokeLine, smokeFirstLine } from '../build/smoke-line.js';
 import { FailureError } from '../errors.js';
 import { shellQuote } from '../exec/runner.js';
 import type { TargetRegistry } from '../platform/targets.js';
-import type { ProbeReport } from '../remote/probe.js';
 import { probeBoard } from '../remote/probe.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
-import { boardLayout, chooseBundle, versionsToPrune } from './plan.js';
+import { boardLayout, chooseBundle, preflightFindings, versionsToPrune } from './plan.js';
 
 export type HostStatus = 'installed' | 'unchanged' | 'rolled-back' | 'failed' | 'refused' | 'planned' | 'not-reached';
 
@@ -35,6 +34,8 @@ export interface HostResult {
   steps: string[];
   error: string | null;
   hint: string | null;
+  /** Preflight findings that did not stop the install. */
+  warnings: string[];
 }
 
 export interface HostInstallOptions {
@@ -72,6 +73,7 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
     steps: [],
     error: null,
     hint: null,
+    warnings: [],
   };
   const step = (name: string) => {
     result.steps.push(name);
@@ -116,7 +118,15 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
   }
 
   step('preflight');
-  preflight(probe, bundle.size);
+  const findings = preflightFindings(probe, bundle.size, layout.root);
+  result.warnings = findings.filter((f) => f.severity === 'warning').map((f) => `${f.message}; ${f.fix}`);
+  const [blocking, ...more] = findings.filter((f) => f.severity === 'error');
+  if (blocking) {
+    result.status = 'failed';
+    result.error = `${runner.host}: ${[blocking, ...more].map((f) => f.message).join('; ')}`;
+    result.hint = [blocking, ...more].map((f) => f.fix).join('; ');
+    return result;
+  }
 
   step('send');
   const incoming = `${layout.incoming}/${bundle.file}`;
@@ -302,16 +312,6 @@ export async function healthy(
     if (server.exitCode !== 0 || !server.stdout.trim()) return false;
   }
   return true;
-}
-
-function preflight(probe: ProbeReport, bundleSize: number): void {
-  // The bundle, its unpacked binaries (about 3× on gzip of Go binaries) and some room.
-  const needed = bundleSize * 4 + 16 * 1024 * 1024;
-  if (probe.freeDiskBytes !== null && probe.freeDiskBytes < needed)
-    throw new FailureError(
-      `${probe.name}: ${Math.floor(probe.freeDiskBytes / 1024 / 1024)} MiB free at ${layout.root}, ${Math.ceil(needed / 1024 / 1024)} MiB needed`,
-      { hint: 'free some space (apt-get clean, old logs) and run again' },
-    );
 }
 
 async function installUnits(runner: SshRunner, dist: HostInstallOptions['dist'], manifest: Manifest): Promise<void> {

@@ -181,6 +181,7 @@ function emptyResult(name: string, version: string, status: HostResult['status']
     steps: [],
     error: null,
     hint: null,
+    warnings: [],
   };
 }
 

@@ -73,3 +73,56 @@ export function versionsToPrune(
   if (previous) kept.add(previous);
   return sorted.filter((version) => !kept.has(version));
 }
+
+export interface PreflightFinding {
+  severity: 'error' | 'warning';
+  message: string;
+  fix: string;
+}
+
+/** Packages whose daemons and binaries would fight ours for the same sockets and paths. */
+const CONFLICTING = ['docker.io', 'docker-ce', 'containerd', 'containerd.io', 'runc'];
+
+/**
+ * What stands in the way of running this bundle on the board, from its probe: errors stop the
+ * install before anything is sent, warnings are reported. A daemon only runs under systemd, so
+ * what only the daemon needs (iptables, the memory cgroup) is an error there and a warning elsewhere.
+ */
+export function preflightFindings(probe: ProbeReport, bundleSize: number, root = INSTALL_ROOT): PreflightFinding[] {
+  const findings: PreflightFinding[] = [];
+  const daemon = probe.init === 'systemd';
+  // The bundle, its unpacked binaries (about 3× for gzip'd Go binaries) and some room.
+  const needed = bundleSize * 4 + 16 * 1024 * 1024;
+  if (probe.freeDiskBytes !== null && probe.freeDiskBytes < needed)
+    findings.push({
+      severity: 'error',
+      message: `${Math.floor(probe.freeDiskBytes / 1024 / 1024)} MiB free at ${root}, ${Math.ceil(needed / 1024 / 1024)} MiB needed`,
+      fix: 'free some space (apt-get clean, old logs) and run again',
+    });
+  const conflicting = probe.docker.packages.filter((p) => CONFLICTING.includes(p.name));
+  if (conflicting.length > 0)
+    findings.push({
+      severity: 'error',
+      message: `distribution packages ${conflicting.map((p) => `${p.name} ${p.version}`).join(', ')} are installed`,
+      fix: `remove them first: apt-get remove ${conflicting.map((p) => p.name).join(' ')}`,
+    });
+  if (!probe.memoryCgroup.enabled)
+    findings.push({
+      severity: daemon ? 'error' : 'warning',
+      message: 'the memory cgroup is disabled',
+      fix: probe.memoryCgroup.fix ?? 'enable the memory cgroup on the kernel command line',
+    });
+  if (daemon && probe.iptables === null)
+    findings.push({
+      severity: 'error',
+      message: 'iptables is not installed; dockerd refuses to start without it ("Iptables not found")',
+      fix: 'apt-get install iptables',
+    });
+  if (!daemon)
+    findings.push({
+      severity: 'warning',
+      message: `no systemd (init is ${probe.init ?? 'unknown'}): the binaries are installed, the daemons are not started`,
+      fix: 'boot the board with systemd to run dockerd',
+    });
+  return findings;
+}

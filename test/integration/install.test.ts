@@ -204,6 +204,39 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     expect(await onBoard('rpi-zero-1', 'readlink /opt/crossdock/current')).toBe('versions/1.0.0');
   });
 
+  it('refuses a board with the distribution docker.io installed, naming the fix, before sending', async () => {
+    const stanza = [
+      'Package: docker.io',
+      'Status: install ok installed',
+      'Priority: optional',
+      'Section: admin',
+      'Maintainer: test',
+      'Architecture: armhf',
+      'Version: 20.10.24+dfsg1-1+b3',
+      'Description: fake',
+      ' fake',
+    ].join('\n');
+    await onBoard(
+      'rpi-4-32-1',
+      `cp /var/lib/dpkg/status /var/lib/dpkg/status.keep && cat >> /var/lib/dpkg/status <<'STANZA'\n\n${stanza}\nSTANZA`,
+    );
+    try {
+      const from = await dist('1.5.0', ['armv7']);
+      const { exitCode, report } = await installJson(['--from', from, '--limit', 'rpi-4-32-1']);
+      expect(exitCode).toBe(1);
+      expect(report?.hosts[0]).toMatchObject({
+        status: 'failed',
+        bytesSent: 0,
+        error: 'rpi-4-32-1: distribution packages docker.io 20.10.24+dfsg1-1+b3 are installed',
+        hint: 'remove them first: apt-get remove docker.io',
+      });
+      expect(report?.hosts[0]?.steps).toEqual(['probe', 'plan', 'preflight']);
+    } finally {
+      await onBoard('rpi-4-32-1', 'mv /var/lib/dpkg/status.keep /var/lib/dpkg/status');
+    }
+    expect(await onBoard('rpi-4-32-1', 'dpkg-query -W docker.io 2>&1 | head -1')).toContain('no packages found');
+  });
+
   it('refuses a bundle the board cannot run before sending a byte', async () => {
     const from = await dist('1.3.0', ['armv7', 'aarch64']);
     const { exitCode, stderr } = await cli([

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/build/manifest.js';
 import { parseBatch, waves } from '../../src/install/install.js';
-import { chooseBundle, versionsToPrune } from '../../src/install/plan.js';
+import { chooseBundle, preflightFindings, versionsToPrune } from '../../src/install/plan.js';
 import type { ProbeReport } from '../../src/remote/probe.js';
 
 function manifest(targets: string[]): Manifest {
@@ -76,5 +76,31 @@ describe('install planning', () => {
     expect(waves([1, 2, 3], 0, parseBatch(undefined, 3))).toEqual([[1, 2, 3]]);
     expect(parseBatch('25%', 10)).toBe(3);
     expect(() => parseBatch('none', 10)).toThrow('--batch none: expected a number of hosts or a percentage');
+  });
+
+  it('preflight: disk and conflicting packages always stop; iptables and the memory cgroup only where a daemon runs', () => {
+    const board = probe('armv7', []);
+    const systemd = {
+      ...board,
+      init: 'systemd',
+      iptables: null,
+      memoryCgroup: { enabled: false, fix: 'add cgroup_enable=memory' },
+    };
+    expect(preflightFindings(systemd, 1024).map((f) => [f.severity, f.message])).toEqual([
+      ['error', 'the memory cgroup is disabled'],
+      ['error', 'iptables is not installed; dockerd refuses to start without it ("Iptables not found")'],
+    ]);
+    const chroot = { ...systemd, init: 'sshd' };
+    expect(preflightFindings(chroot, 1024).map((f) => f.severity)).toEqual(['warning', 'warning']);
+    const full = {
+      ...board,
+      freeDiskBytes: 10 * 1024 * 1024,
+      docker: { packages: [{ name: 'runc', version: '1.1.5' }], commands: [], crossdockVersion: null },
+    };
+    expect(
+      preflightFindings(full, 1024 * 1024)
+        .filter((f) => f.severity === 'error')
+        .map((f) => f.fix),
+    ).toEqual(['free some space (apt-get clean, old logs) and run again', 'remove them first: apt-get remove runc']);
   });
 });
