@@ -9,9 +9,10 @@
  * appears: if the link dies between switch and commit, the board reverts on its own.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import semver from 'semver';
-import type { Manifest, ManifestBinary } from '../build/manifest.js';
+import { type Manifest, type ManifestBinary, SUMS_FILE } from '../build/manifest.js';
 import { normalizeSmokeLine, smokeFirstLine } from '../build/smoke-line.js';
 import { FailureError } from '../errors.js';
 import { shellQuote } from '../exec/runner.js';
@@ -45,6 +46,8 @@ export interface HostInstallOptions {
   dryRun: boolean;
   /** Seconds the watchdog waits for the commit before switching back. */
   watchdogSeconds: number;
+  /** allowed_signers file: SHA256SUMS.sig must verify on the board and list the bundle. */
+  allowedSigners?: string | null;
   onStep?: (step: string) => void;
   onBytes?: (sent: number) => void;
 }
@@ -148,6 +151,11 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
         hint: 'nothing was installed; run again (the transfer is retried from the start)',
       },
     );
+  }
+
+  if (options.allowedSigners) {
+    step('signature');
+    await verifySignature(runner, options.dist.directory, bundle.file, options.allowedSigners);
   }
 
   step('unpack');
@@ -271,6 +279,46 @@ export function revertScript(): string {
     'if [ -e pending ]; then if [ -n "$before" ]; then ln -sfn "$before" previous.new && mv -T previous.new previous; else rm -f previous; fi; fi',
     'rm -f pending',
   ].join('; ');
+}
+
+/**
+ * On the board: SHA256SUMS.sig is a signature by one of the allowed signers (ssh-keygen -Y,
+ * namespace crossdock) and SHA256SUMS lists the bundle with the hash it arrived with.
+ */
+async function verifySignature(runner: SshRunner, distDirectory: string, bundleFile: string, allowedSigners: string) {
+  const local = (name: string) => join(distDirectory, name);
+  if (!existsSync(local(SUMS_FILE)) || !existsSync(local(`${SUMS_FILE}.sig`)))
+    throw new FailureError(
+      `${runner.host}: the inventory asks for signed builds and ${distDirectory} has no ${SUMS_FILE}.sig`,
+      {
+        hint: 'set build.signingKey in crossdock.yaml and build again',
+      },
+    );
+  const directory = `${layout.incoming}/check-${randomBytes(4).toString('hex')}`;
+  await runner.run('mkdir', ['-p', directory], { privileged: true });
+  try {
+    await runner.putFile(local(SUMS_FILE), `${directory}/${SUMS_FILE}`, { privileged: true });
+    await runner.putFile(local(`${SUMS_FILE}.sig`), `${directory}/${SUMS_FILE}.sig`, { privileged: true });
+    await runner.putFile(allowedSigners, `${directory}/allowed_signers`, { privileged: true });
+    const script = [
+      `cd ${shellQuote(directory)}`,
+      'principal=$(ssh-keygen -Y find-principals -s SHA256SUMS.sig -f allowed_signers) || { echo "signed by no allowed signer"; exit 1; }',
+      'ssh-keygen -Y verify -f allowed_signers -I "$principal" -n crossdock -s SHA256SUMS.sig < SHA256SUMS >/dev/null || { echo "signature does not verify"; exit 1; }',
+      `ln -sf ../${shellQuote(bundleFile)} ${shellQuote(bundleFile)}`,
+      `grep -q "  ${bundleFile.replace(/\./g, '\\.')}$" SHA256SUMS || { echo "SHA256SUMS does not list ${bundleFile}"; exit 1; }`,
+      'sha256sum -c --ignore-missing --quiet SHA256SUMS',
+    ].join('\n');
+    const check = await runner.run('sh', ['-c', script], { privileged: true, allowFailure: true });
+    if (check.exitCode !== 0)
+      throw new FailureError(
+        `${runner.host}: ${bundleFile}: ${(check.stdout + check.stderr).trim().split('\n')[0] ?? 'signature check failed'}`,
+        {
+          hint: "nothing was installed; publish builds signed by a key in the inventory's allowedSigners",
+        },
+      );
+  } finally {
+    await runner.run('rm', ['-rf', directory], { privileged: true, allowFailure: true });
+  }
 }
 
 async function remoteSha256(runner: SshRunner, path: string): Promise<string | null> {

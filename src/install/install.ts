@@ -104,6 +104,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
           keep: options.keep ?? 3,
           dryRun: options.dryRun ?? false,
           watchdogSeconds: options.watchdogSeconds ?? 300,
+          allowedSigners: options.inventory.allowedSigners,
           onStep: (name) => {
             step = name;
             update();

@@ -48,6 +48,10 @@ export const InventorySchema = v.strictObject({
     v.optional(v.string()),
     v.description('known_hosts file checked beside ~/.ssh/known_hosts, relative to the inventory'),
   ),
+  allowedSigners: v.pipe(
+    v.optional(v.string()),
+    v.description('ssh-keygen allowed_signers file: boards accept only a SHA256SUMS.sig made by one of these keys'),
+  ),
   defaults: v.optional(v.strictObject(Connection)),
   hosts: v.record(
     v.pipe(v.string(), v.regex(/^[\w.-]+$/, 'host names are letters, digits, ".", "_" and "-"')),
@@ -75,6 +79,7 @@ export interface InventoryHost {
 export interface Inventory {
   file: string;
   knownHosts: string | null;
+  allowedSigners: string | null;
   hosts: InventoryHost[];
 }
 
@@ -150,7 +155,12 @@ export async function loadInventory(
       model: host.model ?? null,
     });
   }
-  return { file, knownHosts: document.knownHosts ? path(document.knownHosts) : null, hosts };
+  return {
+    file,
+    knownHosts: document.knownHosts ? path(document.knownHosts) : null,
+    allowedSigners: document.allowedSigners ? path(document.allowedSigners) : null,
+    hosts,
+  };
 }
 
 async function resolveWithSsh(runner: Runner, name: string, config: string | undefined): Promise<SshResolution> {

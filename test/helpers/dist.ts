@@ -171,5 +171,12 @@ export async function makeRunnableDist(
     artifacts,
   };
   await writeFile(join(directory, 'manifest.json'), serializeManifest(manifest));
+  await writeFile(
+    join(directory, 'SHA256SUMS'),
+    formatSha256Sums([
+      ...artifacts.map((a) => ({ name: a.file, sha256: a.sha256 })),
+      { name: 'manifest.json', sha256: await sha256File(join(directory, 'manifest.json')) },
+    ]),
+  );
   return directory;
 }

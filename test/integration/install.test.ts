@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCacheDirectory } from '../../src/boards/rootfs.js';
 import { installHost } from '../../src/install/install-host.js';
@@ -235,6 +236,46 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
       await onBoard('rpi-4-32-1', 'mv /var/lib/dpkg/status.keep /var/lib/dpkg/status');
     }
     expect(await onBoard('rpi-4-32-1', 'dpkg-query -W docker.io 2>&1 | head -1')).toContain('no packages found');
+  });
+
+  it('with allowedSigners, a board installs only builds whose SHA256SUMS.sig verifies there', async () => {
+    const keys = join(work, 'signing');
+    await mkdir(keys, { recursive: true });
+    for (const name of ['release', 'intruder'])
+      await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${name}@acme`, '-f', join(keys, name)]);
+    const publicKey = (await readFile(join(keys, 'release.pub'), 'utf8')).trim();
+    await writeFile(join(state, 'allowed_signers'), `release@acme namespaces="crossdock" ${publicKey}\n`);
+    const signed = join(state, 'signed.yaml');
+    await writeFile(signed, `allowedSigners: allowed_signers\n${await readFile(inventoryFile, 'utf8')}`);
+    const sign = async (directory: string, key: string) =>
+      execa('ssh-keygen', ['-Y', 'sign', '-n', 'crossdock', '-f', join(keys, key), join(directory, 'SHA256SUMS')]);
+
+    const unsigned = await dist('1.6.0', ['aarch64']);
+    const refusedUnsigned = await cli([
+      'install',
+      '--inventory',
+      signed,
+      '--from',
+      unsigned,
+      '--limit',
+      'rpi-3-1',
+      '--json',
+    ]);
+    expect(refusedUnsigned.exitCode).toBe(1);
+    expect((JSON.parse(refusedUnsigned.stdout) as Report).hosts[0]?.error).toContain('has no SHA256SUMS.sig');
+    await sign(unsigned, 'intruder');
+    const intruder = await cli(['install', '--inventory', signed, '--from', unsigned, '--limit', 'rpi-3-1', '--json']);
+    expect(intruder.exitCode).toBe(1);
+    expect((JSON.parse(intruder.stdout) as Report).hosts[0]?.error).toBe(
+      'rpi-3-1: docker-1.6.0-aarch64.tgz: signed by no allowed signer',
+    );
+    expect(await onBoard('rpi-3-1', 'ls /opt/crossdock/versions | grep -c 1.6.0 || true')).toBe('0');
+
+    const good = await dist('1.7.0', ['aarch64']);
+    await sign(good, 'release');
+    const installed = await cli(['install', '--inventory', signed, '--from', good, '--limit', 'rpi-3-1', '--json']);
+    expect(installed.exitCode).toBe(0);
+    expect((JSON.parse(installed.stdout) as Report).hosts[0]?.steps).toContain('signature');
   });
 
   it('refuses a bundle the board cannot run before sending a byte', async () => {
