@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { ExitCode, UserError } from '../errors.js';
+import type { HostResult } from '../install/install-host.js';
 import { install, isFailure } from '../install/install.js';
 import { loadTargets } from '../platform/targets.js';
 import { limitHosts, loadInventory } from '../remote/inventory.js';
@@ -53,20 +54,7 @@ export async function installCommand(options: InstallCommandOptions): Promise<nu
   });
   if (options.json) printJson(report);
   else {
-    process.stdout.write(
-      `${formatTable([
-        ['HOST', 'TARGET', 'STATUS', 'ACTIVE', 'HEALTH', 'SENT', 'STEPS'],
-        ...report.hosts.map((h) => [
-          h.name,
-          h.target ?? '—',
-          h.status,
-          h.activeVersion ?? '—',
-          h.health,
-          `${(h.bytesSent / 1024 / 1024).toFixed(1)} MiB`,
-          h.steps.join(' › '),
-        ]),
-      ])}\n`,
-    );
+    process.stdout.write(`${hostTable(report.hosts, { steps: true })}\n`);
     for (const host of report.hosts) {
       for (const warning of host.warnings) process.stderr.write(`crossdock: ${host.name}: warning: ${warning}\n`);
       if (host.error) process.stderr.write(`crossdock: ${host.error}\n${host.hint ? `  hint: ${host.hint}\n` : ''}`);
@@ -77,4 +65,20 @@ export async function installCommand(options: InstallCommandOptions): Promise<nu
       );
   }
   return report.hosts.some((h) => isFailure(h) || h.status === 'not-reached') ? ExitCode.Failure : ExitCode.Ok;
+}
+
+/** The per-host table install and pipeline print. */
+export function hostTable(hosts: readonly HostResult[], options: { steps?: boolean } = {}): string {
+  return formatTable([
+    ['HOST', 'TARGET', 'STATUS', 'ACTIVE', 'HEALTH', 'SENT', ...(options.steps ? ['STEPS'] : [])],
+    ...hosts.map((h) => [
+      h.name,
+      h.target ?? '—',
+      h.status,
+      h.activeVersion ?? '—',
+      h.health,
+      `${(h.bytesSent / 1024 / 1024).toFixed(1)} MiB`,
+      ...(options.steps ? [h.steps.join(' › ')] : []),
+    ]),
+  ]);
 }

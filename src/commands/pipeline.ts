@@ -5,7 +5,8 @@ import { packageVersion } from '../package-root.js';
 import { pipeline } from '../pipeline.js';
 import { loadTargets } from '../platform/targets.js';
 import { loadToolchains } from '../toolchain/definitions.js';
-import { formatTable, printJson } from '../ui/output.js';
+import { printJson } from '../ui/output.js';
+import { hostTable } from './install.js';
 import { createRunner } from './shared.js';
 
 export async function pipelineCommand(options: {
@@ -40,19 +41,7 @@ export async function pipelineCommand(options: {
         ? `release: skipped (${report.release.skipped})\n`
         : `release: ${report.release.url ?? ''}\n`,
     );
-    process.stdout.write(
-      `${formatTable([
-        ['HOST', 'TARGET', 'STATUS', 'ACTIVE', 'HEALTH', 'SENT'],
-        ...report.install.hosts.map((h) => [
-          h.name,
-          h.target ?? '—',
-          h.status,
-          h.activeVersion ?? '—',
-          h.health,
-          `${(h.bytesSent / 1024 / 1024).toFixed(1)} MiB`,
-        ]),
-      ])}\n`,
-    );
+    process.stdout.write(`${hostTable(report.install.hosts)}\n`);
     for (const host of report.install.hosts) if (host.error) log(host.error);
   }
   return report.install.hosts.some((h) => isFailure(h) || h.status === 'not-reached') ? ExitCode.Failure : ExitCode.Ok;

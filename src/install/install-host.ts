@@ -62,15 +62,15 @@ export interface RemoteState {
 
 const layout = boardLayout();
 
-export async function installHost(runner: SshRunner, options: HostInstallOptions): Promise<HostResult> {
-  const { manifest } = options.dist;
-  const result: HostResult = {
-    name: runner.host,
+/** A host's result before anything happened to it. */
+export function newHostResult(name: string, version: string, status: HostStatus): HostResult {
+  return {
+    name,
     target: null,
-    version: manifest.version,
+    version,
     previousVersion: null,
     activeVersion: null,
-    status: 'failed',
+    status,
     health: 'unknown',
     bytesSent: 0,
     steps: [],
@@ -78,6 +78,11 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
     hint: null,
     warnings: [],
   };
+}
+
+export async function installHost(runner: SshRunner, options: HostInstallOptions): Promise<HostResult> {
+  const { manifest } = options.dist;
+  const result = newHostResult(runner.host, manifest.version, 'failed');
   const step = (name: string) => {
     result.steps.push(name);
     options.onStep?.(name);

@@ -12,7 +12,7 @@ import { type FleetOptions, withHost } from '../remote/fleet.js';
 import type { Inventory, InventoryHost } from '../remote/inventory.js';
 import { readDist } from '../release/dist-input.js';
 import { createTaskList, type RendererContext } from '../ui/renderer.js';
-import { type HostResult, installHost } from './install-host.js';
+import { type HostResult, installHost, newHostResult } from './install-host.js';
 
 export interface InstallOptions extends FleetOptions {
   inventory: Inventory;
@@ -117,7 +117,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
       options,
     );
     if (outcome.ok) return outcome.value;
-    return { ...emptyResult(host.name, version, 'failed'), error: outcome.error, hint: outcome.hint };
+    return { ...newHostResult(host.name, version, 'failed'), error: outcome.error, hint: outcome.hint };
   };
 
   // Waves run one after the other; the failure rate is checked between them.
@@ -157,7 +157,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
   }
   for (const host of hosts)
     if (!results.has(host.name)) {
-      results.set(host.name, emptyResult(host.name, version, 'not-reached'));
+      results.set(host.name, newHostResult(host.name, version, 'not-reached'));
       state.hosts[host.name] = { status: 'not-reached', at: new Date().toISOString() };
     }
   if (options.stateFile && !options.dryRun) await writeState(options.stateFile, state);
@@ -166,23 +166,6 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
     dryRun: options.dryRun ?? false,
     stopped,
     hosts: hosts.map((h) => results.get(h.name)).filter((r): r is HostResult => r !== undefined),
-  };
-}
-
-function emptyResult(name: string, version: string, status: HostResult['status']): HostResult {
-  return {
-    name,
-    target: null,
-    version,
-    previousVersion: null,
-    activeVersion: null,
-    status,
-    health: 'unknown',
-    bytesSent: 0,
-    steps: [],
-    error: null,
-    hint: null,
-    warnings: [],
   };
 }
 

@@ -42,31 +42,13 @@ export async function makeDist(parent: string, options: TestDistOptions): Promis
     const data = await readFile(join(directory, file));
     artifacts.push({ kind: 'bundle', file, target, size: data.length, sha256: sha256(data) });
   }
-  const unit = '[Unit]\nDescription=Docker Application Container Engine\n';
-  await writeFile(join(directory, 'systemd/docker.service'), unit);
-  artifacts.push({
-    kind: 'unit',
-    file: 'systemd/docker.service',
-    target: null,
-    size: unit.length,
-    sha256: sha256(unit),
-  });
-  const manifest: Manifest = {
-    schemaVersion: 1,
-    tool: 'crossdock-test',
+  await finishDist(directory, {
     version: options.version,
-    sourceDateEpoch: 1767225600,
     targets: options.targets,
+    artifacts,
     sources: [{ recipe: 'moby', spec: 'debian:docker.io', revision: '20.10.24+dfsg1-1', version: '20.10.24' }],
     toolchains: { go: 'go1.19.8' },
-    artifacts,
-  };
-  await writeFile(join(directory, 'manifest.json'), serializeManifest(manifest));
-  const sums = [
-    ...artifacts.map((a) => ({ name: a.file, sha256: a.sha256 })),
-    { name: 'manifest.json', sha256: await sha256File(join(directory, 'manifest.json')) },
-  ];
-  await writeFile(join(directory, 'SHA256SUMS'), formatSha256Sums(sums));
+  });
   return directory;
 }
 
@@ -151,32 +133,38 @@ export async function makeRunnableDist(
       })),
     });
   }
+  await finishDist(directory, {
+    version: options.version,
+    targets: options.targets.map((t) => t.name),
+    artifacts,
+    sources: [],
+    toolchains: {},
+  });
+  return directory;
+}
+
+/** The systemd unit, manifest.json and SHA256SUMS, as the build writes them beside the bundles. */
+async function finishDist(
+  directory: string,
+  init: Pick<Manifest, 'version' | 'targets' | 'artifacts' | 'sources' | 'toolchains'>,
+): Promise<void> {
   const unit = '[Unit]\nDescription=Docker Application Container Engine\n';
   await writeFile(join(directory, 'systemd/docker.service'), unit);
-  artifacts.push({
-    kind: 'unit',
-    file: 'systemd/docker.service',
-    target: null,
-    size: unit.length,
-    sha256: sha256(unit),
-  });
+  const artifacts: ManifestArtifact[] = [
+    ...init.artifacts,
+    { kind: 'unit', file: 'systemd/docker.service', target: null, size: unit.length, sha256: sha256(unit) },
+  ];
   const manifest: Manifest = {
     schemaVersion: 1,
     tool: 'crossdock-test',
-    version: options.version,
     sourceDateEpoch: 1767225600,
-    targets: options.targets.map((t) => t.name),
-    sources: [],
-    toolchains: {},
+    ...init,
     artifacts,
   };
   await writeFile(join(directory, 'manifest.json'), serializeManifest(manifest));
-  await writeFile(
-    join(directory, 'SHA256SUMS'),
-    formatSha256Sums([
-      ...artifacts.map((a) => ({ name: a.file, sha256: a.sha256 })),
-      { name: 'manifest.json', sha256: await sha256File(join(directory, 'manifest.json')) },
-    ]),
-  );
-  return directory;
+  const sums = [
+    ...artifacts.map((a) => ({ name: a.file, sha256: a.sha256 })),
+    { name: 'manifest.json', sha256: await sha256File(join(directory, 'manifest.json')) },
+  ];
+  await writeFile(join(directory, 'SHA256SUMS'), formatSha256Sums(sums));
 }
