@@ -86,7 +86,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
           line: undefined,
           column: undefined,
           path: flag ? '' : formatPath(keys),
-          message: issue.expected ? `expected ${issue.expected}, got ${issue.received}` : issue.message,
+          // A validation action (a regex, a range) carries a message written for people.
+          message:
+            issue.kind === 'schema' && issue.expected
+              ? `expected ${issue.expected}, got ${issue.received}`
+              : issue.message,
           hint: flag ? `fix the value of --${flag}` : undefined,
         };
       }),
