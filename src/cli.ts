@@ -3,6 +3,7 @@
  * nothing; one catch turns typed errors into one line, a hint and a documented exit code.
  */
 import { cac } from 'cac';
+import { emit, errorAnnotation } from './ui/github-actions.js';
 import { ExitCode, isCrossdockError } from './errors.js';
 import { packageVersion } from './package-root.js';
 
@@ -271,6 +272,9 @@ export function createCli() {
     )
     .option('--inventory <file>', 'Inventory of boards (default inventory.yaml)')
     .option('--from <dist>', 'The dist directory crossdock build wrote, e.g. dist/27.5.1')
+    .option('--release <owner/name@tag>', 'A published release instead of --from (boards that reach it download it)')
+    .option('--api-url <url>', 'GitHub API for --release (default $GITHUB_API_URL or https://api.github.com)')
+    .option('--fix', 'Apply the safe preflight fixes (the memory cgroup in cmdline.txt)')
     .option('--limit <pattern>', 'Hosts, groups, tag:T or globs, comma-separated; !x excludes')
     .option('--canary <n>', 'Hosts in the first wave (default 0)')
     .option('--batch <n|p%>', 'Hosts per wave after the canaries (default all at once)')
@@ -288,6 +292,9 @@ export function createCli() {
       return installCommand({
         inventory: textFlag(flags.inventory),
         from: textFlag(flags.from),
+        release: textFlag(flags.release),
+        apiUrl: textFlag(flags.apiUrl),
+        fix: Boolean(flags.fix),
         limit: textFlag(flags.limit),
         canary: flags.canary === undefined ? undefined : Number(flags.canary),
         batch: textFlag(flags.batch),
@@ -414,6 +421,8 @@ export function report(error: unknown): number {
   if (isCrossdockError(error)) {
     process.stderr.write(`crossdock: ${error.message}\n`);
     if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
+    // In a workflow the error is also an annotation, pinned to the file and line it names.
+    emit(errorAnnotation(error.message, error.hint));
     return error.exitCode;
   }
   // cac's own errors: an unknown option, a missing argument.

@@ -4,6 +4,7 @@
  * those targets, publish a release when a repository and a token are configured, and install.
  * Each stage is the same code its own command runs.
  */
+import { group } from './ui/github-actions.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { boardsUp, defaultStateDirectory, listBoards, writeBoardInventory } from './boards/board.js';
@@ -80,10 +81,12 @@ export async function pipeline(options: PipelineOptions): Promise<PipelineReport
   const inventory = await loadInventory(inventoryFile, { runner: options.runner });
 
   // The targets to build are the ones the boards need.
-  const probes = await forEachHost(inventory, inventory.hosts, (runner) => probeBoard(runner, options.registry), {
-    acceptNew: options.acceptNew ?? false,
-    log: options.log,
-  });
+  const probes = await group('crossdock: probe the fleet', () =>
+    forEachHost(inventory, inventory.hosts, (runner) => probeBoard(runner, options.registry), {
+      acceptNew: options.acceptNew ?? false,
+      log: options.log,
+    }),
+  );
   const unreachable = probes.flatMap((p) => (p.ok ? [] : [p.error]));
   if (unreachable.length > 0)
     throw new FailureError(`${unreachable.length} board(s) could not be probed: ${unreachable.join('; ')}`, {
@@ -95,48 +98,54 @@ export async function pipeline(options: PipelineOptions): Promise<PipelineReport
   );
   if (targets.length === 0) throw new FailureError('no board in the inventory is a supported target');
 
-  const built: BuildResult = await build({
-    config: { ...config, targets },
-    baseDirectory: options.loaded.baseDirectory,
-    registry: options.registry,
-    toolchains: options.toolchains,
-    runner: options.runner,
-    version: options.version,
-    ...(options.renderer ? { renderer: options.renderer } : {}),
-  });
+  const built: BuildResult = await group(`crossdock: build ${targets.join(', ')}`, () =>
+    build({
+      config: { ...config, targets },
+      baseDirectory: options.loaded.baseDirectory,
+      registry: options.registry,
+      toolchains: options.toolchains,
+      runner: options.runner,
+      version: options.version,
+      ...(options.renderer ? { renderer: options.renderer } : {}),
+    }),
+  );
 
   let release: PipelineReport['release'];
   if (!config.release.repository) release = { skipped: 'no release.repository configured' };
   else if (!options.token) release = { skipped: 'no GITHUB_TOKEN or GH_TOKEN' };
   else
-    release = await publishRelease({
-      dists: [built.directory],
-      repository: config.release.repository,
-      tagPrefix: config.release.tagPrefix,
-      apiUrl: config.release.apiUrl,
-      token: options.token,
-      userAgent: options.userAgent,
-      replace: config.release.replaceAssets,
-      signingKey: config.build.signingKey,
-      runner: options.runner,
-      cwd: options.loaded.baseDirectory,
+    release = await group('crossdock: release', () =>
+      publishRelease({
+        dists: [built.directory],
+        repository: config.release.repository,
+        tagPrefix: config.release.tagPrefix,
+        apiUrl: config.release.apiUrl,
+        token: options.token,
+        userAgent: options.userAgent,
+        replace: config.release.replaceAssets,
+        signingKey: config.build.signingKey,
+        runner: options.runner,
+        cwd: options.loaded.baseDirectory,
+        ...(options.renderer ? { renderer: options.renderer } : {}),
+        log: options.log,
+      }),
+    );
+
+  const installed = await group('crossdock: install', () =>
+    install({
+      inventory,
+      hosts: inventory.hosts,
+      dist: built.directory,
+      registry: options.registry,
+      canary: config.install.waves.canary,
+      batch: config.install.waves.batchSize,
+      maxFailPercent: config.install.waves.maxFailPercent,
+      acceptNew: options.acceptNew ?? false,
+      stateFile: join(inventoryFile, '..', '.crossdock-install-state.json'),
       ...(options.renderer ? { renderer: options.renderer } : {}),
       log: options.log,
-    });
-
-  const installed = await install({
-    inventory,
-    hosts: inventory.hosts,
-    dist: built.directory,
-    registry: options.registry,
-    canary: config.install.waves.canary,
-    batch: config.install.waves.batchSize,
-    maxFailPercent: config.install.waves.maxFailPercent,
-    acceptNew: options.acceptNew ?? false,
-    stateFile: join(inventoryFile, '..', '.crossdock-install-state.json'),
-    ...(options.renderer ? { renderer: options.renderer } : {}),
-    log: options.log,
-  });
+    }),
+  );
   return {
     inventory: inventoryFile,
     targets,

@@ -19,6 +19,15 @@ import { knownHostsLine } from '../remote/known-hosts.js';
 import type { BoardModel } from './models.js';
 import { spawnNamespaced } from './namespaces.js';
 import { BOARD_PACKAGES, ensureRootfs } from './rootfs.js';
+import {
+  consoleTail,
+  ensureVmImage,
+  qemuSystemBinary,
+  startVm,
+  vmPackages,
+  type VmImage,
+  type VmSettings,
+} from './vm.js';
 
 export interface BoardRecord {
   name: string;
@@ -32,6 +41,8 @@ export interface BoardRecord {
   identityFile: string;
   hostKey: string;
   createdAt: string;
+  /** A full-system board under qemu-system (no veth; sshd on a loopback port). */
+  kind?: 'vm';
 }
 
 export interface BoardEnvironment {
@@ -125,8 +136,8 @@ export async function prepareModel(
   model: BoardModel,
   environment: BoardEnvironment,
   host: Target,
-): Promise<{ rootfs: string; qemu: string | null; wrapper: string | null }> {
-  requireTools(['debootstrap', 'unshare', 'ip', 'ssh-keygen', 'cc']);
+): Promise<{ rootfs: string; qemu: string | null; wrapper: string | null; vmImage: VmImage | null }> {
+  requireTools(['debootstrap', 'unshare', 'ip', 'ssh-keygen', 'cc', ...(model.vm ? ['mke2fs', 'qemu-img'] : [])]);
   const target = model.targetDefinition;
   const native = target.name === host.name;
   const qemu = native ? null : findExecutable(`qemu-${target.qemu.name}-static`);
@@ -134,6 +145,27 @@ export async function prepareModel(
     throw new MissingPrerequisiteError(`qemu-${target.qemu.name}-static not found`, {
       hint: 'crossdock toolchain setup (installs qemu-user-static)',
     });
+  if (model.vm) {
+    qemuSystemBinary(target);
+    const vmImage = await ensureVmImage(
+      {
+        debianArch: target.debian,
+        suite: environment.suite,
+        mirror: environment.mirror,
+        packages: vmPackages(target.debian),
+      },
+      {
+        target,
+        native,
+        qemuInterpreter: qemu ?? '',
+        cacheDirectory: environment.cacheDirectory,
+        runner: environment.runner,
+        diskGiB: model.vm.diskGiB,
+        log: environment.log,
+      },
+    );
+    return { rootfs: vmImage.image, qemu, wrapper: null, vmImage };
+  }
   const rootfs = await ensureRootfs(
     { debianArch: target.debian, suite: environment.suite, mirror: environment.mirror, packages: BOARD_PACKAGES },
     {
@@ -146,7 +178,7 @@ export async function prepareModel(
     },
   );
   const wrapper = qemu && model.cpu ? await cpuWrapper(environment, target, model.cpu) : null;
-  return { rootfs, qemu, wrapper };
+  return { rootfs, qemu, wrapper, vmImage: null };
 }
 
 export async function boardsUp(
@@ -162,8 +194,10 @@ export async function boardsUp(
         hint: `crossdock board down ${name}, or pick another --name`,
       });
   const target = model.targetDefinition;
-  const { rootfs, qemu, wrapper } = await prepareModel(model, environment, host);
+  const { rootfs, qemu, wrapper, vmImage } = await prepareModel(model, environment, host);
   const clientKey = await ensureClientKey(environment);
+  if (model.vm && vmImage)
+    return vmBoardsUp(model as BoardModel & { vm: VmSettings }, names, vmImage, clientKey, existing, environment);
   // Other state directories (tests, other users) may hold boards too: their veth names are taken.
   const used = new Set([
     ...existing.map((b) => b.index),
@@ -286,20 +320,86 @@ async function startBoard(input: {
   return record;
 }
 
+async function vmBoardsUp(
+  model: BoardModel & { vm: VmSettings },
+  names: readonly string[],
+  image: VmImage,
+  clientKey: string,
+  existing: readonly BoardRecord[],
+  environment: BoardEnvironment,
+): Promise<BoardRecord[]> {
+  const used = new Set(existing.map((b) => b.index));
+  const slots = names.map((name) => {
+    let index = 1;
+    while (used.has(index)) index += 1;
+    used.add(index);
+    return { name, index };
+  });
+  const records = await Promise.all(
+    slots.map(async ({ name, index }) => {
+      const directory = join(environment.stateDirectory, name);
+      await rm(directory, { recursive: true, force: true });
+      await mkdir(directory, { recursive: true, mode: 0o755 });
+      const hostKeyFile = join(directory, 'ssh_host_ed25519_key');
+      await environment.runner.run(
+        'ssh-keygen',
+        ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${name}`, '-f', hostKeyFile],
+        { mutates: true },
+      );
+      try {
+        const { pid, port } = await startVm({
+          name,
+          directory,
+          model,
+          image,
+          clientKey,
+          hostKeyFile,
+          runner: environment.runner,
+        });
+        const record: BoardRecord = {
+          name,
+          model: model.id,
+          target: model.targetDefinition.name,
+          index,
+          pid,
+          address: '127.0.0.1',
+          port,
+          user: 'root',
+          identityFile: clientKey,
+          hostKey: (await readFile(`${hostKeyFile}.pub`, 'utf8')).trim(),
+          createdAt: new Date().toISOString(),
+          kind: 'vm',
+        };
+        await writeFile(join(directory, 'board.json'), `${JSON.stringify(record, null, 2)}\n`);
+        environment.log(`${name}: booting (${model.id}, ${model.cpu ?? 'host'} under qemu-system)`);
+        await waitForSsh(record, directory);
+        return record;
+      } catch (error) {
+        await boardsDown([name], environment).catch(() => undefined);
+        throw error;
+      }
+    }),
+  );
+  return records.sort((a, b) => a.index - b.index);
+}
+
 async function waitForSsh(record: BoardRecord, directory: string): Promise<void> {
-  // sshd under emulation takes a second or two to listen.
-  for (let attempt = 0; attempt < 300; attempt += 1) {
+  // sshd under user emulation listens within seconds; a whole emulated machine boots in about
+  // a minute, longer when several boot at once on few cores.
+  const deadline = Date.now() + (record.kind === 'vm' ? 15 * 60_000 : 60_000);
+  while (Date.now() < deadline) {
     if (!isRunning(record.pid)) break;
     if (await banner(record.address, record.port)) return;
-    await sleep(200);
+    await sleep(record.kind === 'vm' ? 1000 : 200);
   }
-  const log = await readFile(join(directory, 'board.log'), 'utf8').catch(() => '');
-  throw new FailureError(
-    `board ${record.name}: sshd did not come up: ${log.trim().split('\n').slice(-3).join(' | ')}`,
-    {
-      hint: `see ${join(directory, 'board.log')}; crossdock board down ${record.name} cleans up`,
-    },
-  );
+  const log =
+    record.kind === 'vm'
+      ? await consoleTail(directory)
+      : (await readFile(join(directory, 'board.log'), 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
+  const logFile = join(directory, record.kind === 'vm' ? 'console.log' : 'board.log');
+  throw new FailureError(`board ${record.name}: sshd did not come up: ${log}`, {
+    hint: `see ${logFile}; crossdock board down ${record.name} cleans up`,
+  });
 }
 
 function banner(address: string, port: number): Promise<boolean> {
@@ -332,14 +432,14 @@ export async function boardsDown(
           hint: `boards: ${boards.map((b) => b.name).join(', ') || 'none'}`,
         });
   for (const board of chosen) {
-    if (
-      isRunning(board.pid) &&
-      (await readFile(`/proc/${board.pid}/cmdline`, 'utf8').catch(() => '')).startsWith('unshare')
-    )
+    // Only our own process: the pid may have been reused since.
+    const command = await readFile(`/proc/${board.pid}/cmdline`, 'utf8').catch(() => '');
+    if (isRunning(board.pid) && (command.startsWith('unshare') || command.includes('qemu-system')))
       process.kill(board.pid, 'SIGKILL');
     for (let attempt = 0; attempt < 100 && isRunning(board.pid); attempt += 1) await sleep(50);
     // The veth pair goes with the namespace; this only catches a board that died half-made.
-    await environment.runner.run('ip', ['link', 'del', `cdh${board.index}`], { allowFailure: true, mutates: true });
+    if (board.kind !== 'vm')
+      await environment.runner.run('ip', ['link', 'del', `cdh${board.index}`], { allowFailure: true, mutates: true });
     await rm(join(environment.stateDirectory, board.name), { recursive: true, force: true });
   }
   return chosen.map((b) => b.name);

@@ -14,6 +14,15 @@ const ModelSchema = v.strictObject({
   kernelMachine: v.optional(v.string()),
   deviceTreeModel: v.nullable(v.string()),
   cpuinfo: v.nullable(v.string()),
+  // A full-system board (its own kernel and systemd) instead of a chroot under user emulation.
+  vm: v.optional(
+    v.strictObject({
+      machine: v.string(),
+      cpus: v.pipe(v.number(), v.integer(), v.minValue(1)),
+      memoryMiB: v.pipe(v.number(), v.integer(), v.minValue(256)),
+      diskGiB: v.pipe(v.number(), v.integer(), v.minValue(2)),
+    }),
+  ),
 });
 
 const ModelsSchema = v.strictObject({ models: v.array(ModelSchema) });

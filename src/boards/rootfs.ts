@@ -24,7 +24,8 @@ export interface RootfsSpec {
   packages: string[];
 }
 
-export const BOARD_PACKAGES = ['openssh-server', 'sudo', 'iproute2'];
+// curl: Raspberry Pi OS has it, and `install --release` lets a board download its bundle with it.
+export const BOARD_PACKAGES = ['openssh-server', 'sudo', 'iproute2', 'curl', 'ca-certificates'];
 
 export function defaultCacheDirectory(env: Record<string, string | undefined> = process.env): string {
   return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'crossdock');

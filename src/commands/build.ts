@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { ExitCode } from '../errors.js';
 import { loadTargets } from '../platform/targets.js';
 import { loadToolchains } from '../toolchain/definitions.js';
+import { appendSummary, buildSummary, setOutput } from '../ui/github-actions.js';
 import { printJson } from '../ui/output.js';
 import { createRunner } from './shared.js';
 
@@ -35,6 +36,8 @@ export async function buildCommand(options: {
     }
     throw error;
   }
+  setOutput('dist', result.directory);
+  appendSummary(buildSummary(result.manifest));
   if (options.json)
     printJson({
       version: result.version,

@@ -4,12 +4,19 @@ import type { HostResult } from '../install/install-host.js';
 import { install, isFailure } from '../install/install.js';
 import { loadTargets } from '../platform/targets.js';
 import { limitHosts, loadInventory } from '../remote/inventory.js';
+import { appendSummary, emit, hostsSummary, workflowCommand } from '../ui/github-actions.js';
 import { formatTable, printJson } from '../ui/output.js';
 import { createRunner } from './shared.js';
+import { defaultCacheDirectory } from '../boards/rootfs.js';
+import { fetchReleaseDist, parseReleaseSpec } from '../install/release-source.js';
+import { packageVersion } from '../package-root.js';
 
 export interface InstallCommandOptions {
   inventory: string | undefined;
   from: string | undefined;
+  release?: string | undefined;
+  apiUrl?: string | undefined;
+  fix?: boolean;
   limit?: string | undefined;
   canary?: number | undefined;
   batch?: string | undefined;
@@ -25,10 +32,26 @@ export interface InstallCommandOptions {
 }
 
 export async function installCommand(options: InstallCommandOptions): Promise<number> {
-  if (!options.from)
-    throw new UserError('install: which build? --from DIST', {
+  if (!options.from && !options.release)
+    throw new UserError('install: which build? --from DIST or --release OWNER/NAME@TAG', {
       hint: 'e.g. --from dist/27.5.1 (what crossdock build wrote)',
     });
+  if (options.from && options.release)
+    throw new UserError('install: --from and --release both given', { hint: 'install one build: pass one of them' });
+  const log = (line: string) => process.stderr.write(`crossdock: ${line}\n`);
+  let dist = options.from ?? '';
+  let downloadUrls: ReadonlyMap<string, string> | undefined;
+  if (options.release) {
+    const fetched = await fetchReleaseDist(parseReleaseSpec(options.release), {
+      apiUrl: options.apiUrl ?? process.env.GITHUB_API_URL ?? 'https://api.github.com',
+      token: process.env.GITHUB_TOKEN ?? process.env.GH_TOKEN,
+      cacheDirectory: defaultCacheDirectory(),
+      userAgent: `crossdock/${packageVersion()}`,
+      log,
+    });
+    dist = fetched.directory;
+    downloadUrls = fetched.urls;
+  }
   const inventoryFile = options.inventory ?? 'inventory.yaml';
   const inventory = await loadInventory(inventoryFile, { runner: createRunner({}), sshConfig: options.sshConfig });
   const maxFail = options.maxFail === undefined ? 0 : Number(options.maxFail.replace(/%$/, ''));
@@ -39,7 +62,9 @@ export async function installCommand(options: InstallCommandOptions): Promise<nu
   const report = await install({
     inventory,
     hosts: limitHosts(inventory.hosts, options.limit),
-    dist: options.from,
+    dist,
+    ...(downloadUrls ? { downloadUrls } : {}),
+    fix: options.fix ?? false,
     registry: await loadTargets(),
     canary: options.canary,
     batch: options.batch,
@@ -50,8 +75,18 @@ export async function installCommand(options: InstallCommandOptions): Promise<nu
     acceptNew: options.acceptNew ?? false,
     stateFile: options.stateFile ?? join(inventoryFile, '..', '.crossdock-install-state.json'),
     renderer: { json: options.json, verbose: options.verbose },
-    log: (line) => process.stderr.write(`crossdock: ${line}\n`),
+    log,
   });
+  appendSummary(hostsSummary(report.version, report.hosts));
+  for (const host of report.hosts)
+    if (host.error)
+      emit(
+        workflowCommand(
+          'error',
+          { title: `crossdock install: ${host.name}` },
+          `${host.error}${host.hint ? `\n${host.hint}` : ''}`,
+        ),
+      );
   if (options.json) printJson(report);
   else {
     process.stdout.write(`${hostTable(report.hosts, { steps: true })}\n`);

@@ -5,6 +5,10 @@ import { packageVersion } from '../package-root.js';
 import { pipeline } from '../pipeline.js';
 import { loadTargets } from '../platform/targets.js';
 import { loadToolchains } from '../toolchain/definitions.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Manifest, MANIFEST_FILE } from '../build/manifest.js';
+import { appendSummary, buildSummary, hostsSummary, releaseSummary, setOutput } from '../ui/github-actions.js';
 import { printJson } from '../ui/output.js';
 import { hostTable } from './install.js';
 import { createRunner } from './shared.js';
@@ -31,6 +35,15 @@ export async function pipelineCommand(options: {
     renderer: { json: options.json, verbose: options.verbose },
     log,
   });
+  setOutput('dist', report.build.directory);
+  appendSummary(
+    buildSummary(JSON.parse(await readFile(join(report.build.directory, MANIFEST_FILE), 'utf8')) as Manifest),
+  );
+  if ('url' in report.release && report.release.url) {
+    setOutput('release-url', report.release.url);
+    appendSummary(releaseSummary(report.release));
+  }
+  appendSummary(hostsSummary(report.install.version, report.install.hosts));
   if (options.json) printJson(report);
   else {
     process.stdout.write(

@@ -5,6 +5,7 @@ import { ExitCode, UserError } from '../errors.js';
 import { packageVersion } from '../package-root.js';
 import { parseReleaseTag } from '../release/plan.js';
 import { type NotesSource, publishRelease, type ReleaseReport } from '../release/publish.js';
+import { appendSummary, mask, releaseSummary, setOutput } from '../ui/github-actions.js';
 import { printJson } from '../ui/output.js';
 import { createRunner } from './shared.js';
 
@@ -49,6 +50,8 @@ export async function releaseCommand(dists: string[], options: ReleaseCommandOpt
       ? { kind: 'file', path: options.notes }
       : { kind: 'none' };
   const log = (line: string) => process.stderr.write(`crossdock: ${line}\n`);
+  // The runner masks secrets it was given; a token from elsewhere is masked here, before any output.
+  mask(env.GITHUB_TOKEN || env.GH_TOKEN || undefined);
   const report = await publishRelease({
     dists: directories,
     repository: release.repository,
@@ -69,6 +72,8 @@ export async function releaseCommand(dists: string[], options: ReleaseCommandOpt
     renderer: { json: options.json, verbose: options.verbose },
     log,
   });
+  if (report.url) setOutput('release-url', report.url);
+  if (!report.dryRun) appendSummary(releaseSummary(report));
   if (options.json) printJson(report);
   else process.stdout.write(summary(report));
   return ExitCode.Ok;

@@ -48,6 +48,10 @@ export interface HostInstallOptions {
   watchdogSeconds: number;
   /** allowed_signers file: SHA256SUMS.sig must verify on the board and list the bundle. */
   allowedSigners?: string | null;
+  /** Public URLs of the dist's files (install --release): a board that reaches them downloads itself. */
+  downloadUrls?: ReadonlyMap<string, string>;
+  /** Apply the preflight fixes that are safe (the memory cgroup in cmdline.txt). */
+  fix?: boolean;
   onStep?: (step: string) => void;
   onBytes?: (sent: number) => void;
 }
@@ -127,6 +131,14 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
 
   step('preflight');
   const findings = preflightFindings(probe, bundle.size, layout.root);
+  if (options.fix)
+    for (const finding of findings) {
+      if (!finding.autoFix) continue;
+      step('fix');
+      await applyCmdlineFix(runner, finding.autoFix.file, finding.autoFix.line);
+      finding.message = `the memory cgroup is disabled; ${finding.autoFix.file} now enables it (the original kept as ${finding.autoFix.file}.crossdock-orig)`;
+      finding.fix = 'reboot the board for it to take effect, then run again';
+    }
   result.warnings = findings.filter((f) => f.severity === 'warning').map((f) => `${f.message}; ${f.fix}`);
   const [blocking, ...more] = findings.filter((f) => f.severity === 'error');
   if (blocking) {
@@ -139,6 +151,20 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
   step('send');
   const incoming = `${layout.incoming}/${bundle.file}`;
   await runner.run('mkdir', ['-p', layout.incoming, layout.versions], root);
+  const url = options.downloadUrls?.get(bundle.file);
+  if (url && (await remoteSha256(runner, incoming)) !== bundle.sha256) {
+    step('download');
+    // The board fetches the release asset itself; anything short of the right file falls back to sending it.
+    const q = shellQuote(`${incoming}.download`);
+    await runner.run(
+      'sh',
+      [
+        '-c',
+        `command -v curl >/dev/null || exit 127; curl -fsSL --retry 2 --connect-timeout 10 -o ${q} ${shellQuote(url)} && mv -f ${q} ${shellQuote(incoming)} || { rm -f ${q}; exit 1; }`,
+      ],
+      { ...root, allowFailure: true, timeoutMs: 30 * 60_000 },
+    );
+  }
   if ((await remoteSha256(runner, incoming)) !== bundle.sha256) {
     result.bytesSent = await runner.putFile(join(options.dist.directory, bundle.file), incoming, {
       privileged: true,
@@ -326,6 +352,19 @@ async function verifySignature(runner: SshRunner, distDirectory: string, bundleF
   }
 }
 
+/** The kernel command line, still one line, replaced whole; the original is kept once. */
+async function applyCmdlineFix(runner: SshRunner, file: string, line: string): Promise<void> {
+  const f = shellQuote(file);
+  await runner.run(
+    'sh',
+    [
+      '-c',
+      `set -e; [ -e ${f}.crossdock-orig ] || cp -p ${f} ${f}.crossdock-orig; cat > ${f}.new; mv -f ${f}.new ${f}; sync`,
+    ],
+    { privileged: true, input: `${line}\n` },
+  );
+}
+
 async function remoteSha256(runner: SshRunner, path: string): Promise<string | null> {
   const result = await runner.run('sh', ['-c', `sha256sum ${shellQuote(path)} 2>/dev/null || true`], {
     privileged: true,
@@ -357,12 +396,23 @@ export async function healthy(
       return false;
   }
   if (systemd && binaries.some((b) => b.name === 'dockerd')) {
-    const server = await runner.run(`${layout.bin}/docker`, ['version', '--format', '{{.Server.Version}}'], {
-      allowFailure: true,
-      timeoutMs: 60_000,
-      privileged: true,
-    });
-    if (server.exitCode !== 0 || !server.stdout.trim()) return false;
+    // dockerd answers on its socket (systemd restarted it and waited for its ready signal, but
+    // socket activation may still be starting it), client and server are the same build, and
+    // containerd answers on its own socket.
+    const check = [
+      'for i in $(seq 1 45); do',
+      `  v=$(${layout.bin}/docker version --format '{{.Client.Version}} {{.Server.Version}}' 2>/dev/null) && break`,
+      '  sleep 2',
+      'done',
+      'set -- $v; [ -n "$2" ] && [ "$1" = "$2" ] || { echo "docker version: ${v:-no answer}"; exit 1; }',
+      ...(binaries.some((b) => b.name === 'ctr')
+        ? [
+            `${layout.bin}/ctr --address /run/containerd/containerd.sock version >/dev/null || { echo "containerd does not answer"; exit 1; }`,
+          ]
+        : []),
+    ].join('\n');
+    const server = await runner.run('sh', ['-c', check], { allowFailure: true, timeoutMs: 150_000, privileged: true });
+    if (server.exitCode !== 0) return false;
   }
   return true;
 }

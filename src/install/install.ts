@@ -28,6 +28,10 @@ export interface InstallOptions extends FleetOptions {
   resume?: boolean;
   watchdogSeconds?: number;
   renderer?: RendererContext;
+  /** Apply the safe preflight fixes (install --fix). */
+  fix?: boolean;
+  /** Public URLs of the dist's files (install --release). */
+  downloadUrls?: ReadonlyMap<string, string>;
 }
 
 export interface InstallReport {
@@ -105,6 +109,8 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
           dryRun: options.dryRun ?? false,
           watchdogSeconds: options.watchdogSeconds ?? 300,
           allowedSigners: options.inventory.allowedSigners,
+          fix: options.fix ?? false,
+          ...(options.downloadUrls ? { downloadUrls: options.downloadUrls } : {}),
           onStep: (name) => {
             step = name;
             update();

@@ -78,6 +78,24 @@ export interface PreflightFinding {
   severity: 'error' | 'warning';
   message: string;
   fix: string;
+  /** A fix `install --fix` may apply on its own: safe, idempotent, undoable. */
+  autoFix?: { kind: 'cmdline'; file: string; line: string };
+}
+
+const MEMORY_CGROUP_ARGUMENTS = ['cgroup_enable=memory', 'cgroup_memory=1'];
+
+/**
+ * The Raspberry Pi kernel command line with the memory cgroup enabled: cmdline.txt must stay a
+ * single line (the firmware reads only the first), so arguments are edited in place, never
+ * appended as a new line, and a disabling argument is dropped.
+ */
+export function cmdlineWithMemoryCgroup(line: string): string {
+  const words = line
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w && w !== 'cgroup_disable=memory');
+  for (const argument of MEMORY_CGROUP_ARGUMENTS) if (!words.includes(argument)) words.push(argument);
+  return words.join(' ');
 }
 
 /** Packages whose daemons and binaries would fight ours for the same sockets and paths. */
@@ -106,12 +124,24 @@ export function preflightFindings(probe: ProbeReport, bundleSize: number, root =
       message: `distribution packages ${conflicting.map((p) => `${p.name} ${p.version}`).join(', ')} are installed`,
       fix: `remove them first: apt-get remove ${conflicting.map((p) => p.name).join(' ')}`,
     });
-  if (!probe.memoryCgroup.enabled)
+  if (!probe.memoryCgroup.enabled) {
+    const { cmdlineFile, cmdline } = probe.memoryCgroup;
+    const edited = cmdline === null ? null : cmdlineWithMemoryCgroup(cmdline);
     findings.push({
       severity: daemon ? 'error' : 'warning',
-      message: 'the memory cgroup is disabled',
-      fix: probe.memoryCgroup.fix ?? 'enable the memory cgroup on the kernel command line',
+      message:
+        cmdline !== null && edited === cmdline.trim()
+          ? `the memory cgroup is disabled, though ${cmdlineFile ?? 'cmdline.txt'} enables it: the board has not rebooted since`
+          : 'the memory cgroup is disabled',
+      fix:
+        cmdline !== null && edited === cmdline.trim()
+          ? 'reboot the board, then run again'
+          : (probe.memoryCgroup.fix ?? 'enable the memory cgroup on the kernel command line'),
+      ...(cmdlineFile && cmdline !== null && edited !== null && edited !== cmdline.trim()
+        ? { autoFix: { kind: 'cmdline' as const, file: cmdlineFile, line: edited } }
+        : {}),
     });
+  }
   if (daemon && probe.iptables === null)
     findings.push({
       severity: 'error',

@@ -62,7 +62,7 @@ export interface ProbeReport {
   os: string | null;
   init: string | null;
   freeDiskBytes: number | null;
-  memoryCgroup: { enabled: boolean; fix: string | null };
+  memoryCgroup: { enabled: boolean; fix: string | null; cmdlineFile: string | null; cmdline: string | null };
   iptables: 'nft' | 'legacy' | null;
   docker: {
     packages: Array<{ name: string; version: string }>;
@@ -126,7 +126,9 @@ export function parseProbe(name: string, output: string, registry: TargetRegistr
       fix:
         memoryEnabled || !cmdlineFile
           ? null
-          : `add "cgroup_enable=memory cgroup_memory=1" to the single line of ${cmdlineFile}${cmdline?.includes('cgroup_disable=memory') ? ' (and remove cgroup_disable=memory)' : ''}, then reboot`,
+          : `add "cgroup_enable=memory cgroup_memory=1" to the single line of ${cmdlineFile}${cmdline?.includes('cgroup_disable=memory') ? ' (and remove cgroup_disable=memory)' : ''}, then reboot (install --fix does the edit)`,
+      cmdlineFile: cmdlineFile || null,
+      cmdline: cmdline ?? null,
     },
     iptables: /nf_tables/.test(iptables) ? 'nft' : /legacy|ip_tables/.test(iptables) ? 'legacy' : null,
     docker: {

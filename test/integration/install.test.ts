@@ -17,6 +17,7 @@ import { loadInventory } from '../../src/remote/inventory.js';
 import { readDist } from '../../src/release/dist-input.js';
 import { SshRunner } from '../../src/remote/ssh-runner.js';
 import { crossdock } from '../helpers/cli.js';
+import { FakeGitHub } from '../helpers/fake-github/server.js';
 import { makeRunnableDist } from '../helpers/dist.js';
 import { fixtureRepository } from '../helpers/git.js';
 import { hasCommand, requireTools } from '../helpers/tools.js';
@@ -373,6 +374,204 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     const again = await installJson(['--from', from, '--limit', 'rpi-4-32-1']);
     expect(again.exitCode).toBe(0);
     expect(again.report?.hosts[0]).toMatchObject({ status: 'installed', activeVersion: '3.0.0', bytesSent: 0 });
+  });
+
+  it('a link cut during any step leaves the board on a working version, and the next run completes', async () => {
+    const inventory = await loadInventory(inventoryFile);
+    const host = inventory.hosts.find((h) => h.name === 'rpi-3-1');
+    if (!host) throw new Error('no board');
+    const registry = await loadTargets();
+    const versions = {
+      a: await readDist(await dist('6.0.0', ['aarch64'])),
+      b: await readDist(await dist('6.0.1', ['aarch64'])),
+    };
+    const connect = () => SshRunner.connect(host, { knownHosts: [inventory.knownHosts ?? ''] });
+    const first = await connect();
+    await installHost(first, { dist: versions.a, registry, keep: 3, dryRun: false, watchdogSeconds: 3 }).finally(() => {
+      first.dispose();
+    });
+    const steps = ['probe', 'plan', 'preflight', 'send', 'verify', 'unpack', 'switch', 'health', 'commit'];
+    let active = versions.a;
+    for (const [index, cutAt] of steps.entries()) {
+      const next = active === versions.a ? versions.b : versions.a;
+      const runner = await connect();
+      // The connection drops while the step's command runs (or just before it starts).
+      const cut = installHost(runner, {
+        dist: next,
+        registry,
+        keep: 3,
+        dryRun: false,
+        watchdogSeconds: 3,
+        onStep: (step) => {
+          if (step === cutAt)
+            setTimeout(
+              () => {
+                runner.dispose();
+              },
+              index % 2 === 0 ? 0 : 40,
+            );
+        },
+      });
+      const outcome = await cut.then(
+        (r) => r.status,
+        (error: unknown) => (error as Error).message,
+      );
+      runner.dispose();
+      // Past the switch, the board's watchdog needs its 3 s to switch back.
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      const board = await onBoard(
+        'rpi-3-1',
+        'readlink /opt/crossdock/current; /usr/local/bin/dockerd --version; ls /opt/crossdock',
+      );
+      const [link = '', answer = ''] = board.split('\n');
+      // Either version may be active (a cut after the commit landed leaves the new one), but it answers as itself.
+      expect(
+        [`versions/${versions.a.manifest.version}`, `versions/${versions.b.manifest.version}`],
+        `${cutAt}: ${outcome}`,
+      ).toContain(link);
+      expect(answer, cutAt).toBe(`dockerd version ${link.replace('versions/', '')}`);
+      expect(board, cutAt).not.toContain('pending');
+      const again = await connect();
+      try {
+        const done = await installHost(again, { dist: next, registry, keep: 3, dryRun: false, watchdogSeconds: 3 });
+        expect([done.status, done.activeVersion, done.health], cutAt).toEqual([
+          link === `versions/${next.manifest.version}` ? 'unchanged' : 'installed',
+          next.manifest.version,
+          'ok',
+        ]);
+      } finally {
+        again.dispose();
+      }
+      active = next;
+    }
+    expect(await onBoard('rpi-3-1', 'ls /opt/crossdock/versions | grep -c partial || true')).toBe('0');
+  });
+
+  it('--fix enables the memory cgroup on the one line of cmdline.txt, keeping the original', async () => {
+    const line =
+      'console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 rootwait cgroup_disable=memory';
+    // The board's kernel says the memory controller is off, as Raspberry Pi OS kernels did by default.
+    await onBoard(
+      'rpi-zero-1',
+      `mkdir -p /boot/firmware && printf '%s\\n' '${line}' > /boot/firmware/cmdline.txt && printf '#subsys_name\\thierarchy\\tnum_cgroups\\tenabled\\nmemory\\t0\\t1\\t0\\n' > /tmp/cgroups && mount --bind /tmp/cgroups /proc/cgroups`,
+    );
+    try {
+      const from = await dist('7.0.0', ['armv6']);
+      const plain = await installJson(['--from', from, '--limit', 'rpi-zero-1', '--dry-run']);
+      expect(plain.exitCode).toBe(0);
+      const fixed = await installJson(['--from', from, '--limit', 'rpi-zero-1', '--fix']);
+      expect(fixed.exitCode, fixed.stderr).toBe(0);
+      expect(fixed.report?.hosts[0]?.steps).toContain('fix');
+      expect(
+        await onBoard(
+          'rpi-zero-1',
+          'cat /boot/firmware/cmdline.txt; wc -l < /boot/firmware/cmdline.txt; cat /boot/firmware/cmdline.txt.crossdock-orig',
+        ),
+      ).toBe(`${line.replace(' cgroup_disable=memory', '')} cgroup_enable=memory cgroup_memory=1\n1\n${line}`);
+      // The file already has it: a second --fix changes nothing and says to reboot.
+      const again = await installJson(['--from', from, '--limit', 'rpi-zero-1', '--fix']);
+      expect(again.report?.hosts[0]?.steps).not.toContain('fix');
+    } finally {
+      await onBoard('rpi-zero-1', 'umount /proc/cgroups; rm -rf /boot/firmware /tmp/cgroups');
+    }
+  });
+
+  it('--release: boards that reach the release download the bundle themselves; the others are sent it', async () => {
+    const boards = JSON.parse((await cli(['board', 'list', '--json'])).stdout) as Array<{
+      name: string;
+      index: number;
+    }>;
+    const pi3 = boards.find((b) => b.name === 'rpi-3-1');
+    if (!pi3) throw new Error('no board');
+    // The fake GitHub listens on the Pi 3's gateway address: only that board can reach it.
+    const github = await new FakeGitHub({
+      token: 'ghp_fake_release_token',
+      listenHost: `10.201.${pi3.index}.1`,
+    }).start();
+    try {
+      const from = await dist('8.0.0', ['aarch64', 'armv6']);
+      const published = await crossdock(
+        ['release', from, '--repo', `${github.owner}/${github.repo}`, '--api-url', github.apiUrl],
+        {
+          env: { GITHUB_TOKEN: 'ghp_fake_release_token', GH_TOKEN: '' },
+        },
+      );
+      expect(published.exitCode, published.stderr).toBe(0);
+      const spec = `${github.owner}/${github.repo}@v8.0.0`;
+      const run = () =>
+        crossdock(
+          [
+            'install',
+            '--inventory',
+            inventoryFile,
+            '--json',
+            '--release',
+            spec,
+            '--api-url',
+            github.apiUrl,
+            '--limit',
+            'rpi-3-1,rpi-zero-1',
+          ],
+          {
+            env: {
+              CROSSDOCK_BOARD_DIR: state,
+              HOME: work,
+              XDG_CACHE_HOME: join(work, 'cache'),
+              GITHUB_TOKEN: '',
+              GH_TOKEN: '',
+            },
+          },
+        );
+      const first = await run();
+      expect(first.exitCode, first.stderr).toBe(0);
+      const hosts = (JSON.parse(first.stdout) as Report).hosts;
+      const pi3Host = hosts.find((h) => h.name === 'rpi-3-1');
+      const zero = hosts.find((h) => h.name === 'rpi-zero-1');
+      expect(pi3Host).toMatchObject({ status: 'installed', activeVersion: '8.0.0', bytesSent: 0 });
+      expect(pi3Host?.steps).toContain('download');
+      expect(zero).toMatchObject({ status: 'installed', activeVersion: '8.0.0' });
+      expect(zero?.bytesSent).toBeGreaterThan(0);
+      expect(first.stderr).toContain('downloaded');
+      // A second run downloads nothing (the operator's cache) and sends nothing.
+      const downloads = github.requests.filter(
+        (r) => r.path.includes('/download/') || r.path.includes('/assets/'),
+      ).length;
+      const second = await run();
+      expect(second.exitCode).toBe(0);
+      expect((JSON.parse(second.stdout) as Report).hosts.map((h) => [h.status, h.bytesSent])).toEqual([
+        ['unchanged', 0],
+        ['unchanged', 0],
+      ]);
+      expect(second.stderr).not.toContain('downloaded');
+      expect(
+        github.requests.filter((r) => r.path.includes('/download/') || r.path.includes('/assets/')).length - downloads,
+      ).toBe(1);
+      expect(github.violations).toEqual([]);
+      const missing = await crossdock(
+        [
+          'install',
+          '--inventory',
+          inventoryFile,
+          '--release',
+          `${github.owner}/${github.repo}@v9.9.9`,
+          '--api-url',
+          github.apiUrl,
+        ],
+        {
+          env: {
+            CROSSDOCK_BOARD_DIR: state,
+            HOME: work,
+            XDG_CACHE_HOME: join(work, 'cache'),
+            GITHUB_TOKEN: '',
+            GH_TOKEN: '',
+          },
+        },
+      );
+      expect(missing.exitCode).toBe(2);
+      expect(missing.stderr).toContain('no published release with that tag');
+    } finally {
+      await github.stop();
+    }
   });
 
   it('pipeline builds for the targets its boards need and installs; a second run builds and sends nothing', async () => {

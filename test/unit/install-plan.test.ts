@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/build/manifest.js';
 import { parseBatch, waves } from '../../src/install/install.js';
-import { chooseBundle, preflightFindings, versionsToPrune } from '../../src/install/plan.js';
+import { chooseBundle, cmdlineWithMemoryCgroup, preflightFindings, versionsToPrune } from '../../src/install/plan.js';
 import type { ProbeReport } from '../../src/remote/probe.js';
 
 function manifest(targets: string[]): Manifest {
@@ -39,7 +39,7 @@ function probe(target: string, alsoRuns: string[]): ProbeReport {
     os: null,
     init: null,
     freeDiskBytes: null,
-    memoryCgroup: { enabled: true, fix: null },
+    memoryCgroup: { enabled: true, fix: null, cmdlineFile: null, cmdline: null },
     iptables: null,
     docker: { packages: [], commands: [], crossdockVersion: null },
     sudo: 'root',
@@ -84,7 +84,7 @@ describe('install planning', () => {
       ...board,
       init: 'systemd',
       iptables: null,
-      memoryCgroup: { enabled: false, fix: 'add cgroup_enable=memory' },
+      memoryCgroup: { enabled: false, fix: 'add cgroup_enable=memory', cmdlineFile: null, cmdline: null },
     };
     expect(preflightFindings(systemd, 1024).map((f) => [f.severity, f.message])).toEqual([
       ['error', 'the memory cgroup is disabled'],
@@ -102,5 +102,38 @@ describe('install planning', () => {
         .filter((f) => f.severity === 'error')
         .map((f) => f.fix),
     ).toEqual(['free some space (apt-get clean, old logs) and run again', 'remove them first: apt-get remove runc']);
+  });
+
+  it('--fix edits the one line of cmdline.txt: drops cgroup_disable=memory, adds what is missing, once', () => {
+    const pi = 'console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 fsck.repair=yes rootwait';
+    expect(cmdlineWithMemoryCgroup(`${pi}\n`)).toBe(`${pi} cgroup_enable=memory cgroup_memory=1`);
+    expect(cmdlineWithMemoryCgroup(`cgroup_disable=memory ${pi} cgroup_memory=1`)).toBe(
+      `${pi} cgroup_memory=1 cgroup_enable=memory`,
+    );
+    const once = cmdlineWithMemoryCgroup(pi);
+    expect(cmdlineWithMemoryCgroup(once)).toBe(once);
+    expect(once).not.toContain('\n');
+  });
+
+  it('preflight offers the cmdline.txt edit as an automatic fix, and says "reboot" once the file already has it', () => {
+    const board = probe('armv7', []);
+    const disabled = (cmdline: string) => ({
+      ...board,
+      init: 'systemd',
+      memoryCgroup: { enabled: false, fix: 'add …', cmdlineFile: '/boot/firmware/cmdline.txt', cmdline },
+    });
+    const [finding] = preflightFindings(disabled('root=/dev/mmcblk0p2 rootwait cgroup_disable=memory'), 1024);
+    expect(finding?.autoFix).toEqual({
+      kind: 'cmdline',
+      file: '/boot/firmware/cmdline.txt',
+      line: 'root=/dev/mmcblk0p2 rootwait cgroup_enable=memory cgroup_memory=1',
+    });
+    const [edited] = preflightFindings(
+      disabled('root=/dev/mmcblk0p2 rootwait cgroup_enable=memory cgroup_memory=1'),
+      1024,
+    );
+    expect(edited?.autoFix).toBeUndefined();
+    expect(edited?.severity).toBe('error');
+    expect(edited?.fix).toBe('reboot the board, then run again');
   });
 });

@@ -88,6 +88,8 @@ export interface FakeGitHubOptions {
   pageSize?: number;
   /** Gitea and Forgejo give upload_url without GitHub's `{?name,label}` template. */
   uploadUrlTemplate?: boolean;
+  /** Where both hosts listen (and what their URLs name): loopback, or a test board's gateway address. */
+  listenHost?: string;
 }
 
 export class FakeGitHub {
@@ -105,6 +107,7 @@ export class FakeGitHub {
   private readonly apiPrefix: string;
   private readonly uploadsPrefix: string;
   private readonly pageSize: number;
+  private readonly listenHost: string;
   private readonly uploadUrlTemplate: boolean;
   private readonly checker: OpenApiChecker;
   private readonly faults: InjectedFault[] = [];
@@ -124,6 +127,7 @@ export class FakeGitHub {
     this.immutableReleases = options.immutableReleases ?? false;
     this.pageSize = options.pageSize ?? 30;
     this.uploadUrlTemplate = options.uploadUrlTemplate ?? true;
+    this.listenHost = options.listenHost ?? '127.0.0.1';
     sharedChecker ??= new OpenApiChecker(PATHS);
     this.checker = sharedChecker;
   }
@@ -133,12 +137,12 @@ export class FakeGitHub {
     this.uploads = createServer((request, response) => void this.handle('uploads', request, response));
     const listen = (server: Server) =>
       new Promise<number>((resolve) =>
-        server.listen(0, '127.0.0.1', () => {
+        server.listen(0, this.listenHost, () => {
           resolve((server.address() as AddressInfo).port);
         }),
       );
-    this.apiUrl = `http://127.0.0.1:${await listen(this.api)}${this.apiPrefix}`;
-    this.uploadsUrl = `http://127.0.0.1:${await listen(this.uploads)}${this.uploadsPrefix}`;
+    this.apiUrl = `http://${this.listenHost}:${await listen(this.api)}${this.apiPrefix}`;
+    this.uploadsUrl = `http://${this.listenHost}:${await listen(this.uploads)}${this.uploadsPrefix}`;
     return this;
   }
 

@@ -1,0 +1,311 @@
+/**
+ * Full-system boards: a Debian machine booted under qemu-system with its own kernel, systemd
+ * and sshd, for what a chroot board cannot do (run dockerd, containerd and containers). The
+ * disk image is made once from a debootstrapped rootfs and cached by its inputs; each board
+ * boots a copy-on-write overlay of it. A small "seed" disk gives each board its own host key,
+ * authorized key and hostname, the way cloud-init's NoCloud seed does, so one image serves all.
+ * The board's sshd is reached through QEMU's user-mode network on a loopback port; the guest
+ * can reach nothing else (restrict=on).
+ */
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { stableStringify } from '../build/cache.js';
+import { sha256 } from '../build/checksums.js';
+import { FailureError, MissingPrerequisiteError } from '../errors.js';
+import { findExecutable } from '../exec/find-executable.js';
+import type { Runner } from '../exec/runner.js';
+import type { Target } from '../platform/targets.js';
+import type { BoardModel } from './models.js';
+import { ensureRootfs, type RootfsSpec } from './rootfs.js';
+
+/** What a machine that runs Docker needs beyond a chroot board: an init, a kernel, iptables. */
+export const VM_PACKAGES = [
+  'openssh-server',
+  'sudo',
+  'iproute2',
+  'systemd-sysv',
+  'dbus',
+  'udev',
+  'kmod',
+  'procps',
+  'iptables',
+  'curl',
+  'ca-certificates',
+  'linux-image-{arch}',
+];
+
+export interface VmSettings {
+  machine: string;
+  cpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+}
+
+export interface VmImage {
+  image: string;
+  kernel: string;
+  initrd: string;
+}
+
+/** The kernel package name is per architecture (linux-image-arm64, linux-image-amd64, …). */
+export function vmPackages(debianArch: string): string[] {
+  return VM_PACKAGES.map((p) => p.replace('{arch}', debianArch));
+}
+
+const SEED_SCRIPT = `#!/bin/sh
+# crossdock: this board's own host key, authorized key and hostname, from its seed disk.
+set -eu
+seed=/dev/disk/by-label/cd-seed
+[ -e "$seed" ] || exit 0
+mkdir -p /run/crossdock-seed
+mount -o ro "$seed" /run/crossdock-seed
+install -d -m 700 /root/.ssh
+install -m 600 /run/crossdock-seed/authorized_keys /root/.ssh/authorized_keys
+install -m 600 /run/crossdock-seed/ssh_host_ed25519_key /etc/ssh/crossdock_host_ed25519_key
+install -m 644 /run/crossdock-seed/ssh_host_ed25519_key.pub /etc/ssh/crossdock_host_ed25519_key.pub
+install -m 644 /run/crossdock-seed/hostname /etc/hostname
+hostname -F /etc/hostname
+umount /run/crossdock-seed
+`;
+
+const SEED_UNIT = `[Unit]
+Description=crossdock board seed (host key, authorized key, hostname)
+DefaultDependencies=no
+After=local-fs.target systemd-udev-settle.service
+Wants=systemd-udev-settle.service
+Before=ssh.service network-pre.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/crossdock-seed
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+/** The disk image, kernel and initrd for a model's architecture, made once. */
+export async function ensureVmImage(
+  spec: RootfsSpec,
+  options: {
+    target: Target;
+    native: boolean;
+    qemuInterpreter: string;
+    cacheDirectory: string;
+    runner: Runner;
+    diskGiB: number;
+    log: (line: string) => void;
+  },
+): Promise<VmImage> {
+  const key = sha256(
+    stableStringify({ layout: 1, spec, diskGiB: options.diskGiB, seed: SEED_SCRIPT, unit: SEED_UNIT }),
+  ).slice(0, 16);
+  const directory = join(options.cacheDirectory, 'vm', `${spec.debianArch}-${key}`);
+  const result = {
+    image: join(directory, 'root.img'),
+    kernel: join(directory, 'vmlinuz'),
+    initrd: join(directory, 'initrd.img'),
+  };
+  if (existsSync(join(directory, '.crossdock-vm.json'))) return result;
+  const rootfs = await ensureRootfs(spec, options);
+  options.log(`making the ${spec.debianArch} VM disk image (once)`);
+  const partial = `${directory}.partial`;
+  await rm(partial, { recursive: true, force: true });
+  await mkdir(partial, { recursive: true });
+  const staging = join(partial, 'root');
+  await options.runner.run('cp', ['-a', '--reflink=auto', rootfs, staging], { mutates: true });
+  await customizeRoot(staging, options.runner);
+  const boot = await readdir(join(staging, 'boot'));
+  const kernel = boot.find((f) => f.startsWith('vmlinuz-'));
+  const initrd = boot.find((f) => f.startsWith('initrd.img-'));
+  if (!kernel || !initrd)
+    throw new FailureError(`the ${spec.debianArch} rootfs has no kernel or initrd in /boot`, {
+      hint: `remove ${rootfs} so it is made again`,
+    });
+  await copyFile(join(staging, 'boot', kernel), join(partial, 'vmlinuz'));
+  await copyFile(join(staging, 'boot', initrd), join(partial, 'initrd.img'));
+  await options.runner.run(
+    'mke2fs',
+    [
+      '-q',
+      '-F',
+      '-t',
+      'ext4',
+      '-L',
+      'cd-root',
+      '-d',
+      staging,
+      join(partial, 'root.img'),
+      `${String(options.diskGiB)}G`,
+    ],
+    { mutates: true, timeoutMs: 20 * 60_000 },
+  );
+  await rm(staging, { recursive: true, force: true });
+  await writeFile(join(partial, '.crossdock-vm.json'), `${JSON.stringify({ spec, kernel, initrd }, null, 2)}\n`);
+  await rm(directory, { recursive: true, force: true });
+  await rename(partial, directory);
+  return result;
+}
+
+async function customizeRoot(root: string, runner: Runner): Promise<void> {
+  const write = async (path: string, text: string, mode = 0o644) => {
+    await mkdir(join(root, path, '..'), { recursive: true });
+    await writeFile(join(root, path), text, { mode });
+    await chmod(join(root, path), mode);
+  };
+  await write('etc/fstab', 'LABEL=cd-root / ext4 defaults,noatime 0 1\n');
+  // QEMU's user-mode network: fixed addresses, so boot does not wait on DHCP.
+  await write(
+    'etc/systemd/network/10-crossdock.network',
+    '[Match]\nName=eth0\n\n[Network]\nAddress=10.0.2.15/24\nGateway=10.0.2.2\nDNS=10.0.2.3\n',
+  );
+  await write(
+    'etc/ssh/sshd_config.d/crossdock.conf',
+    'HostKey /etc/ssh/crossdock_host_ed25519_key\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n',
+  );
+  await write('usr/local/sbin/crossdock-seed', SEED_SCRIPT, 0o755);
+  await write('etc/systemd/system/crossdock-seed.service', SEED_UNIT);
+  // Each board makes its own machine-id on first boot.
+  await write('etc/machine-id', '');
+  await rm(join(root, 'var/lib/dbus/machine-id'), { force: true });
+  // The image's own host keys would be the same on every board: each gets one from its seed.
+  for (const file of await readdir(join(root, 'etc/ssh')))
+    if (file.startsWith('ssh_host_')) await rm(join(root, 'etc/ssh', file));
+  await runner.run('systemctl', ['--root', root, 'enable', 'systemd-networkd.service', 'crossdock-seed.service'], {
+    mutates: true,
+  });
+  // Nothing a test board needs, each a few seconds of emulated boot or a surprise mid-test.
+  await runner.run(
+    'systemctl',
+    ['--root', root, 'mask', 'apt-daily.timer', 'apt-daily-upgrade.timer', 'e2scrub_reap.service', 'man-db.timer'],
+    { mutates: true, allowFailure: true },
+  );
+  await rm(join(root, 'etc/ssh/sshd_not_to_be_run'), { force: true });
+  await symlink('/dev/null', join(root, 'etc/systemd/system/getty@tty1.service')).catch(() => undefined);
+}
+
+export interface VmBoardInput {
+  name: string;
+  directory: string;
+  model: BoardModel & { vm: VmSettings };
+  image: VmImage;
+  clientKey: string;
+  hostKeyFile: string;
+  runner: Runner;
+}
+
+/** Boots one board; resolves with its QEMU pid and the loopback port its sshd answers on. */
+export async function startVm(input: VmBoardInput): Promise<{ pid: number; port: number }> {
+  const { model, directory, runner } = input;
+  const qemu = qemuSystemBinary(model.targetDefinition);
+  const overlay = join(directory, 'disk.qcow2');
+  await runner.run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', input.image.image, overlay], {
+    mutates: true,
+  });
+  const seedDirectory = join(directory, 'seed');
+  await mkdir(seedDirectory, { recursive: true });
+  await copyFile(`${input.clientKey}.pub`, join(seedDirectory, 'authorized_keys'));
+  await copyFile(input.hostKeyFile, join(seedDirectory, 'ssh_host_ed25519_key'));
+  await copyFile(`${input.hostKeyFile}.pub`, join(seedDirectory, 'ssh_host_ed25519_key.pub'));
+  await writeFile(join(seedDirectory, 'hostname'), `${input.name.replace(/_/g, '-')}\n`);
+  const seed = join(directory, 'seed.img');
+  await runner.run('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'cd-seed', '-d', seedDirectory, seed, '4M'], {
+    mutates: true,
+  });
+  const port = await freeLoopbackPort();
+  const log = openSync(join(directory, 'console.log'), 'a');
+  const child = spawn(
+    qemu,
+    [...vmArguments(model, input.image, { overlay, seed, port }), '-pidfile', join(directory, 'qemu.pid')],
+    { detached: true, stdio: ['ignore', log, log] },
+  );
+  child.unref();
+  if (child.pid === undefined) throw new FailureError(`could not start ${qemu}`);
+  return { pid: child.pid, port };
+}
+
+export function vmArguments(
+  model: BoardModel & { vm: VmSettings },
+  image: VmImage,
+  disks: { overlay: string; seed: string; port: number },
+): string[] {
+  const console = model.targetDefinition.name === 'x86_64' ? 'ttyS0' : 'ttyAMA0';
+  return [
+    '-M',
+    model.vm.machine,
+    ...(model.cpu ? ['-cpu', model.cpu] : []),
+    '-smp',
+    String(model.vm.cpus),
+    '-m',
+    String(model.vm.memoryMiB),
+    '-display',
+    'none',
+    '-monitor',
+    'none',
+    '-serial',
+    'stdio',
+    '-kernel',
+    image.kernel,
+    '-initrd',
+    image.initrd,
+    '-append',
+    `root=LABEL=cd-root rw console=${console} net.ifnames=0 quiet systemd.show_status=error`,
+    // PCI, not MMIO: MMIO devices enumerate in reverse, which would swap the disks.
+    '-drive',
+    `if=none,id=root,file=${disks.overlay},format=qcow2`,
+    '-device',
+    'virtio-blk-pci,drive=root',
+    '-drive',
+    `if=none,id=seed,file=${disks.seed},format=raw,readonly=on`,
+    '-device',
+    'virtio-blk-pci,drive=seed',
+    '-netdev',
+    `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${String(disks.port)}-:22`,
+    '-device',
+    'virtio-net-pci,netdev=net0',
+    '-device',
+    'virtio-rng-pci',
+  ];
+}
+
+export function qemuSystemBinary(target: Target): string {
+  const name = `qemu-system-${target.name === 'x86_64' ? 'x86_64' : 'aarch64'}`;
+  const found = findExecutable(name);
+  if (!found)
+    throw new MissingPrerequisiteError(`${name} not found`, {
+      hint: `apt-get install ${target.name === 'x86_64' ? 'qemu-system-x86' : 'qemu-system-arm'} qemu-utils`,
+    });
+  return found;
+}
+
+async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+/** The last lines of a board's console, for an error message. */
+export async function consoleTail(directory: string, lines = 3): Promise<string> {
+  const text = await readFile(join(directory, 'console.log'), 'utf8').catch(() => '');
+  return (
+    text
+      // eslint-disable-next-line no-control-regex -- the console's colour escapes
+      .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+      .trim()
+      .split('\n')
+      .slice(-lines)
+      .join(' | ')
+  );
+}

@@ -1,0 +1,179 @@
+/**
+ * The real engine on a whole emulated machine: a Debian arm64 VM (its own kernel, systemd and
+ * sshd under qemu-system-aarch64) gets a real bundle with `crossdock install`; dockerd of our
+ * build must answer through its socket with containerd behind it. Then a bundle whose dockerd
+ * will not start is installed: the health check fails and the board is switched back, still
+ * answering with the good build.
+ *
+ * Needs a dist of a real build: CROSSDOCK_E2E_DIST=dist/<version> (.ci/e2e-build sets it).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatSha256Sums, sha256File } from '../../src/build/checksums.js';
+import { bundleName, type Manifest } from '../../src/build/manifest.js';
+import { defaultCacheDirectory } from '../../src/boards/rootfs.js';
+import { loadInventory } from '../../src/remote/inventory.js';
+import { SshRunner } from '../../src/remote/ssh-runner.js';
+import { crossdock } from '../helpers/cli.js';
+
+const source = process.env.CROSSDOCK_E2E_DIST;
+let work: string;
+let state: string;
+let inventoryFile: string;
+let manifest: Manifest;
+
+function cli(args: string[]) {
+  return crossdock(args, {
+    env: { CROSSDOCK_BOARD_DIR: state, HOME: work, XDG_CACHE_HOME: dirname(defaultCacheDirectory()) },
+  });
+}
+
+async function onBoard(command: string) {
+  const inventory = await loadInventory(inventoryFile);
+  const [host] = inventory.hosts;
+  if (!host) throw new Error('no board');
+  const runner = await SshRunner.connect(host, { knownHosts: [inventory.knownHosts ?? ''] });
+  try {
+    const result = await runner.run('sh', ['-c', command], { allowFailure: true, timeoutMs: 300_000 });
+    return { code: result.exitCode, out: result.stdout.trim(), err: result.stderr.trim() };
+  } finally {
+    runner.dispose();
+  }
+}
+
+interface HostReport {
+  name: string;
+  target: string;
+  status: string;
+  activeVersion: string | null;
+  health: string;
+  bytesSent: number;
+  steps: string[];
+  error: string | null;
+}
+
+async function install(from: string) {
+  const result = await cli(['install', '--inventory', inventoryFile, '--from', from, '--json']);
+  const report = result.stdout ? (JSON.parse(result.stdout) as { hosts: HostReport[] }) : null;
+  return { exitCode: result.exitCode, stderr: result.stderr, host: report?.hosts[0] };
+}
+
+/**
+ * The aarch64 bundle of the real build as another version whose dockerd answers --version as
+ * the real one does but exits at once as a daemon: what a bad build looks like on a board.
+ */
+async function brokenDist(): Promise<string> {
+  const version = `${manifest.version}-broken.1`;
+  const directory = join(work, 'broken', version);
+  const unpack = join(work, 'broken-unpack');
+  await mkdir(join(directory, 'systemd'), { recursive: true });
+  await mkdir(unpack, { recursive: true });
+  const original = manifest.artifacts.find((a) => a.kind === 'bundle' && a.target === 'aarch64');
+  if (!original || !source) throw new Error('the dist has no aarch64 bundle');
+  await execa('tar', ['-xzf', join(source, original.file), '-C', unpack]);
+  await rename(join(unpack, 'docker/dockerd'), join(unpack, 'docker/dockerd.real'));
+  await writeFile(
+    join(unpack, 'docker/dockerd'),
+    '#!/bin/sh\ncase "$1" in --version|-v) exec "$(dirname "$0")/dockerd.real" "$@";; esac\necho "dockerd: broken on purpose" >&2\nexit 1\n',
+  );
+  await chmod(join(unpack, 'docker/dockerd'), 0o755);
+  const file = bundleName(version, 'aarch64');
+  await execa('tar', ['-czf', join(directory, file), '-C', unpack, 'docker']);
+  const units = manifest.artifacts.filter((a) => a.kind === 'unit');
+  for (const unit of units) await copyFile(join(source, unit.file), join(directory, unit.file));
+  const bundle = {
+    ...original,
+    file,
+    size: (await readFile(join(directory, file))).length,
+    sha256: await sha256File(join(directory, file)),
+  };
+  const broken: Manifest = { ...manifest, version, targets: ['aarch64'], artifacts: [bundle, ...units] };
+  await writeFile(join(directory, 'manifest.json'), `${JSON.stringify(broken, null, 2)}\n`);
+  await writeFile(
+    join(directory, 'SHA256SUMS'),
+    formatSha256Sums([bundle, ...units].map((a) => ({ name: a.file, sha256: a.sha256 }))),
+  );
+  return directory;
+}
+
+describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a whole emulated arm64 machine', () => {
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'crossdock-vm-'));
+    state = join(work, 'boards');
+    inventoryFile = join(state, 'inventory.yaml');
+    manifest = JSON.parse(await readFile(join(source ?? '', 'manifest.json'), 'utf8')) as Manifest;
+    const started = Date.now();
+    const up = await cli(['board', 'up', '--model', 'vm-arm64', '--name', 'vm-1']);
+    expect(up.exitCode, up.stderr).toBe(0);
+    console.log(`vm-engine: vm-arm64 answered ssh after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }, 1_800_000);
+
+  afterAll(async () => {
+    if (!work) return;
+    await cli(['board', 'down', '--all']);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('the probe sees an aarch64 board with systemd and iptables', async () => {
+    const probe = await cli(['probe', '--inventory', inventoryFile, '--json']);
+    expect(probe.exitCode, probe.stderr).toBe(0);
+    const [report] = JSON.parse(probe.stdout) as Array<{ target: string; init: string; iptables: string | null }>;
+    expect(report).toMatchObject({ target: 'aarch64', init: 'systemd' });
+    expect(report?.iptables).not.toBeNull();
+  });
+
+  it('install: dockerd of our build answers on its socket, with containerd behind it', async () => {
+    const started = Date.now();
+    const { exitCode, stderr, host } = await install(source ?? '');
+    console.log(
+      `vm-engine: install took ${((Date.now() - started) / 1000).toFixed(1)} s, ${host?.bytesSent ?? 0} bytes`,
+    );
+    expect(exitCode, `${stderr}\n${JSON.stringify(host)}`).toBe(0);
+    expect(host).toMatchObject({
+      target: 'aarch64',
+      status: 'installed',
+      health: 'ok',
+      activeVersion: manifest.version,
+    });
+    expect(host?.steps).toEqual(expect.arrayContaining(['units', 'switch', 'restart', 'health', 'commit']));
+    const version = await onBoard("docker version --format '{{.Client.Version}} {{.Server.Version}}'");
+    expect(version.out, version.err).toBe(`${manifest.version} ${manifest.version}`);
+    const info = await onBoard(
+      "docker info --format '{{.ServerVersion}} {{.Driver}} {{.CgroupVersion}} {{.Architecture}}'",
+    );
+    expect(info.out, info.err).toBe(`${manifest.version} overlay2 2 aarch64`);
+    const exe = await onBoard('readlink -f /proc/$(pidof dockerd)/exe; readlink -f /proc/$(pidof containerd)/exe');
+    expect(exe.out).toBe(
+      `/opt/crossdock/versions/${manifest.version}/dockerd\n/opt/crossdock/versions/${manifest.version}/containerd`,
+    );
+    const ping = await onBoard('curl -s --unix-socket /run/docker.sock http://localhost/_ping');
+    expect(ping.out).toBe('OK');
+    const units = await onBoard(
+      'systemctl is-enabled docker.service containerd.service docker.socket; getent group docker',
+    );
+    expect(units.out).toMatch(/^enabled\nenabled\nenabled\ndocker:/);
+  });
+
+  it('a second install sends nothing', async () => {
+    const { exitCode, host } = await install(source ?? '');
+    expect(exitCode).toBe(0);
+    expect(host).toMatchObject({ status: 'unchanged', bytesSent: 0, health: 'ok' });
+  });
+
+  it('a build whose dockerd does not start fails its health check and the board is switched back', async () => {
+    const broken = await brokenDist();
+    const { exitCode, host } = await install(broken);
+    expect(exitCode).toBe(1);
+    expect(host).toMatchObject({ status: 'rolled-back', health: 'failed', activeVersion: manifest.version });
+    expect(host?.steps).toContain('rollback');
+    const version = await onBoard("docker version --format '{{.Server.Version}}'; readlink /opt/crossdock/current");
+    expect(version.out).toBe(`${manifest.version}\nversions/${manifest.version}`);
+    const status = await cli(['fleet', 'status', '--inventory', inventoryFile, '--json']);
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject([{ active: manifest.version, health: 'ok' }]);
+  });
+});
