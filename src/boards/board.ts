@@ -416,6 +416,11 @@ function banner(address: string, port: number): Promise<boolean> {
       socket.destroy();
       resolve(false);
     });
+    // QEMU's user-mode network accepts at once and closes when the guest's sshd is not up yet:
+    // without this the promise would never settle, and an idle event loop ends the process.
+    socket.once('close', () => {
+      resolve(false);
+    });
   });
 }
 

@@ -24,8 +24,9 @@ export interface RootfsSpec {
   packages: string[];
 }
 
-// curl: Raspberry Pi OS has it, and `install --release` lets a board download its bundle with it.
-export const BOARD_PACKAGES = ['openssh-server', 'sudo', 'iproute2', 'curl', 'ca-certificates'];
+// What Raspberry Pi OS Lite has that crossdock's peers rely on: curl (`install --release` lets a
+// board download its bundle with it) and python3 (Ansible's modules run with it, for the benchmarks).
+export const BOARD_PACKAGES = ['openssh-server', 'sudo', 'iproute2', 'curl', 'ca-certificates', 'python3'];
 
 export function defaultCacheDirectory(env: Record<string, string | undefined> = process.env): string {
   return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'crossdock');

@@ -6,7 +6,7 @@
 import type { ManifestBinary } from '../build/manifest.js';
 import { shellQuote } from '../exec/runner.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
-import { healthy, readState } from './install-host.js';
+import { healthy, readState, RESTART_DAEMONS } from './install-host.js';
 import { boardLayout } from './plan.js';
 
 const layout = boardLayout();
@@ -84,7 +84,7 @@ export async function rollbackHost(runner: SshRunner, options: { dryRun?: boolea
     ].join(' && ');
   const restart = async () => {
     if (state.systemd)
-      await runner.run('systemctl', ['restart', 'containerd', 'docker.socket', 'docker'], {
+      await runner.run('sh', ['-c', RESTART_DAEMONS], {
         privileged: true,
         allowFailure: true,
       });

@@ -66,6 +66,13 @@ export interface RemoteState {
 
 const layout = boardLayout();
 
+/**
+ * A failed version may have used up docker.service's start limit (Restart=always,
+ * StartLimitBurst=3): without reset-failed the version switched back to would not start either.
+ */
+export const RESTART_DAEMONS =
+  'systemctl daemon-reload; systemctl reset-failed docker.service docker.socket containerd.service 2>/dev/null; systemctl restart containerd docker.socket docker';
+
 /** A host's result before anything happened to it. */
 export function newHostResult(name: string, version: string, status: HostStatus): HostResult {
   return {
@@ -215,7 +222,7 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
   await runner.run('sh', ['-c', switchScript(manifest.version, unpacked, options.watchdogSeconds)], root);
   if (state.systemd) {
     step('restart');
-    await runner.run('sh', ['-c', 'systemctl daemon-reload && systemctl restart containerd docker.socket docker'], {
+    await runner.run('sh', ['-c', RESTART_DAEMONS], {
       ...root,
       allowFailure: true,
     });
@@ -237,7 +244,7 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
   if (state.current) {
     await runner.run('sh', ['-c', revertScript()], root);
     if (state.systemd)
-      await runner.run('systemctl', ['restart', 'containerd', 'docker.socket', 'docker'], {
+      await runner.run('sh', ['-c', RESTART_DAEMONS], {
         ...root,
         allowFailure: true,
       });
@@ -262,7 +269,8 @@ export async function readState(runner: SshRunner): Promise<RemoteState> {
     'printf "pending=%s\\n" "$(sed -n 2p pending 2>/dev/null)"',
     'printf "versions=%s\\n" "$(ls versions 2>/dev/null | grep -v "\\.partial$" | grep -v "\\.json$" | tr "\\n" " ")"',
   ].join('; ');
-  const output = (await runner.run('sh', ['-c', `${script}; [ -d /run/systemd/system ] && echo systemd=1 || true`]))
+  // The layout part runs in a subshell: on a fresh board it stops early, the systemd check must not.
+  const output = (await runner.run('sh', ['-c', `(${script}); [ -d /run/systemd/system ] && echo systemd=1 || true`]))
     .stdout;
   const value = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(output)?.[1]?.trim() ?? '';
   const version = (link: string) => (link ? (link.split('/').at(-1) ?? null) : null);
