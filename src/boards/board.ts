@@ -146,7 +146,7 @@ export async function prepareModel(
       hint: 'crossdock toolchain setup (installs qemu-user-static)',
     });
   if (model.vm) {
-    qemuSystemBinary(target);
+    qemuSystemBinary(model.vm);
     const vmImage = await ensureVmImage(
       {
         debianArch: target.debian,

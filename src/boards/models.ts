@@ -17,6 +17,10 @@ const ModelSchema = v.strictObject({
   // A full-system board (its own kernel and systemd) instead of a chroot under user emulation.
   vm: v.optional(
     v.strictObject({
+      /** The qemu-system binary, its Debian package, the machine type and the serial console. */
+      binary: v.string(),
+      package: v.string(),
+      console: v.string(),
       machine: v.string(),
       cpus: v.pipe(v.number(), v.integer(), v.minValue(1)),
       memoryMiB: v.pipe(v.number(), v.integer(), v.minValue(256)),

@@ -39,6 +39,9 @@ export const VM_PACKAGES = [
 ];
 
 export interface VmSettings {
+  binary: string;
+  package: string;
+  console: string;
   machine: string;
   cpus: number;
   memoryMiB: number;
@@ -201,7 +204,7 @@ export interface VmBoardInput {
 /** Boots one board; resolves with its QEMU pid and the loopback port its sshd answers on. */
 export async function startVm(input: VmBoardInput): Promise<{ pid: number; port: number }> {
   const { model, directory, runner } = input;
-  const qemu = qemuSystemBinary(model.targetDefinition);
+  const qemu = qemuSystemBinary(model.vm);
   const overlay = join(directory, 'disk.qcow2');
   await runner.run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', input.image.image, overlay], {
     mutates: true,
@@ -233,7 +236,6 @@ export function vmArguments(
   image: VmImage,
   disks: { overlay: string; seed: string; port: number },
 ): string[] {
-  const console = model.targetDefinition.name === 'x86_64' ? 'ttyS0' : 'ttyAMA0';
   return [
     '-M',
     model.vm.machine,
@@ -253,7 +255,7 @@ export function vmArguments(
     '-initrd',
     image.initrd,
     '-append',
-    `root=LABEL=cd-root rw console=${console} net.ifnames=0 quiet systemd.show_status=error`,
+    `root=LABEL=cd-root rw console=${model.vm.console} net.ifnames=0 quiet systemd.show_status=error`,
     // PCI, not MMIO: MMIO devices enumerate in reverse, which would swap the disks.
     '-drive',
     `if=none,id=root,file=${disks.overlay},format=qcow2`,
@@ -272,13 +274,10 @@ export function vmArguments(
   ];
 }
 
-export function qemuSystemBinary(target: Target): string {
-  const name = `qemu-system-${target.name === 'x86_64' ? 'x86_64' : 'aarch64'}`;
-  const found = findExecutable(name);
+export function qemuSystemBinary(vm: VmSettings): string {
+  const found = findExecutable(vm.binary);
   if (!found)
-    throw new MissingPrerequisiteError(`${name} not found`, {
-      hint: `apt-get install ${target.name === 'x86_64' ? 'qemu-system-x86' : 'qemu-system-arm'} qemu-utils`,
-    });
+    throw new MissingPrerequisiteError(`${vm.binary} not found`, { hint: `apt-get install ${vm.package} qemu-utils` });
   return found;
 }
 

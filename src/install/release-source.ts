@@ -76,6 +76,7 @@ export async function fetchReleaseDist(
   const directory = join(options.cacheDirectory, 'releases', spec.owner, spec.repo, spec.tag);
   await mkdir(directory, { recursive: true });
   let downloadedBytes = 0;
+  let downloadedFiles = 0;
   const download = async (name: string, file: string, expected: string | null): Promise<void> => {
     const asset = assets.get(name);
     if (!asset)
@@ -121,6 +122,8 @@ export async function fetchReleaseDist(
       );
     }
     await rename(partial, path);
+    // SHA256SUMS is fetched every time (it vouches for the rest); the others only when new.
+    if (expected) downloadedFiles += 1;
   };
 
   // SHA256SUMS vouches for manifest.json, the manifest for everything else.
@@ -141,7 +144,9 @@ export async function fetchReleaseDist(
     const url = assets.get(name)?.browser_download_url;
     if (url) urls.set(artifact.file, url);
   }
-  if (downloadedBytes > 0)
-    options.log(`${where}: downloaded ${(downloadedBytes / 1024 / 1024).toFixed(1)} MiB into ${directory}`);
+  if (downloadedFiles > 0)
+    options.log(
+      `${where}: downloaded ${downloadedFiles} files (${(downloadedBytes / 1024 / 1024).toFixed(1)} MiB) into ${directory}`,
+    );
   return { directory, urls, downloadedBytes };
 }

@@ -25,7 +25,8 @@ export function probeScript(installPath: string): string {
     `${section('init')}; cat /proc/1/comm 2>/dev/null; [ -d /run/systemd/system ] && echo systemd-running`,
     // Free space where the install goes, or at the nearest directory that exists.
     `${section('disk')}; p=${shellQuote(installPath)}; while [ ! -e "$p" ] && [ "$p" != / ]; do p=$(dirname "$p"); done; df -Pk "$p" 2>/dev/null | tail -n 1`,
-    `${section('memory')}; cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null; grep -w '^memory' /proc/cgroups 2>/dev/null`,
+    // cgroup v2's controllers decide where they exist (labelled: the file may be absent), else v1's table.
+    `${section('memory')}; [ -r /sys/fs/cgroup/cgroup.controllers ] && printf 'controllers: %s\\n' "$(cat /sys/fs/cgroup/cgroup.controllers)"; grep -w '^memory' /proc/cgroups 2>/dev/null`,
     `${section('cmdline')}; for f in /boot/firmware/cmdline.txt /boot/cmdline.txt; do [ -f "$f" ] && { echo "$f"; cat "$f"; break; }; done`,
     `${section('iptables')}; iptables --version 2>/dev/null; grep -Eo '^(nf_tables|ip_tables|x_tables)' /proc/modules 2>/dev/null`,
     `${section('packages')}; dpkg-query -W -f '\${Package} \${Version} \${db:Status-Abbrev}\\n' docker.io docker-ce containerd containerd.io runc 2>/dev/null`,
@@ -100,7 +101,9 @@ export function parseProbe(name: string, output: string, registry: TargetRegistr
   const initLines = get('init').split('\n');
   const diskFields = get('disk').split(/\s+/);
   const memory = get('memory');
-  const memoryEnabled = /\bmemory\b/.test(memory.split('\n')[0] ?? '') || /^memory\s+\d+\s+\d+\s+1$/m.test(memory);
+  const controllers = /^controllers: (.*)$/m.exec(memory)?.[1];
+  const memoryEnabled =
+    controllers !== undefined ? /\bmemory\b/.test(controllers) : /^memory\s+\d+\s+\d+\s+1$/m.test(memory);
   const [cmdlineFile, cmdline] = get('cmdline').split('\n');
   const iptables = get('iptables');
   const sudoLines = get('sudo').split('\n');

@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { constants, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { CommandFailedError, RemoteError, UserError } from '../errors.js';
@@ -35,6 +36,9 @@ export interface ConnectOptions {
 export function defaultKnownHosts(inventoryKnownHosts: string | null, home = homedir()): string[] {
   return [...(inventoryKnownHosts ? [inventoryKnownHosts] : []), join(home, '.ssh', 'known_hosts')];
 }
+
+/** The board's sshd refused a new channel (its session limit); worth a retry. */
+class ChannelRefusedError extends RemoteError {}
 
 export class SshRunner implements Runner {
   readonly remote = true;
@@ -284,7 +288,18 @@ export class SshRunner implements Runner {
     // node-ssh's typings reach ssh2's through a default import some tools cannot follow.
     const connection = this.ssh.connection as Client | null;
     if (!connection) throw new RemoteError(`${this.host}: not connected`);
-    return this.sessions.use(() => this.execOn(connection, line, input, options, feed));
+    return this.sessions.use(async () => {
+      // sshd counts a session until its child has exited, which on a slow board lags behind the
+      // channel's close here: a refused channel (MaxSessions) is retried, briefly.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await this.execOn(connection, line, input, options, feed);
+        } catch (error) {
+          if (!(error instanceof ChannelRefusedError) || attempt >= 6) throw error;
+          await sleep(150 * attempt);
+        }
+      }
+    });
   }
 
   private execOn(
@@ -297,7 +312,8 @@ export class SshRunner implements Runner {
     return new Promise((resolve, reject) => {
       connection.exec(line, (error: Error | undefined, channel: ClientChannel) => {
         if (error) {
-          reject(new RemoteError(`${this.host}: cannot start a command: ${error.message}`));
+          const message = `${this.host}: cannot start a command: ${error.message}`;
+          reject(/open failed/.test(error.message) ? new ChannelRefusedError(message) : new RemoteError(message));
           return;
         }
         const stdout: Buffer[] = [];

@@ -103,7 +103,7 @@ describe('probe parsing', () => {
       section('shelf', ''),
       section('init', 'systemd\nsystemd-running'),
       section('disk', '/dev/root 14000000 4000000 9437184 30% /'),
-      section('memory', 'cpuset cpu io pids\nmemory\t0\t80\t0'),
+      section('memory', 'controllers: cpuset cpu io pids\nmemory\t0\t80\t0'),
       section('cmdline', '/boot/cmdline.txt\nconsole=serial0,115200 root=PARTUUID=1 rootwait'),
       section('iptables', 'iptables v1.8.7 (nf_tables)'),
       section(

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { findModel, loadBoardModels } from '../../src/boards/models.js';
+import { vmArguments, vmPackages } from '../../src/boards/vm.js';
+import { loadTargets } from '../../src/platform/targets.js';
+
+describe('full-system board models', () => {
+  it("vm-arm64 boots Debian's kernel on virt with its disks on PCI and sshd only on loopback", async () => {
+    const model = findModel(await loadBoardModels(await loadTargets()), 'vm-arm64');
+    expect(model.vm).toMatchObject({
+      binary: 'qemu-system-aarch64',
+      machine: 'virt',
+      cpus: 2,
+      memoryMiB: 1024,
+      diskGiB: 8,
+    });
+    if (!model.vm) throw new Error('not a vm model');
+    const args = vmArguments(
+      { ...model, vm: model.vm },
+      { image: '/i/root.img', kernel: '/i/vmlinuz', initrd: '/i/initrd.img' },
+      {
+        overlay: '/b/disk.qcow2',
+        seed: '/b/seed.img',
+        port: 40022,
+      },
+    );
+    const value = (flag: string) => args[args.indexOf(flag) + 1];
+    expect(value('-M')).toBe('virt');
+    expect(value('-cpu')).toBe('cortex-a53');
+    expect(value('-append')).toContain('root=LABEL=cd-root');
+    expect(value('-append')).toContain('console=ttyAMA0');
+    // The guest reaches nothing; the host reaches its sshd on loopback only.
+    expect(value('-netdev')).toBe('user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22');
+    expect(args.filter((a) => a.startsWith('virtio-blk'))).toEqual([
+      'virtio-blk-pci,drive=root',
+      'virtio-blk-pci,drive=seed',
+    ]);
+    expect(args).toContain('if=none,id=seed,file=/b/seed.img,format=raw,readonly=on');
+  });
+
+  it('a VM image carries the kernel of its architecture and what dockerd needs', () => {
+    expect(vmPackages('arm64')).toEqual(
+      expect.arrayContaining(['linux-image-arm64', 'systemd-sysv', 'iptables', 'openssh-server']),
+    );
+    expect(vmPackages('amd64')).toContain('linux-image-amd64');
+  });
+});
