@@ -315,7 +315,11 @@ async function buildOne(
     overrides: recipe.language === 'go' ? { tags: targetFlags?.tags, ldflags: targetFlags?.ldflags } : null,
     revision: source.revision,
     values,
-    toolchains: job.toolchainVersions,
+    // Only the compilers this binary meets: building fewer targets (a pipeline building what its
+    // boards need) must hit the binaries a build of every target cached.
+    toolchains: Object.fromEntries(
+      Object.entries(job.toolchainVersions).filter(([tool]) => tool === 'go' || tool === `${target.gnu.triple}-gcc`),
+    ),
     smokeArgs,
     smokeTimeout: options.config.build.smokeTimeoutSeconds,
   });

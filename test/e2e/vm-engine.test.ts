@@ -25,6 +25,9 @@ let work: string;
 let state: string;
 let inventoryFile: string;
 let manifest: Manifest;
+/** The engine's own version (the release version may be a pseudo-version around it). */
+let engine: string;
+let client: string;
 
 function cli(args: string[]) {
   return crossdock(args, {
@@ -106,6 +109,8 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
     state = join(work, 'boards');
     inventoryFile = join(state, 'inventory.yaml');
     manifest = JSON.parse(await readFile(join(source ?? '', 'manifest.json'), 'utf8')) as Manifest;
+    engine = manifest.sources.find((s) => s.recipe === 'moby')?.version ?? manifest.version;
+    client = manifest.sources.find((s) => s.recipe === 'cli')?.version ?? engine;
     const started = Date.now();
     const up = await cli(['board', 'up', '--model', 'vm-arm64', '--name', 'vm-1']);
     expect(up.exitCode, up.stderr).toBe(0);
@@ -141,11 +146,11 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
     });
     expect(host?.steps).toEqual(expect.arrayContaining(['units', 'switch', 'restart', 'health', 'commit']));
     const version = await onBoard("docker version --format '{{.Client.Version}} {{.Server.Version}}'");
-    expect(version.out, version.err).toBe(`${manifest.version} ${manifest.version}`);
+    expect(version.out, version.err).toBe(`${client} ${engine}`);
     const info = await onBoard(
       "docker info --format '{{.ServerVersion}} {{.Driver}} {{.CgroupVersion}} {{.Architecture}}'",
     );
-    expect(info.out, info.err).toBe(`${manifest.version} overlay2 2 aarch64`);
+    expect(info.out, info.err).toBe(`${engine} overlay2 2 aarch64`);
     const exe = await onBoard('readlink -f /proc/$(pidof dockerd)/exe; readlink -f /proc/$(pidof containerd)/exe');
     expect(exe.out).toBe(
       `/opt/crossdock/versions/${manifest.version}/dockerd\n/opt/crossdock/versions/${manifest.version}/containerd`,
@@ -171,7 +176,7 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
     expect(host).toMatchObject({ status: 'rolled-back', health: 'failed', activeVersion: manifest.version });
     expect(host?.steps).toContain('rollback');
     const version = await onBoard("docker version --format '{{.Server.Version}}'; readlink /opt/crossdock/current");
-    expect(version.out).toBe(`${manifest.version}\nversions/${manifest.version}`);
+    expect(version.out).toBe(`${engine}\nversions/${manifest.version}`);
     const status = await cli(['fleet', 'status', '--inventory', inventoryFile, '--json']);
     expect(status.exitCode, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject([{ active: manifest.version, health: 'ok' }]);

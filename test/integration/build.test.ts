@@ -203,6 +203,15 @@ describe.runIf(ready)('crossdock build on a fixture recipe (Go with cgo, and C) 
       ['armv7', 'hello', true],
       ['armv7', 'hello-c', true],
     ]);
+    // One target of the two (what a pipeline builds for its boards): from the cache.
+    const subset = await buildWith(
+      p,
+      configText(p, { ...base, targets: ['armv7'], extra: '  targetFlags:\n    armv6: { tags: [extra_tag] }\n' }),
+    );
+    expect(subset.binaries.map((b) => [b.target, b.binary, b.cached]).sort()).toEqual([
+      ['armv7', 'hello', true],
+      ['armv7', 'hello-c', true],
+    ]);
   });
 
   it('fails the build when an ARMv7 binary lands in the armv6 bundle, and leaves nothing in dist/', async () => {
