@@ -18,7 +18,7 @@ import type { Target } from '../platform/targets.js';
 import { knownHostsLine } from '../remote/known-hosts.js';
 import type { BoardModel } from './models.js';
 import { spawnNamespaced } from './namespaces.js';
-import { BOARD_PACKAGES, ensureRootfs } from './rootfs.js';
+import { BOARD_PACKAGES, ensureRootfs, type RootfsOptions } from './rootfs.js';
 import {
   consoleTail,
   ensureVmImage,
@@ -145,38 +145,26 @@ export async function prepareModel(
     throw new MissingPrerequisiteError(`qemu-${target.qemu.name}-static not found`, {
       hint: 'crossdock toolchain setup (installs qemu-user-static)',
     });
+  const spec = (packages: string[]) => ({
+    debianArch: target.debian,
+    suite: environment.suite,
+    mirror: environment.mirror,
+    packages,
+  });
+  const options: RootfsOptions = {
+    target,
+    native,
+    qemuInterpreter: qemu ?? '',
+    cacheDirectory: environment.cacheDirectory,
+    runner: environment.runner,
+    log: environment.log,
+  };
   if (model.vm) {
     qemuSystemBinary(model.vm);
-    const vmImage = await ensureVmImage(
-      {
-        debianArch: target.debian,
-        suite: environment.suite,
-        mirror: environment.mirror,
-        packages: vmPackages(target.debian),
-      },
-      {
-        target,
-        native,
-        qemuInterpreter: qemu ?? '',
-        cacheDirectory: environment.cacheDirectory,
-        runner: environment.runner,
-        diskGiB: model.vm.diskGiB,
-        log: environment.log,
-      },
-    );
+    const vmImage = await ensureVmImage(spec(vmPackages(target.debian)), { ...options, diskGiB: model.vm.diskGiB });
     return { rootfs: vmImage.image, qemu, wrapper: null, vmImage };
   }
-  const rootfs = await ensureRootfs(
-    { debianArch: target.debian, suite: environment.suite, mirror: environment.mirror, packages: BOARD_PACKAGES },
-    {
-      target,
-      native,
-      qemuInterpreter: qemu ?? '',
-      cacheDirectory: environment.cacheDirectory,
-      runner: environment.runner,
-      log: environment.log,
-    },
-  );
+  const rootfs = await ensureRootfs(spec(BOARD_PACKAGES), options);
   const wrapper = qemu && model.cpu ? await cpuWrapper(environment, target, model.cpu) : null;
   return { rootfs, qemu, wrapper, vmImage: null };
 }

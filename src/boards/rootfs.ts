@@ -36,17 +36,16 @@ export function rootfsKey(spec: RootfsSpec): string {
   return sha256(stableStringify({ layout: 1, ...spec })).slice(0, 16);
 }
 
-export async function ensureRootfs(
-  spec: RootfsSpec,
-  options: {
-    target: Target;
-    native: boolean;
-    qemuInterpreter: string;
-    cacheDirectory: string;
-    runner: Runner;
-    log: (line: string) => void;
-  },
-): Promise<string> {
+export interface RootfsOptions {
+  target: Target;
+  native: boolean;
+  qemuInterpreter: string;
+  cacheDirectory: string;
+  runner: Runner;
+  log: (line: string) => void;
+}
+
+export async function ensureRootfs(spec: RootfsSpec, options: RootfsOptions): Promise<string> {
   const directory = join(options.cacheDirectory, 'rootfs', `${spec.debianArch}-${rootfsKey(spec)}`);
   const marker = join(directory, '.crossdock-rootfs.json');
   if (existsSync(marker)) return directory;

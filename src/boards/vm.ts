@@ -18,9 +18,8 @@ import { sha256 } from '../build/checksums.js';
 import { FailureError, MissingPrerequisiteError } from '../errors.js';
 import { findExecutable } from '../exec/find-executable.js';
 import type { Runner } from '../exec/runner.js';
-import type { Target } from '../platform/targets.js';
 import type { BoardModel } from './models.js';
-import { ensureRootfs, type RootfsSpec } from './rootfs.js';
+import { ensureRootfs, type RootfsOptions, type RootfsSpec } from './rootfs.js';
 
 /** What a machine that runs Docker needs beyond a chroot board: an init, a kernel, iptables. */
 export const VM_PACKAGES = [
@@ -92,18 +91,7 @@ WantedBy=multi-user.target
 `;
 
 /** The disk image, kernel and initrd for a model's architecture, made once. */
-export async function ensureVmImage(
-  spec: RootfsSpec,
-  options: {
-    target: Target;
-    native: boolean;
-    qemuInterpreter: string;
-    cacheDirectory: string;
-    runner: Runner;
-    diskGiB: number;
-    log: (line: string) => void;
-  },
-): Promise<VmImage> {
+export async function ensureVmImage(spec: RootfsSpec, options: RootfsOptions & { diskGiB: number }): Promise<VmImage> {
   const key = sha256(
     stableStringify({ layout: 1, spec, diskGiB: options.diskGiB, seed: SEED_SCRIPT, unit: SEED_UNIT }),
   ).slice(0, 16);

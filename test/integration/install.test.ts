@@ -498,6 +498,14 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
       );
       expect(published.exitCode, published.stderr).toBe(0);
       const spec = `${github.owner}/${github.repo}@v8.0.0`;
+      // No token (a public release), and an operator cache of this test's own.
+      const releaseEnv = {
+        CROSSDOCK_BOARD_DIR: state,
+        HOME: work,
+        XDG_CACHE_HOME: join(work, 'cache'),
+        GITHUB_TOKEN: '',
+        GH_TOKEN: '',
+      };
       const run = () =>
         crossdock(
           [
@@ -512,15 +520,7 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
             '--limit',
             'rpi-3-1,rpi-zero-1',
           ],
-          {
-            env: {
-              CROSSDOCK_BOARD_DIR: state,
-              HOME: work,
-              XDG_CACHE_HOME: join(work, 'cache'),
-              GITHUB_TOKEN: '',
-              GH_TOKEN: '',
-            },
-          },
+          { env: releaseEnv },
         );
       const first = await run();
       expect(first.exitCode, first.stderr).toBe(0);
@@ -533,9 +533,9 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
       expect(zero?.bytesSent).toBeGreaterThan(0);
       expect(first.stderr).toContain('downloaded');
       // A second run downloads nothing (the operator's cache) and sends nothing.
-      const downloads = github.requests.filter(
-        (r) => r.path.includes('/download/') || r.path.includes('/assets/'),
-      ).length;
+      const assetRequests = () =>
+        github.requests.filter((r) => r.path.includes('/download/') || r.path.includes('/assets/')).length;
+      const downloads = assetRequests();
       const second = await run();
       expect(second.exitCode).toBe(0);
       expect((JSON.parse(second.stdout) as Report).hosts.map((h) => [h.status, h.bytesSent])).toEqual([
@@ -543,9 +543,7 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
         ['unchanged', 0],
       ]);
       expect(second.stderr).not.toContain('downloaded');
-      expect(
-        github.requests.filter((r) => r.path.includes('/download/') || r.path.includes('/assets/')).length - downloads,
-      ).toBe(2); // SHA256SUMS again: the asset request and its redirect to the download
+      expect(assetRequests() - downloads).toBe(2); // SHA256SUMS again: the asset request and its redirect to the download
       expect(github.violations).toEqual([]);
       const missing = await crossdock(
         [
@@ -557,15 +555,7 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
           '--api-url',
           github.apiUrl,
         ],
-        {
-          env: {
-            CROSSDOCK_BOARD_DIR: state,
-            HOME: work,
-            XDG_CACHE_HOME: join(work, 'cache'),
-            GITHUB_TOKEN: '',
-            GH_TOKEN: '',
-          },
-        },
+        { env: releaseEnv },
       );
       expect(missing.exitCode).toBe(2);
       expect(missing.stderr).toContain('no published release with that tag');
