@@ -320,6 +320,7 @@ export function createCli() {
     .option('--accept-new', 'Record the host key of a board seen for the first time')
     .option('--ssh-config <file>', 'ssh_config to resolve host names with')
     .option('--dry-run', 'rollback: say what would be switched; change nothing')
+    .option('--deep', 'status: also run the health-check container (bridge, published port) on each board')
     .option('--json', 'Print JSON')
     .action(async (action: string, flags: Flags) => {
       const { fleetCommand } = await import('./commands/fleet.js');
@@ -329,6 +330,7 @@ export function createCli() {
         acceptNew: Boolean(flags.acceptNew),
         sshConfig: textFlag(flags.sshConfig),
         dryRun: Boolean(flags.dryRun),
+        deep: Boolean(flags.deep),
         json: Boolean(flags.json),
       });
     });

@@ -38,6 +38,7 @@ import { fillPlaceholders } from './placeholders.js';
 import type { Recipe } from './recipe-schema.js';
 import { recipesWith } from './recipes.js';
 import { fetchSource, type SourceCheckout } from './fetch-source.js';
+import { buildProbeImage } from './probe-image.js';
 import { writeTarGz } from './tar.js';
 import { unitsFor } from './units.js';
 import { normalizeVersion, pseudoVersion } from './version.js';
@@ -97,6 +98,14 @@ export function selectComponents(config: ResolvedConfig): Array<{ recipe: Recipe
       binaries: recipe.binaries.map((binary) => binary.name).filter((name) => wanted.includes(name)),
     }))
     .filter((selection) => selection.binaries.length > 0);
+}
+
+/**
+ * A build with the engine also writes each target's health-check image: the board runs it
+ * after an install to prove containers, the bridge and published ports work.
+ */
+export function wantsProbeImage(selection: ReturnType<typeof selectComponents>): boolean {
+  return selection.some(({ binaries }) => binaries.includes('dockerd'));
 }
 
 interface Job {
@@ -232,9 +241,9 @@ function preflight(
 ): void {
   const host = hostTarget(options.registry);
   const needsGo = selection.some(({ recipe }) => recipe.language === 'go');
-  const needsC = selection.some(
-    ({ recipe }) => recipe.language === 'c' || recipe.binaries.some((b) => 'cgo' in b && b.cgo),
-  );
+  const needsC =
+    wantsProbeImage(selection) ||
+    selection.some(({ recipe }) => recipe.language === 'c' || recipe.binaries.some((b) => 'cgo' in b && b.cgo));
   const missing: string[] = [];
   if (needsGo && !findExecutable('go')) missing.push('go');
   for (const target of targets) {
@@ -451,6 +460,27 @@ async function assemble(input: AssembleInput): Promise<Manifest> {
       `${JSON.stringify(spdxDocument({ tool, version, target: target.name, sourceDateEpoch: epoch, bundle: { file: bundle, sha256: bundleFacts.sha256 }, binaries }), null, 2)}\n`,
     );
     artifacts.push({ kind: 'sbom', file: sbom, target: target.name, ...(await describe(sbom)) });
+    if (wantsProbeImage(input.selection)) {
+      const { config } = input.options;
+      const qemu = input.options.toolchains.find((t) => t.kind === 'emulator');
+      if (!qemu) throw new Error('toolchains/ defines no emulator');
+      const probe = await buildProbeImage({
+        target,
+        registry: input.options.registry,
+        runner: input.options.runner,
+        qemu,
+        targetFlags: config.build.targetFlags[target.name],
+        cacheDirectory: input.cacheDirectory,
+        compilerVersion: input.toolchainVersions[`${target.gnu.triple}-gcc`],
+        smoke: config.build.smoke,
+        smokeTimeoutMs: config.build.smokeTimeoutSeconds * 1000,
+        version,
+        epoch,
+        directory: staging,
+      });
+      if (!probe.ok) throw new BuildFailedError(probe.problems.map((p) => `${target.name}: ${p}`));
+      artifacts.push(probe.artifact);
+    }
   }
   const units = unitsFor(input.selection.flatMap((s) => s.binaries));
   if (units.length > 0) await mkdir(join(staging, 'systemd'), { recursive: true });

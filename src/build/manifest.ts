@@ -23,12 +23,15 @@ export interface ManifestBinary {
 }
 
 export interface ManifestArtifact {
-  kind: 'bundle' | 'unit' | 'sbom';
+  /** image: the health-check container image (docker load format) for one target. */
+  kind: 'bundle' | 'unit' | 'sbom' | 'image';
   file: string;
   target: string | null;
   size: number;
   sha256: string;
   binaries?: ManifestBinary[];
+  /** For kind image: the tag `docker load` gives it and its image ID (the config's digest). */
+  image?: { tag: string; id: string };
 }
 
 export interface Manifest {
@@ -44,6 +47,10 @@ export interface Manifest {
 
 export function bundleName(version: string, target: string): string {
   return `docker-${version}-${target}.tgz`;
+}
+
+export function probeImageName(version: string, target: string): string {
+  return `crossdock-probe-${version}-${target}.tar`;
 }
 
 export function sbomName(version: string, target: string): string {

@@ -68,6 +68,13 @@ async function* tarStream(entries: readonly TarEntry[], mtime: number): AsyncGen
   yield Buffer.alloc(BLOCK * 2, 0);
 }
 
+/** An uncompressed archive in memory, for small archives nested in another (an image layer). */
+export async function tarBuffer(entries: readonly TarEntry[], mtime: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of tarStream(entries, mtime)) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
 /** Node's gzip writes mtime 0 and no file name, so only the content decides the bytes. */
 export async function writeTarGz(output: string, entries: readonly TarEntry[], mtime: number): Promise<void> {
   await pipeline(

@@ -12,6 +12,7 @@ export async function fleetCommand(
     limit?: string | undefined;
     json?: boolean;
     dryRun?: boolean;
+    deep?: boolean;
     acceptNew?: boolean;
     sshConfig?: string | undefined;
   },
@@ -28,7 +29,12 @@ export async function fleetCommand(
     log: (line: string) => process.stderr.write(`crossdock: ${line}\n`),
   };
   if (action === 'status') {
-    const outcomes = await forEachHost(inventory, hosts, (runner) => hostStatus(runner), fleet);
+    const outcomes = await forEachHost(
+      inventory,
+      hosts,
+      (runner) => hostStatus(runner, { deep: options.deep ?? false }),
+      fleet,
+    );
     if (options.json)
       printJson(
         outcomes.map((o) => (o.ok ? { ...o.value, ok: true } : { name: o.host.name, ok: false, error: o.error })),
@@ -36,7 +42,7 @@ export async function fleetCommand(
     else {
       process.stdout.write(
         `${formatTable([
-          ['HOST', 'TARGET', 'ACTIVE', 'PREVIOUS', 'HEALTH', 'INSTALLED'],
+          ['HOST', 'TARGET', 'ACTIVE', 'PREVIOUS', 'HEALTH', ...(options.deep ? ['CONTAINERS'] : []), 'INSTALLED'],
           ...outcomes.map((o) =>
             o.ok
               ? [
@@ -45,13 +51,17 @@ export async function fleetCommand(
                   o.value.active ?? '—',
                   o.value.previous ?? '—',
                   o.value.health,
+                  ...(options.deep ? [o.value.containers] : []),
                   o.value.installed.join(' '),
                 ]
-              : [o.host.name, '—', '—', '—', 'unreachable', ''],
+              : [o.host.name, '—', '—', '—', 'unreachable', ...(options.deep ? ['—'] : []), ''],
           ),
         ])}\n`,
       );
-      for (const o of outcomes) if (!o.ok) process.stderr.write(`crossdock: ${o.error}\n`);
+      for (const o of outcomes) {
+        if (!o.ok) process.stderr.write(`crossdock: ${o.error}\n`);
+        else if (o.value.problem) process.stderr.write(`crossdock: ${o.host.name}: ${o.value.problem}\n`);
+      }
     }
     return outcomes.every((o) => o.ok && o.value.health !== 'failed') ? ExitCode.Ok : ExitCode.Failure;
   }

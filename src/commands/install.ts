@@ -105,13 +105,14 @@ export async function installCommand(options: InstallCommandOptions): Promise<nu
 /** The per-host table install and pipeline print. */
 export function hostTable(hosts: readonly HostResult[], options: { steps?: boolean } = {}): string {
   return formatTable([
-    ['HOST', 'TARGET', 'STATUS', 'ACTIVE', 'HEALTH', 'SENT', ...(options.steps ? ['STEPS'] : [])],
+    ['HOST', 'TARGET', 'STATUS', 'ACTIVE', 'HEALTH', 'CONTAINERS', 'SENT', ...(options.steps ? ['STEPS'] : [])],
     ...hosts.map((h) => [
       h.name,
       h.target ?? '—',
       h.status,
       h.activeVersion ?? '—',
       h.health,
+      h.containers,
       `${(h.bytesSent / 1024 / 1024).toFixed(1)} MiB`,
       ...(options.steps ? [h.steps.join(' › ')] : []),
     ]),

@@ -6,7 +6,8 @@
 import type { ManifestBinary } from '../build/manifest.js';
 import { shellQuote } from '../exec/runner.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
-import { healthy, readState, RESTART_DAEMONS } from './install-host.js';
+import { containerHealth, type ProbeImageOnBoard } from './container-health.js';
+import { healthy, readState, restoreDaemonConfigScript, RESTART_DAEMONS } from './install-host.js';
 import { boardLayout } from './plan.js';
 
 const layout = boardLayout();
@@ -18,12 +19,17 @@ export interface FleetHostStatus {
   previous: string | null;
   installed: string[];
   health: 'ok' | 'failed' | 'none';
+  /** --deep: the active version's health-check image run on the board. */
+  containers: 'ok' | 'failed' | 'not-run';
+  /** Why the deep check failed. */
+  problem: string | null;
 }
 
 interface VersionRecord {
   version: string;
   target: string;
   binaries: ManifestBinary[];
+  image?: ProbeImageOnBoard;
 }
 
 async function versionRecord(runner: SshRunner, version: string): Promise<VersionRecord | null> {
@@ -41,17 +47,26 @@ async function check(runner: SshRunner, version: string, systemd: boolean): Prom
   return record !== null && (await healthy(runner, version, record.binaries, systemd));
 }
 
-export async function hostStatus(runner: SshRunner): Promise<FleetHostStatus> {
+export async function hostStatus(runner: SshRunner, options: { deep?: boolean } = {}): Promise<FleetHostStatus> {
   const state = await readState(runner);
   const record = state.current ? await versionRecord(runner, state.current) : null;
-  return {
+  const status: FleetHostStatus = {
     name: runner.host,
     target: record?.target ?? null,
     active: state.current,
     previous: state.previous,
     installed: state.versions,
     health: state.current ? ((await check(runner, state.current, state.systemd)) ? 'ok' : 'failed') : 'none',
+    containers: 'not-run',
+    problem: null,
   };
+  if (options.deep && status.health === 'ok' && state.systemd && record?.image) {
+    const containers = await containerHealth(runner, record.image, `${layout.bin}/docker`);
+    status.containers = containers.ok ? 'ok' : 'failed';
+    status.problem = containers.problem;
+    if (!containers.ok) status.health = 'failed';
+  }
+  return status;
 }
 
 export interface RollbackResult {
@@ -81,6 +96,8 @@ export async function rollbackHost(runner: SshRunner, options: { dryRun?: boolea
       `cd ${shellQuote(layout.root)}`,
       `ln -sfn ${shellQuote(`versions/${to}`)} current.new && mv -T current.new current`,
       `ln -sfn ${shellQuote(`versions/${from}`)} previous.new && mv -T previous.new previous`,
+      // The daemon.json the version ran with comes back with it.
+      restoreDaemonConfigScript(shellQuote(to)),
     ].join(' && ');
   const restart = async () => {
     if (state.systemd)

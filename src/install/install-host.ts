@@ -19,9 +19,21 @@ import { shellQuote } from '../exec/runner.js';
 import type { TargetRegistry } from '../platform/targets.js';
 import { probeBoard } from '../remote/probe.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
+import { sha256 } from '../build/checksums.js';
+import { containerHealth } from './container-health.js';
+import { type DaemonConfig, daemonJson } from './daemon-config.js';
 import { boardLayout, chooseBundle, preflightFindings, versionsToPrune } from './plan.js';
 
-export type HostStatus = 'installed' | 'unchanged' | 'rolled-back' | 'failed' | 'refused' | 'planned' | 'not-reached';
+export type HostStatus =
+  | 'installed'
+  | 'unchanged'
+  /** Same version, new daemon.json: applied, restarted and health-checked. */
+  | 'reconfigured'
+  | 'rolled-back'
+  | 'failed'
+  | 'refused'
+  | 'planned'
+  | 'not-reached';
 
 export interface HostResult {
   name: string;
@@ -31,6 +43,8 @@ export interface HostResult {
   activeVersion: string | null;
   status: HostStatus;
   health: 'ok' | 'failed' | 'unknown';
+  /** The health-check image run on the board: a container, the bridge, a published port. */
+  containers: 'ok' | 'failed' | 'not-run';
   bytesSent: number;
   steps: string[];
   error: string | null;
@@ -52,6 +66,8 @@ export interface HostInstallOptions {
   downloadUrls?: ReadonlyMap<string, string>;
   /** Apply the preflight fixes that are safe (the memory cgroup in cmdline.txt). */
   fix?: boolean;
+  /** The board's daemon.json from the inventory; null or absent: left as it is. */
+  daemon?: DaemonConfig | null;
   onStep?: (step: string) => void;
   onBytes?: (sent: number) => void;
 }
@@ -62,6 +78,8 @@ export interface RemoteState {
   pending: string | null;
   versions: string[];
   systemd: boolean;
+  /** sha256 of the board's daemon.json, null when there is none. */
+  daemonConfig: string | null;
 }
 
 const layout = boardLayout();
@@ -83,6 +101,7 @@ export function newHostResult(name: string, version: string, status: HostStatus)
     activeVersion: null,
     status,
     health: 'unknown',
+    containers: 'not-run',
     bytesSent: 0,
     steps: [],
     error: null,
@@ -125,14 +144,38 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
   }
   result.previousVersion = state.current;
   result.activeVersion = state.current;
+  const desired = options.daemon ? daemonJson(options.daemon) : null;
+  const configChanged = desired !== null && sha256(desired) !== state.daemonConfig;
   if (state.current === manifest.version && (await healthy(runner, state.current, binaries, state.systemd))) {
-    result.status = 'unchanged';
     result.health = 'ok';
-    return result;
+    if (!configChanged) {
+      result.status = 'unchanged';
+      return result;
+    }
+    if (options.dryRun) {
+      result.status = 'planned';
+      result.steps.push('configure', 'restart', 'health', 'commit');
+      return result;
+    }
+    return reconfigure(
+      runner,
+      result,
+      { version: manifest.version, config: desired, binaries, systemd: state.systemd },
+      step,
+    );
   }
   if (options.dryRun) {
     result.status = 'planned';
-    result.steps.push('preflight', 'send', 'verify', 'unpack', 'switch', 'health', 'commit');
+    result.steps.push(
+      'preflight',
+      'send',
+      'verify',
+      'unpack',
+      ...(desired !== null ? ['configure'] : []),
+      'switch',
+      'health',
+      'commit',
+    );
     return result;
   }
 
@@ -156,40 +199,30 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
   }
 
   step('send');
-  const incoming = `${layout.incoming}/${bundle.file}`;
   await runner.run('mkdir', ['-p', layout.incoming, layout.versions], root);
-  const url = options.downloadUrls?.get(bundle.file);
-  if (url && (await remoteSha256(runner, incoming)) !== bundle.sha256) {
-    step('download');
-    // The board fetches the release asset itself; anything short of the right file falls back to sending it.
-    const q = shellQuote(`${incoming}.download`);
-    await runner.run(
-      'sh',
-      [
-        '-c',
-        `command -v curl >/dev/null || exit 127; curl -fsSL --retry 2 --connect-timeout 10 -o ${q} ${shellQuote(url)} && mv -f ${q} ${shellQuote(incoming)} || { rm -f ${q}; exit 1; }`,
-      ],
-      { ...root, allowFailure: true, timeoutMs: 30 * 60_000 },
-    );
-  }
-  if ((await remoteSha256(runner, incoming)) !== bundle.sha256) {
-    result.bytesSent = await runner.putFile(join(options.dist.directory, bundle.file), incoming, {
-      privileged: true,
-      ...(options.onBytes ? { onProgress: options.onBytes } : {}),
-    });
-  }
+  // The health-check image goes with the bundle where a daemon will run to start it.
+  const image =
+    state.systemd && binaries.some((b) => b.name === 'dockerd')
+      ? manifest.artifacts.find((a) => a.kind === 'image' && a.target === bundle.target && a.image)
+      : undefined;
+  const deliveries = [bundle, ...(image ? [image] : [])];
+  for (const artifact of deliveries) result.bytesSent += await deliver(runner, artifact, options, step);
 
   step('verify');
-  const received = await remoteSha256(runner, incoming);
-  if (received !== bundle.sha256) {
-    await runner.run('rm', ['-f', incoming], root);
-    throw new FailureError(
-      `${runner.host}: ${bundle.file} arrived with sha256 ${received ?? 'none'}, not ${bundle.sha256}`,
-      {
-        hint: 'nothing was installed; run again (the transfer is retried from the start)',
-      },
-    );
+  for (const artifact of deliveries) {
+    const incoming = `${layout.incoming}/${artifact.file}`;
+    const received = await remoteSha256(runner, incoming);
+    if (received !== artifact.sha256) {
+      await runner.run('rm', ['-f', incoming], root);
+      throw new FailureError(
+        `${runner.host}: ${artifact.file} arrived with sha256 ${received ?? 'none'}, not ${artifact.sha256}`,
+        {
+          hint: 'nothing was installed; run again (the transfer is retried from the start)',
+        },
+      );
+    }
   }
+  const incoming = `${layout.incoming}/${bundle.file}`;
 
   if (options.allowedSigners) {
     step('signature');
@@ -210,8 +243,14 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
   // What this version is and how to check it, for fleet status and rollback later.
   await runner.run('sh', ['-c', `cat > ${shellQuote(`${versionDirectory}.json`)}`], {
     ...root,
-    input: `${JSON.stringify({ version: manifest.version, target: bundle.target, bundle: bundle.file, sha256: bundle.sha256, binaries }, null, 2)}\n`,
+    input: `${JSON.stringify({ version: manifest.version, target: bundle.target, bundle: bundle.file, sha256: bundle.sha256, binaries, ...(image?.image ? { image: { file: probeImageFile(manifest.version), ...image.image } } : {}) }, null, 2)}\n`,
   });
+  if (image) await runner.run('cp', ['-f', `${layout.incoming}/${image.file}`, probeImageFile(manifest.version)], root);
+
+  if (desired !== null) {
+    step('configure');
+    await stageDaemonConfig(runner, { version: manifest.version, config: desired, current: state.current });
+  }
 
   if (state.systemd) {
     step('units');
@@ -219,7 +258,11 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
   }
 
   step('switch');
-  await runner.run('sh', ['-c', switchScript(manifest.version, unpacked, options.watchdogSeconds)], root);
+  await runner.run(
+    'sh',
+    ['-c', switchScript(manifest.version, unpacked, options.watchdogSeconds, state.systemd)],
+    root,
+  );
   if (state.systemd) {
     step('restart');
     await runner.run('sh', ['-c', RESTART_DAEMONS], {
@@ -229,7 +272,22 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
   }
 
   step('health');
-  if (await healthy(runner, manifest.version, binaries, state.systemd)) {
+  let containerProblem: string | null = null;
+  let healthyNow = await healthy(runner, manifest.version, binaries, state.systemd);
+  if (healthyNow && image?.image) {
+    step('containers');
+    const containers = await containerHealth(
+      runner,
+      { file: probeImageFile(manifest.version), ...image.image },
+      `${layout.bin}/docker`,
+    );
+    result.containers = containers.ok ? 'ok' : 'failed';
+    if (!containers.ok) {
+      healthyNow = false;
+      containerProblem = containers.problem;
+    }
+  }
+  if (healthyNow) {
     step('commit');
     await runner.run('rm', ['-f', `${layout.root}/pending`], root);
     await prune(runner, options.keep);
@@ -250,12 +308,12 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
       });
     result.status = 'rolled-back';
     result.activeVersion = state.current;
-    result.error = `${runner.host}: ${manifest.version} failed its health check; switched back to ${state.current}`;
+    result.error = `${runner.host}: ${manifest.version} failed its health check${containerProblem ? ` (${containerProblem})` : ''}; switched back to ${state.current}`;
   } else {
     await runner.run('sh', ['-c', `rm -f ${layout.current} ${layout.root}/pending`], root);
     result.status = 'failed';
     result.activeVersion = null;
-    result.error = `${runner.host}: ${manifest.version} failed its health check; nothing to switch back to`;
+    result.error = `${runner.host}: ${manifest.version} failed its health check${containerProblem ? ` (${containerProblem})` : ''}; nothing to switch back to`;
   }
   result.hint = 'crossdock fleet status shows each board; fix the build and install again';
   return result;
@@ -267,11 +325,15 @@ export async function readState(runner: SshRunner): Promise<RemoteState> {
     'printf "current=%s\\n" "$(readlink current)"',
     'printf "previous=%s\\n" "$(readlink previous)"',
     'printf "pending=%s\\n" "$(sed -n 2p pending 2>/dev/null)"',
-    'printf "versions=%s\\n" "$(ls versions 2>/dev/null | grep -v "\\.partial$" | grep -v "\\.json$" | tr "\\n" " ")"',
+    'printf "versions=%s\\n" "$(ls versions 2>/dev/null | grep -v "\\.partial$" | grep -v "\\.json$" | grep -v "\\.probe\\.tar$" | tr "\\n" " ")"',
   ].join('; ');
   // The layout part runs in a subshell: on a fresh board it stops early, the systemd check must not.
-  const output = (await runner.run('sh', ['-c', `(${script}); [ -d /run/systemd/system ] && echo systemd=1 || true`]))
-    .stdout;
+  const output = (
+    await runner.run('sh', [
+      '-c',
+      `(${script}); [ -d /run/systemd/system ] && echo systemd=1; printf "daemon=%s\\n" "$(sha256sum ${layout.daemonConfig} 2>/dev/null | cut -c1-64)"`,
+    ])
+  ).stdout;
   const value = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(output)?.[1]?.trim() ?? '';
   const version = (link: string) => (link ? (link.split('/').at(-1) ?? null) : null);
   return {
@@ -280,6 +342,7 @@ export async function readState(runner: SshRunner): Promise<RemoteState> {
     pending: value('pending') || null,
     versions: value('versions').split(' ').filter(Boolean),
     systemd: value('systemd') === '1',
+    daemonConfig: value('daemon') || null,
   };
 }
 
@@ -288,7 +351,7 @@ export async function readState(runner: SshRunner): Promise<RemoteState> {
  * `previous`, link the binaries into /usr/local/bin once (they point at `current`), and leave a
  * watchdog that reverts unless `pending` is gone by then.
  */
-function switchScript(version: string, binaries: readonly string[], watchdogSeconds: number): string {
+function switchScript(version: string, binaries: readonly string[], watchdogSeconds: number, systemd: boolean): string {
   const token = randomBytes(8).toString('hex');
   const links = binaries
     .map((b) => `ln -sfn ${shellQuote(`${layout.current}/${b}`)} ${shellQuote(`${layout.bin}/${b}`)}`)
@@ -300,8 +363,11 @@ function switchScript(version: string, binaries: readonly string[], watchdogSeco
     'oldprevious=$(readlink previous || true)',
     // The token ties the watchdog to this install: an older watchdog still asleep leaves it alone.
     `printf '%s\\n%s\\n%s\\n' "$old" ${token} "$oldprevious" > pending.new && mv -f pending.new pending`,
-    `(setsid sh -c ${shellQuote(`sleep ${watchdogSeconds}; cd ${layout.root} && [ "$(sed -n 2p pending 2>/dev/null)" = ${token} ] && { ${revertScript()}; }`)} </dev/null >/dev/null 2>&1 &)`,
+    // A watchdog that reverts on a board running systemd restarts the daemons too: the link
+    // alone would leave the new build running until the next restart.
+    `(setsid sh -c ${shellQuote(`sleep ${watchdogSeconds}; cd ${layout.root} && [ "$(sed -n 2p pending 2>/dev/null)" = ${token} ] && { ${revertScript()}; ${systemd ? `${RESTART_DAEMONS};` : ''} }`)} </dev/null >/dev/null 2>&1 &)`,
     `ln -sfn ${shellQuote(`versions/${version}`)} current.new && mv -T current.new current`,
+    restoreDaemonConfigScript(shellQuote(version)),
     `if [ -n "$old" ] && [ "$old" != ${shellQuote(`versions/${version}`)} ]; then ln -sfn "$old" previous.new && mv -T previous.new previous; fi`,
     `mkdir -p ${shellQuote(layout.bin)}`,
     links,
@@ -315,6 +381,7 @@ export function revertScript(): string {
     // pending: the current and previous links as they were before the switch.
     'if [ -e pending ]; then target=$(sed -n 1p pending); before=$(sed -n 3p pending); else target=$(readlink previous || true); before=; fi',
     'if [ -n "$target" ]; then ln -sfn "$target" current.new && mv -T current.new current; else rm -f current; fi',
+    `if [ -n "$target" ]; then ${restoreDaemonConfigScript('"${target##*/}"')}; fi`,
     'if [ -e pending ]; then if [ -n "$before" ]; then ln -sfn "$before" previous.new && mv -T previous.new previous; else rm -f previous; fi; fi',
     'rm -f pending',
   ].join('; ');
@@ -371,6 +438,43 @@ async function applyCmdlineFix(runner: SshRunner, file: string, line: string): P
     ],
     { privileged: true, input: `${line}\n` },
   );
+}
+
+/** Where a version's health-check image stays on the board, for `fleet status --deep`. */
+export function probeImageFile(version: string): string {
+  return `${layout.versions}/${version}.probe.tar`;
+}
+
+/**
+ * One artifact into incoming/: kept if already there with the right hash (a resumed run), else
+ * downloaded by the board from the release when it can reach it, else sent. Returns bytes sent.
+ */
+async function deliver(
+  runner: SshRunner,
+  artifact: { file: string; sha256: string },
+  options: HostInstallOptions,
+  step: (name: string) => void,
+): Promise<number> {
+  const incoming = `${layout.incoming}/${artifact.file}`;
+  const url = options.downloadUrls?.get(artifact.file);
+  if (url && (await remoteSha256(runner, incoming)) !== artifact.sha256) {
+    step('download');
+    // The board fetches the release asset itself; anything short of the right file falls back to sending it.
+    const q = shellQuote(`${incoming}.download`);
+    await runner.run(
+      'sh',
+      [
+        '-c',
+        `command -v curl >/dev/null || exit 127; curl -fsSL --retry 2 --connect-timeout 10 -o ${q} ${shellQuote(url)} && mv -f ${q} ${shellQuote(incoming)} || { rm -f ${q}; exit 1; }`,
+      ],
+      { privileged: true, allowFailure: true, timeoutMs: 30 * 60_000 },
+    );
+  }
+  if ((await remoteSha256(runner, incoming)) === artifact.sha256) return 0;
+  return runner.putFile(join(options.dist.directory, artifact.file), incoming, {
+    privileged: true,
+    ...(options.onBytes ? { onProgress: options.onBytes } : {}),
+  });
 }
 
 async function remoteSha256(runner: SshRunner, path: string): Promise<string | null> {
@@ -474,9 +578,118 @@ async function prune(runner: SshRunner, keep: number): Promise<void> {
   if (doomed.length > 0)
     await runner.run(
       'rm',
-      ['-rf', ...doomed.flatMap((v) => [`${layout.versions}/${v}`, `${layout.versions}/${v}.json`])],
+      ['-rf', ...doomed.flatMap((v) => [`${layout.versions}/${v}`, `${layout.versions}/${v}.json`, probeImageFile(v)])],
       {
         privileged: true,
       },
     );
+}
+
+/** The daemon.json a version runs with, beside it: `versions/<v>.daemon.json`; empty = none. */
+function daemonRecord(version: string): string {
+  return `${layout.versions}/${version}.daemon.json`;
+}
+
+/**
+ * Shell (run in the install root): make /etc/docker/daemon.json what version VERSION_EXPR
+ * recorded, atomically; an empty record means the version ran with none. A version with no
+ * record (installed while the inventory set nothing) leaves the file alone.
+ */
+export function restoreDaemonConfigScript(versionExpression: string): string {
+  const record = `versions/${versionExpression}.daemon.json`;
+  const file = layout.daemonConfig;
+  return `if [ -e ${record} ]; then if [ -s ${record} ]; then mkdir -p ${file.replace(/\/[^/]*$/, '')} && cp -f ${record} ${file}.new && mv -f ${file}.new ${file}; else rm -f ${file}; fi; fi`;
+}
+
+/**
+ * Before a switch: the new version's record, checked by its own dockerd where it has
+ * --validate (23.0 and later), and a record for the running version if it has none yet, made
+ * from the file as it is, so that switching back restores the configuration too.
+ */
+async function stageDaemonConfig(
+  runner: SshRunner,
+  change: { version: string; config: string; current: string | null },
+): Promise<void> {
+  const root = { privileged: true } as const;
+  if (change.current && change.current !== change.version)
+    await runner.run(
+      'sh',
+      [
+        '-c',
+        `r=${shellQuote(daemonRecord(change.current))}; [ -e "$r" ] || { cp -f ${layout.daemonConfig} "$r" 2>/dev/null || : > "$r"; }`,
+      ],
+      root,
+    );
+  const record = daemonRecord(change.version);
+  await runner.run('sh', ['-c', `cat > ${shellQuote(`${record}.new`)}`], { ...root, input: change.config });
+  const dockerd = `${layout.versions}/${change.version}/dockerd`;
+  const check = await runner.run(
+    'sh',
+    [
+      '-c',
+      `d=${shellQuote(dockerd)}; f=${shellQuote(`${record}.new`)}; [ -x "$d" ] || exit 0; if "$d" --help 2>&1 | grep -q -- --validate; then "$d" --validate --config-file "$f" 2>&1; fi`,
+    ],
+    { ...root, allowFailure: true },
+  );
+  if (check.exitCode !== 0) {
+    await runner.run('rm', ['-f', `${record}.new`], root);
+    throw new FailureError(
+      `${runner.host}: dockerd --validate refuses the inventory's daemon settings: ${check.stdout.trim().split('\n').at(-1) ?? ''}`,
+      { hint: 'fix daemon: in the inventory; nothing was switched' },
+    );
+  }
+  await runner.run('mv', ['-f', `${record}.new`, record], root);
+}
+
+/**
+ * Same version, new daemon.json: stage it as the version's record, apply it, restart, check;
+ * if the engine is not healthy with it, the old file comes back and the daemons restart again.
+ */
+async function reconfigure(
+  runner: SshRunner,
+  result: HostResult,
+  change: { version: string; config: string; binaries: readonly ManifestBinary[]; systemd: boolean },
+  step: (name: string) => void,
+): Promise<HostResult> {
+  const root = { privileged: true } as const;
+  step('configure');
+  const record = daemonRecord(change.version);
+  const before = `${record}.before`;
+  await runner.run(
+    'sh',
+    ['-c', `cp -f ${layout.daemonConfig} ${shellQuote(before)} 2>/dev/null || : > ${shellQuote(before)}`],
+    root,
+  );
+  await stageDaemonConfig(runner, { version: change.version, config: change.config, current: null });
+  await runner.run(
+    'sh',
+    ['-c', `cd ${shellQuote(layout.root)} && ${restoreDaemonConfigScript(shellQuote(change.version))}`],
+    root,
+  );
+  if (change.systemd) {
+    step('restart');
+    await runner.run('sh', ['-c', RESTART_DAEMONS], { ...root, allowFailure: true });
+  }
+  step('health');
+  if (await healthy(runner, change.version, change.binaries, change.systemd)) {
+    step('commit');
+    await runner.run('rm', ['-f', before], root);
+    result.status = 'reconfigured';
+    return result;
+  }
+  step('rollback');
+  await runner.run(
+    'sh',
+    [
+      '-c',
+      `mv -f ${shellQuote(before)} ${shellQuote(record)} && cd ${shellQuote(layout.root)} && ${restoreDaemonConfigScript(shellQuote(change.version))}`,
+    ],
+    root,
+  );
+  if (change.systemd) await runner.run('sh', ['-c', RESTART_DAEMONS], { ...root, allowFailure: true });
+  result.status = 'rolled-back';
+  result.health = (await healthy(runner, change.version, change.binaries, change.systemd)) ? 'ok' : 'failed';
+  result.error = `${runner.host}: ${change.version} is not healthy with the new daemon settings; the old daemon.json is back`;
+  result.hint = 'fix daemon: in the inventory and install again';
+  return result;
 }

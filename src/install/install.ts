@@ -81,7 +81,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
       throw new UserError(`--resume: the last rollout was ${previous.version}, this dist is ${version}`, {
         hint: 'resume with the same dist, or start a new rollout without --resume',
       });
-    const done = new Set(['installed', 'unchanged']);
+    const done = new Set(['installed', 'unchanged', 'reconfigured']);
     hosts = hosts.filter((h) => !done.has(previous.hosts[h.name]?.status ?? 'not-reached'));
   }
   const results = new Map<string, HostResult>();
@@ -110,6 +110,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
           watchdogSeconds: options.watchdogSeconds ?? 300,
           allowedSigners: options.inventory.allowedSigners,
           fix: options.fix ?? false,
+          daemon: host.daemon,
           ...(options.downloadUrls ? { downloadUrls: options.downloadUrls } : {}),
           onStep: (name) => {
             step = name;

@@ -15,6 +15,8 @@ export interface BoardLayout {
   incoming: string;
   bin: string;
   units: string;
+  /** dockerd's configuration file, written only when the inventory sets `daemon`. */
+  daemonConfig: string;
 }
 
 export function boardLayout(root = INSTALL_ROOT): BoardLayout {
@@ -26,6 +28,7 @@ export function boardLayout(root = INSTALL_ROOT): BoardLayout {
     incoming: `${root}/incoming`,
     bin: '/usr/local/bin',
     units: '/etc/systemd/system',
+    daemonConfig: '/etc/docker/daemon.json',
   };
 }
 

@@ -9,6 +9,7 @@ import * as v from 'valibot';
 import { loadDocument } from '../config/document.js';
 import { UserError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
+import { type DaemonConfig, DaemonConfigSchema, layerDaemonConfig } from '../install/daemon-config.js';
 
 const Sudo = v.union([
   v.boolean(),
@@ -35,12 +36,17 @@ const Connection = {
 
 const HostSchema = v.strictObject({
   ...Connection,
+  daemon: v.optional(DaemonConfigSchema),
   tags: v.optional(v.array(v.string())),
   /** The model an emulated board plays (informational). */
   model: v.optional(v.string()),
 });
 
-const GroupSchema = v.strictObject({ ...Connection, hosts: v.array(v.string()) });
+const GroupSchema = v.strictObject({
+  ...Connection,
+  daemon: v.optional(DaemonConfigSchema),
+  hosts: v.array(v.string()),
+});
 
 export const InventorySchema = v.strictObject({
   $schema: v.optional(v.string()),
@@ -52,7 +58,7 @@ export const InventorySchema = v.strictObject({
     v.optional(v.string()),
     v.description('ssh-keygen allowed_signers file: boards accept only a SHA256SUMS.sig made by one of these keys'),
   ),
-  defaults: v.optional(v.strictObject(Connection)),
+  defaults: v.optional(v.strictObject({ ...Connection, daemon: v.optional(DaemonConfigSchema) })),
   hosts: v.record(
     v.pipe(v.string(), v.regex(/^[\w.-]+$/, 'host names are letters, digits, ".", "_" and "-"')),
     HostSchema,
@@ -74,6 +80,8 @@ export interface InventoryHost {
   tags: string[];
   groups: string[];
   model: string | null;
+  /** daemon.json for this board (defaults < groups < host); null: crossdock leaves it alone. */
+  daemon: DaemonConfig | null;
 }
 
 export interface Inventory {
@@ -153,6 +161,11 @@ export async function loadInventory(
       tags: host.tags ?? [],
       groups,
       model: host.model ?? null,
+      daemon: layerDaemonConfig([
+        document.defaults?.daemon,
+        ...groups.map((g) => document.groups?.[g]?.daemon),
+        host.daemon,
+      ]),
     });
   }
   return {

@@ -378,6 +378,7 @@ function jumpHost(spec: string, proxyJump: string | null, target: InventoryHost)
     port: match[3] ? Number(match[3]) : 22,
     user: match[1] ?? target.user,
     identityFiles: target.identityFiles,
+    daemon: null,
     proxyJump,
     sudo: { kind: 'none' },
     tags: [],

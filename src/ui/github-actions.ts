@@ -147,7 +147,9 @@ export function hostsSummary(version: string, hosts: readonly SummaryHost[]): st
     ...hosts.map((h) => [
       h.name,
       h.target ?? '—',
-      h.status === 'installed' || h.status === 'unchanged' ? h.status : `**${h.status}**`,
+      h.status === 'installed' || h.status === 'unchanged' || h.status === 'reconfigured'
+        ? h.status
+        : `**${h.status}**`,
       h.activeVersion ?? '—',
       h.previousVersion ?? '—',
       h.health === 'ok' ? '✅ ok' : h.health === 'failed' ? '❌ failed' : h.health,

@@ -54,13 +54,14 @@ interface HostReport {
   status: string;
   activeVersion: string | null;
   health: string;
+  containers: string;
   bytesSent: number;
   steps: string[];
   error: string | null;
 }
 
-async function install(from: string) {
-  const result = await cli(['install', '--inventory', inventoryFile, '--from', from, '--json']);
+async function install(from: string, inventory = inventoryFile) {
+  const result = await cli(['install', '--inventory', inventory, '--from', from, '--json']);
   const report = result.stdout ? (JSON.parse(result.stdout) as { hosts: HostReport[] }) : null;
   return { exitCode: result.exitCode, stderr: result.stderr, host: report?.hosts[0] };
 }
@@ -144,7 +145,11 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
       health: 'ok',
       activeVersion: manifest.version,
     });
-    expect(host?.steps).toEqual(expect.arrayContaining(['units', 'switch', 'restart', 'health', 'commit']));
+    expect(host?.steps).toEqual(
+      expect.arrayContaining(['units', 'switch', 'restart', 'health', 'containers', 'commit']),
+    );
+    // The build's health-check image ran: a container, the default bridge to the host, a published port.
+    expect(host?.containers).toBe('ok');
     const version = await onBoard("docker version --format '{{.Client.Version}} {{.Server.Version}}'");
     expect(version.out, version.err).toBe(`${client} ${engine}`);
     const info = await onBoard(
@@ -167,6 +172,42 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
     const { exitCode, host } = await install(source ?? '');
     expect(exitCode).toBe(0);
     expect(host).toMatchObject({ status: 'unchanged', bytesSent: 0, health: 'ok' });
+  });
+
+  it('fleet status --deep runs the health-check container again: bridge and published port', async () => {
+    const status = await cli(['fleet', 'status', '--inventory', inventoryFile, '--deep', '--json']);
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject([{ health: 'ok', containers: 'ok', problem: null }]);
+    const left = await onBoard(
+      "docker ps -aq --filter name=crossdock-health | wc -l; ip -br link | grep -c '^veth' || true",
+    );
+    expect(left.out).toBe('0\n0');
+  });
+
+  it('daemon settings from the inventory reach dockerd, with a restart only when they change', async () => {
+    const text = await readFile(inventoryFile, 'utf8');
+    // Beside the board's own inventory, so its relative known_hosts path still holds.
+    const configured = join(dirname(inventoryFile), 'inventory-daemon.yaml');
+    // A fleet's usual settings: a registry mirror and the local log driver with a size limit.
+    await writeFile(
+      configured,
+      text.replace(
+        /^hosts:/m,
+        "defaults:\n  daemon:\n    log-driver: local\n    log-opts: { max-size: 5m }\n    registry-mirrors: ['https://mirror.invalid']\nhosts:",
+      ),
+    );
+    const started = await onBoard('systemctl show -p ActiveEnterTimestampMonotonic --value docker');
+    const first = await install(source ?? '', configured);
+    expect(first.exitCode, `${first.stderr}\n${JSON.stringify(first.host)}`).toBe(0);
+    expect(first.host).toMatchObject({ status: 'reconfigured', bytesSent: 0, health: 'ok' });
+    const info = await onBoard("docker info --format '{{.LoggingDriver}} {{json .RegistryConfig.Mirrors}}'");
+    expect(info.out).toBe('local ["https://mirror.invalid/"]');
+    const restarted = await onBoard('systemctl show -p ActiveEnterTimestampMonotonic --value docker');
+    expect(restarted.out).not.toBe(started.out);
+    const again = await install(source ?? '', configured);
+    expect(again.host).toMatchObject({ status: 'unchanged', bytesSent: 0 });
+    const still = await onBoard('systemctl show -p ActiveEnterTimestampMonotonic --value docker');
+    expect(still.out).toBe(restarted.out);
   });
 
   it('a build whose dockerd does not start fails its health check and the board is switched back', async () => {

@@ -9,6 +9,7 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCacheDirectory } from '../../src/boards/rootfs.js';
 import { installHost } from '../../src/install/install-host.js';
@@ -474,6 +475,79 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     } finally {
       await onBoard('rpi-zero-1', 'umount /proc/cgroups; rm -rf /boot/firmware /tmp/cgroups');
     }
+  });
+
+  it('daemon settings from the inventory: applied only when changed, and switched back with the version', async () => {
+    const document = parseYaml(await readFile(inventoryFile, 'utf8')) as {
+      defaults?: Record<string, unknown>;
+      hosts: Record<string, Record<string, unknown>>;
+    };
+    const withDaemon = async (mirror: string) => {
+      const file = join(state, 'inventory-daemon.yaml');
+      document.defaults = {
+        ...document.defaults,
+        daemon: { 'log-driver': 'local', 'log-opts': { 'max-size': '10m' } },
+      };
+      document.hosts['rpi-zero-1'] = { ...document.hosts['rpi-zero-1'], daemon: { 'registry-mirrors': [mirror] } };
+      await writeFile(file, stringifyYaml(document));
+      return file;
+    };
+    const expected = (mirror: string) =>
+      JSON.stringify(
+        { 'log-driver': 'local', 'log-opts': { 'max-size': '10m' }, 'registry-mirrors': [mirror] },
+        null,
+        2,
+      );
+    const install = async (inventory: string, from: string) => {
+      const result = await cli([
+        'install',
+        '--inventory',
+        inventory,
+        '--from',
+        from,
+        '--limit',
+        'rpi-zero-1',
+        '--json',
+      ]);
+      const host = (JSON.parse(result.stdout || '{"hosts":[]}') as Report).hosts[0];
+      return { exitCode: result.exitCode, stderr: result.stderr, host };
+    };
+    const onZero = (command: string) => onBoard('rpi-zero-1', command);
+    const active = (await onZero('readlink /opt/crossdock/current')).replace('versions/', '');
+    const current = await dist(active, ['armv6']);
+
+    // The version on the board stays; only the configuration changes, and nothing is sent.
+    const a = await withDaemon('https://mirror-a.example');
+    const first = await install(a, current);
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.host).toMatchObject({ status: 'reconfigured', bytesSent: 0, health: 'ok', activeVersion: active });
+    expect(first.host?.steps).toContain('configure');
+    expect(await onZero('cat /etc/docker/daemon.json')).toBe(expected('https://mirror-a.example'));
+    const again = await install(a, current);
+    expect(again.host).toMatchObject({ status: 'unchanged', steps: ['probe', 'plan'] });
+
+    // A new version with new settings whose health check fails: both come back.
+    const b = await withDaemon('https://mirror-b.example');
+    const broken = await install(b, await dist('8.0.0', ['armv6'], { broken: true }));
+    expect(broken.host).toMatchObject({ status: 'rolled-back', activeVersion: active });
+    expect(await onZero('cat /etc/docker/daemon.json')).toBe(expected('https://mirror-a.example'));
+
+    // A good one takes its settings with it, and fleet rollback brings the old ones back.
+    const good = await install(b, await dist('8.1.0', ['armv6']));
+    expect(good.host).toMatchObject({ status: 'installed', activeVersion: '8.1.0' });
+    expect(await onZero('cat /etc/docker/daemon.json')).toBe(expected('https://mirror-b.example'));
+    const rollback = await cli(['fleet', 'rollback', '--inventory', b, '--limit', 'rpi-zero-1']);
+    expect(rollback.exitCode, rollback.stderr).toBe(0);
+    expect(await onZero('readlink /opt/crossdock/current; cat /etc/docker/daemon.json')).toBe(
+      `versions/${active}\n${expected('https://mirror-a.example')}`,
+    );
+
+    // A setting dockerd would refuse is refused before any board is reached, with its line.
+    const bad = join(state, 'inventory-bad-daemon.yaml');
+    await writeFile(bad, stringifyYaml(document).replace('max-size: 10m', 'max-size: 10'));
+    const refused = await cli(['install', '--inventory', bad, '--from', current, '--json']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/inventory-bad-daemon\.yaml:\d+:\d+ defaults\.daemon\.log-opts\.max-size: /);
   });
 
   it('--release: boards that reach the release download the bundle themselves; the others are sent it', async () => {
