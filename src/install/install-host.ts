@@ -51,6 +51,8 @@ export interface HostResult {
   hint: string | null;
   /** Preflight findings that did not stop the install. */
   warnings: string[];
+  /** Milliseconds spent in each step. */
+  timings: Record<string, number>;
 }
 
 export interface HostInstallOptions {
@@ -107,216 +109,235 @@ export function newHostResult(name: string, version: string, status: HostStatus)
     error: null,
     hint: null,
     warnings: [],
+    timings: {},
   };
 }
 
 export async function installHost(runner: SshRunner, options: HostInstallOptions): Promise<HostResult> {
   const { manifest } = options.dist;
   const result = newHostResult(runner.host, manifest.version, 'failed');
+  let stepStarted = performance.now();
   const step = (name: string) => {
+    closeStep();
     result.steps.push(name);
     options.onStep?.(name);
   };
-  const root = { privileged: true } as const;
-
-  step('probe');
-  const probe = await probeBoard(runner, options.registry, { installPath: layout.root });
-  result.target = probe.target;
-  const choice = chooseBundle(manifest, probe);
-  if (!choice.ok) {
-    result.status = 'refused';
-    result.error = choice.reason;
-    result.hint = choice.hint;
-    return result;
+  // Milliseconds per step, for --json and for profiling a slow rollout.
+  const closeStep = () => {
+    const last = result.steps.at(-1);
+    const now = performance.now();
+    if (last) result.timings[last] = Math.round((result.timings[last] ?? 0) + now - stepStarted);
+    stepStarted = now;
+  };
+  try {
+    return await installSteps();
+  } finally {
+    closeStep();
   }
-  const bundle = choice.bundle;
-  const binaries = manifest.artifacts
-    .filter((a) => a.kind === 'bundle' && a.file === bundle.file)
-    .flatMap((a) => a.binaries ?? []);
 
-  step('plan');
-  let state = await readState(runner);
-  if (state.pending) {
-    // A run died between switch and commit and its watchdog has not fired yet: revert now.
-    step('revert-pending');
-    if (!options.dryRun) await runner.run('sh', ['-c', revertScript()], root);
-    state = await readState(runner);
-  }
-  result.previousVersion = state.current;
-  result.activeVersion = state.current;
-  const desired = options.daemon ? daemonJson(options.daemon) : null;
-  const configChanged = desired !== null && sha256(desired) !== state.daemonConfig;
-  if (state.current === manifest.version && (await healthy(runner, state.current, binaries, state.systemd))) {
-    result.health = 'ok';
-    if (!configChanged) {
-      result.status = 'unchanged';
+  async function installSteps(): Promise<HostResult> {
+    const root = { privileged: true } as const;
+
+    step('probe');
+    const probe = await probeBoard(runner, options.registry, { installPath: layout.root });
+    result.target = probe.target;
+    const choice = chooseBundle(manifest, probe);
+    if (!choice.ok) {
+      result.status = 'refused';
+      result.error = choice.reason;
+      result.hint = choice.hint;
       return result;
+    }
+    const bundle = choice.bundle;
+    const binaries = manifest.artifacts
+      .filter((a) => a.kind === 'bundle' && a.file === bundle.file)
+      .flatMap((a) => a.binaries ?? []);
+
+    step('plan');
+    let state = await readState(runner);
+    if (state.pending) {
+      // A run died between switch and commit and its watchdog has not fired yet: revert now.
+      step('revert-pending');
+      if (!options.dryRun) await runner.run('sh', ['-c', revertScript()], root);
+      state = await readState(runner);
+    }
+    result.previousVersion = state.current;
+    result.activeVersion = state.current;
+    const desired = options.daemon ? daemonJson(options.daemon) : null;
+    const configChanged = desired !== null && sha256(desired) !== state.daemonConfig;
+    if (state.current === manifest.version && (await healthy(runner, state.current, binaries, state.systemd))) {
+      result.health = 'ok';
+      if (!configChanged) {
+        result.status = 'unchanged';
+        return result;
+      }
+      if (options.dryRun) {
+        result.status = 'planned';
+        result.steps.push('configure', 'restart', 'health', 'commit');
+        return result;
+      }
+      return reconfigure(
+        runner,
+        result,
+        { version: manifest.version, config: desired, binaries, systemd: state.systemd },
+        step,
+      );
     }
     if (options.dryRun) {
       result.status = 'planned';
-      result.steps.push('configure', 'restart', 'health', 'commit');
+      result.steps.push(
+        'preflight',
+        'send',
+        'verify',
+        'unpack',
+        ...(desired !== null ? ['configure'] : []),
+        'switch',
+        'health',
+        'commit',
+      );
       return result;
     }
-    return reconfigure(
-      runner,
-      result,
-      { version: manifest.version, config: desired, binaries, systemd: state.systemd },
-      step,
-    );
-  }
-  if (options.dryRun) {
-    result.status = 'planned';
-    result.steps.push(
-      'preflight',
-      'send',
-      'verify',
-      'unpack',
-      ...(desired !== null ? ['configure'] : []),
-      'switch',
-      'health',
-      'commit',
-    );
-    return result;
-  }
 
-  step('preflight');
-  const findings = preflightFindings(probe, bundle.size, layout.root);
-  if (options.fix)
-    for (const finding of findings) {
-      if (!finding.autoFix) continue;
-      step('fix');
-      await applyCmdlineFix(runner, finding.autoFix.file, finding.autoFix.line);
-      finding.message = `the memory cgroup is disabled; ${finding.autoFix.file} now enables it (the original kept as ${finding.autoFix.file}.crossdock-orig)`;
-      finding.fix = 'reboot the board for it to take effect, then run again';
+    step('preflight');
+    const findings = preflightFindings(probe, bundle.size, layout.root);
+    if (options.fix)
+      for (const finding of findings) {
+        if (!finding.autoFix) continue;
+        step('fix');
+        await applyCmdlineFix(runner, finding.autoFix.file, finding.autoFix.line);
+        finding.message = `the memory cgroup is disabled; ${finding.autoFix.file} now enables it (the original kept as ${finding.autoFix.file}.crossdock-orig)`;
+        finding.fix = 'reboot the board for it to take effect, then run again';
+      }
+    result.warnings = findings.filter((f) => f.severity === 'warning').map((f) => `${f.message}; ${f.fix}`);
+    const [blocking, ...more] = findings.filter((f) => f.severity === 'error');
+    if (blocking) {
+      result.status = 'failed';
+      result.error = `${runner.host}: ${[blocking, ...more].map((f) => f.message).join('; ')}`;
+      result.hint = [blocking, ...more].map((f) => f.fix).join('; ');
+      return result;
     }
-  result.warnings = findings.filter((f) => f.severity === 'warning').map((f) => `${f.message}; ${f.fix}`);
-  const [blocking, ...more] = findings.filter((f) => f.severity === 'error');
-  if (blocking) {
-    result.status = 'failed';
-    result.error = `${runner.host}: ${[blocking, ...more].map((f) => f.message).join('; ')}`;
-    result.hint = [blocking, ...more].map((f) => f.fix).join('; ');
-    return result;
-  }
 
-  step('send');
-  await runner.run('mkdir', ['-p', layout.incoming, layout.versions], root);
-  // The health-check image goes with the bundle where a daemon will run to start it.
-  const image =
-    state.systemd && binaries.some((b) => b.name === 'dockerd')
-      ? manifest.artifacts.find((a) => a.kind === 'image' && a.target === bundle.target && a.image)
-      : undefined;
-  const deliveries = [bundle, ...(image ? [image] : [])];
-  for (const artifact of deliveries) result.bytesSent += await deliver(runner, artifact, options, step);
+    step('send');
+    await runner.run('mkdir', ['-p', layout.incoming, layout.versions], root);
+    // The health-check image goes with the bundle where a daemon will run to start it.
+    const image =
+      state.systemd && binaries.some((b) => b.name === 'dockerd')
+        ? manifest.artifacts.find((a) => a.kind === 'image' && a.target === bundle.target && a.image)
+        : undefined;
+    const deliveries = [bundle, ...(image ? [image] : [])];
+    for (const artifact of deliveries) result.bytesSent += await deliver(runner, artifact, options, step);
 
-  step('verify');
-  for (const artifact of deliveries) {
-    const incoming = `${layout.incoming}/${artifact.file}`;
-    const received = await remoteSha256(runner, incoming);
-    if (received !== artifact.sha256) {
-      await runner.run('rm', ['-f', incoming], root);
-      throw new FailureError(
-        `${runner.host}: ${artifact.file} arrived with sha256 ${received ?? 'none'}, not ${artifact.sha256}`,
-        {
-          hint: 'nothing was installed; run again (the transfer is retried from the start)',
-        },
-      );
+    step('verify');
+    for (const artifact of deliveries) {
+      const incoming = `${layout.incoming}/${artifact.file}`;
+      const received = await remoteSha256(runner, incoming);
+      if (received !== artifact.sha256) {
+        await runner.run('rm', ['-f', incoming], root);
+        throw new FailureError(
+          `${runner.host}: ${artifact.file} arrived with sha256 ${received ?? 'none'}, not ${artifact.sha256}`,
+          {
+            hint: 'nothing was installed; run again (the transfer is retried from the start)',
+          },
+        );
+      }
     }
-  }
-  const incoming = `${layout.incoming}/${bundle.file}`;
+    const incoming = `${layout.incoming}/${bundle.file}`;
 
-  if (options.allowedSigners) {
-    step('signature');
-    await verifySignature(runner, options.dist.directory, bundle.file, options.allowedSigners);
-  }
+    if (options.allowedSigners) {
+      step('signature');
+      await verifySignature(runner, options.dist.directory, bundle.file, options.allowedSigners);
+    }
 
-  step('unpack');
-  const versionDirectory = `${layout.versions}/${manifest.version}`;
-  await runner.run(
-    'sh',
-    [
-      '-c',
-      `set -e; d=${shellQuote(versionDirectory)}; rm -rf "$d.partial"; mkdir -p "$d.partial"; tar -xzf ${shellQuote(incoming)} -C "$d.partial" --strip-components=1 --no-same-owner; rm -rf "$d"; mv "$d.partial" "$d"`,
-    ],
-    root,
-  );
-  const unpacked = (await runner.run('ls', ['-1', versionDirectory], root)).stdout.split('\n').filter(Boolean);
-  // What this version is and how to check it, for fleet status and rollback later.
-  await runner.run('sh', ['-c', `cat > ${shellQuote(`${versionDirectory}.json`)}`], {
-    ...root,
-    input: `${JSON.stringify({ version: manifest.version, target: bundle.target, bundle: bundle.file, sha256: bundle.sha256, binaries, ...(image?.image ? { image: { file: probeImageFile(manifest.version), ...image.image } } : {}) }, null, 2)}\n`,
-  });
-  if (image) await runner.run('cp', ['-f', `${layout.incoming}/${image.file}`, probeImageFile(manifest.version)], root);
-
-  if (desired !== null) {
-    step('configure');
-    await stageDaemonConfig(runner, { version: manifest.version, config: desired, current: state.current });
-  }
-
-  if (state.systemd) {
-    step('units');
-    await installUnits(runner, options.dist, manifest);
-  }
-
-  step('switch');
-  await runner.run(
-    'sh',
-    ['-c', switchScript(manifest.version, unpacked, options.watchdogSeconds, state.systemd)],
-    root,
-  );
-  if (state.systemd) {
-    step('restart');
-    await runner.run('sh', ['-c', RESTART_DAEMONS], {
+    step('unpack');
+    const versionDirectory = `${layout.versions}/${manifest.version}`;
+    await runner.run(
+      'sh',
+      [
+        '-c',
+        `set -e; d=${shellQuote(versionDirectory)}; rm -rf "$d.partial"; mkdir -p "$d.partial"; tar -xzf ${shellQuote(incoming)} -C "$d.partial" --strip-components=1 --no-same-owner; rm -rf "$d"; mv "$d.partial" "$d"`,
+      ],
+      root,
+    );
+    const unpacked = (await runner.run('ls', ['-1', versionDirectory], root)).stdout.split('\n').filter(Boolean);
+    // What this version is and how to check it, for fleet status and rollback later.
+    await runner.run('sh', ['-c', `cat > ${shellQuote(`${versionDirectory}.json`)}`], {
       ...root,
-      allowFailure: true,
+      input: `${JSON.stringify({ version: manifest.version, target: bundle.target, bundle: bundle.file, sha256: bundle.sha256, binaries, ...(image?.image ? { image: { file: probeImageFile(manifest.version), ...image.image } } : {}) }, null, 2)}\n`,
     });
-  }
+    if (image)
+      await runner.run('cp', ['-f', `${layout.incoming}/${image.file}`, probeImageFile(manifest.version)], root);
 
-  step('health');
-  let containerProblem: string | null = null;
-  let healthyNow = await healthy(runner, manifest.version, binaries, state.systemd);
-  if (healthyNow && image?.image) {
-    step('containers');
-    const containers = await containerHealth(
-      runner,
-      { file: probeImageFile(manifest.version), ...image.image },
-      `${layout.bin}/docker`,
-    );
-    result.containers = containers.ok ? 'ok' : 'failed';
-    if (!containers.ok) {
-      healthyNow = false;
-      containerProblem = containers.problem;
+    if (desired !== null) {
+      step('configure');
+      await stageDaemonConfig(runner, { version: manifest.version, config: desired, current: state.current });
     }
-  }
-  if (healthyNow) {
-    step('commit');
-    await runner.run('rm', ['-f', `${layout.root}/pending`], root);
-    await prune(runner, options.keep);
-    result.status = 'installed';
-    result.health = 'ok';
-    result.activeVersion = manifest.version;
-    return result;
-  }
 
-  step('rollback');
-  result.health = 'failed';
-  if (state.current) {
-    await runner.run('sh', ['-c', revertScript()], root);
-    if (state.systemd)
+    if (state.systemd) {
+      step('units');
+      await installUnits(runner, options.dist, manifest);
+    }
+
+    step('switch');
+    await runner.run(
+      'sh',
+      ['-c', switchScript(manifest.version, unpacked, options.watchdogSeconds, state.systemd)],
+      root,
+    );
+    if (state.systemd) {
+      step('restart');
       await runner.run('sh', ['-c', RESTART_DAEMONS], {
         ...root,
         allowFailure: true,
       });
-    result.status = 'rolled-back';
-    result.activeVersion = state.current;
-    result.error = `${runner.host}: ${manifest.version} failed its health check${containerProblem ? ` (${containerProblem})` : ''}; switched back to ${state.current}`;
-  } else {
-    await runner.run('sh', ['-c', `rm -f ${layout.current} ${layout.root}/pending`], root);
-    result.status = 'failed';
-    result.activeVersion = null;
-    result.error = `${runner.host}: ${manifest.version} failed its health check${containerProblem ? ` (${containerProblem})` : ''}; nothing to switch back to`;
+    }
+
+    step('health');
+    let containerProblem: string | null = null;
+    let healthyNow = await healthy(runner, manifest.version, binaries, state.systemd);
+    if (healthyNow && image?.image) {
+      step('containers');
+      const containers = await containerHealth(
+        runner,
+        { file: probeImageFile(manifest.version), ...image.image },
+        `${layout.bin}/docker`,
+      );
+      result.containers = containers.ok ? 'ok' : 'failed';
+      if (!containers.ok) {
+        healthyNow = false;
+        containerProblem = containers.problem;
+      }
+    }
+    if (healthyNow) {
+      step('commit');
+      await runner.run('rm', ['-f', `${layout.root}/pending`], root);
+      await prune(runner, options.keep);
+      result.status = 'installed';
+      result.health = 'ok';
+      result.activeVersion = manifest.version;
+      return result;
+    }
+
+    step('rollback');
+    result.health = 'failed';
+    if (state.current) {
+      await runner.run('sh', ['-c', revertScript()], root);
+      if (state.systemd)
+        await runner.run('sh', ['-c', RESTART_DAEMONS], {
+          ...root,
+          allowFailure: true,
+        });
+      result.status = 'rolled-back';
+      result.activeVersion = state.current;
+      result.error = `${runner.host}: ${manifest.version} failed its health check${containerProblem ? ` (${containerProblem})` : ''}; switched back to ${state.current}`;
+    } else {
+      await runner.run('sh', ['-c', `rm -f ${layout.current} ${layout.root}/pending`], root);
+      result.status = 'failed';
+      result.activeVersion = null;
+      result.error = `${runner.host}: ${manifest.version} failed its health check${containerProblem ? ` (${containerProblem})` : ''}; nothing to switch back to`;
+    }
+    result.hint = 'crossdock fleet status shows each board; fix the build and install again';
+    return result;
   }
-  result.hint = 'crossdock fleet status shows each board; fix the build and install again';
-  return result;
 }
 
 export async function readState(runner: SshRunner): Promise<RemoteState> {

@@ -81,7 +81,13 @@ export const RUNNABLE_BINARIES = ['dockerd', 'containerd', 'runc', 'docker'];
  */
 export async function makeRunnableDist(
   parent: string,
-  options: { version: string; targets: Target[]; broken?: boolean },
+  options: {
+    version: string;
+    targets: Target[];
+    broken?: boolean;
+    /** Incompressible bytes added as docker/payload, for a bundle the size of a real one. */
+    payloadBytes?: number;
+  },
 ): Promise<string> {
   const directory = join(parent, options.version);
   await mkdir(join(directory, 'systemd'), { recursive: true });
@@ -112,7 +118,14 @@ export async function makeRunnableDist(
       source: options.broken && name === 'dockerd' ? broken : program,
     }));
     const file = bundleName(options.version, target.name);
-    await writeTarGz(join(directory, file), [{ path: 'docker', type: 'directory' }, ...entries], 1767225600);
+    const payload = options.payloadBytes
+      ? [{ path: 'docker/payload', type: 'file' as const, mode: 0o644, content: randomBytes(options.payloadBytes) }]
+      : [];
+    await writeTarGz(
+      join(directory, file),
+      [{ path: 'docker', type: 'directory' }, ...entries, ...payload],
+      1767225600,
+    );
     const data = await readFile(join(directory, file));
     artifacts.push({
       kind: 'bundle',
