@@ -446,7 +446,7 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
       active = next;
     }
     expect(await onBoard('rpi-3-1', 'ls /opt/crossdock/versions | grep -c partial || true')).toBe('0');
-  });
+  }, 300_000); // nine installs and nine recoveries: a hang guard above the default
 
   it('--fix enables the memory cgroup on the one line of cmdline.txt, keeping the original', async () => {
     const line =
