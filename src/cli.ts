@@ -312,8 +312,8 @@ export function createCli() {
 
   cli
     .command(
-      'fleet <action>',
-      'status: active and previous version and health per board; rollback: switch back, health-checked',
+      'fleet <action> [swarm-action]',
+      'status: version and health per board; rollback: switch back, health-checked; swarm init|status|leave: Docker Swarm over the boards',
     )
     .option('--inventory <file>', 'Inventory of boards (default inventory.yaml)')
     .option('--limit <pattern>', 'Hosts, groups, tag:T or globs, comma-separated; !x excludes')
@@ -321,10 +321,15 @@ export function createCli() {
     .option('--ssh-config <file>', 'ssh_config to resolve host names with')
     .option('--dry-run', 'rollback: say what would be switched; change nothing')
     .option('--deep', 'status: also run the health-check container (bridge, published port) on each board')
+    .option('--manager <hosts>', 'swarm init: the managers (default: the group managers, else the first host)')
+    .option('--no-check', 'swarm init: skip the service that proves every node runs containers')
     .option('--json', 'Print JSON')
-    .action(async (action: string, flags: Flags) => {
+    .action(async (action: string, swarmAction: string | undefined, flags: Flags) => {
       const { fleetCommand } = await import('./commands/fleet.js');
       return fleetCommand(action, {
+        swarmAction,
+        managers: listFlag(flags.manager),
+        check: flags.check !== false,
         inventory: textFlag(flags.inventory),
         limit: textFlag(flags.limit),
         acceptNew: Boolean(flags.acceptNew),

@@ -7,8 +7,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { desiredEntry, registrationLine } from '../binfmt/entry.js';
 import { FailureError, MissingPrerequisiteError, UserError } from '../errors.js';
@@ -22,6 +24,9 @@ import { BOARD_PACKAGES, ensureRootfs, type RootfsOptions } from './rootfs.js';
 import {
   consoleTail,
   ensureVmImage,
+  freeUdpPort,
+  lanAddress,
+  lanMac,
   qemuSystemBinary,
   startVm,
   vmPackages,
@@ -43,6 +48,8 @@ export interface BoardRecord {
   createdAt: string;
   /** A full-system board under qemu-system (no veth; sshd on a loopback port). */
   kind?: 'vm';
+  /** A VM board's address on the boards' LAN, where the other VM boards reach it. */
+  lanAddress?: string;
 }
 
 export interface BoardEnvironment {
@@ -317,6 +324,7 @@ async function vmBoardsUp(
   environment: BoardEnvironment,
 ): Promise<BoardRecord[]> {
   const used = new Set(existing.map((b) => b.index));
+  const hubPort = await ensureLanHub(environment);
   const slots = names.map((name) => {
     let index = 1;
     while (used.has(index)) index += 1;
@@ -343,6 +351,7 @@ async function vmBoardsUp(
           clientKey,
           hostKeyFile,
           runner: environment.runner,
+          lan: { hubPort, address: lanAddress(index), mac: lanMac(index) },
         });
         const record: BoardRecord = {
           name,
@@ -357,6 +366,7 @@ async function vmBoardsUp(
           hostKey: (await readFile(`${hostKeyFile}.pub`, 'utf8')).trim(),
           createdAt: new Date().toISOString(),
           kind: 'vm',
+          lanAddress: lanAddress(index),
         };
         await writeFile(join(directory, 'board.json'), `${JSON.stringify(record, null, 2)}\n`);
         environment.log(`${name}: booting (${model.id}, ${model.cpu ?? 'host'} under qemu-system)`);
@@ -435,7 +445,39 @@ export async function boardsDown(
       await environment.runner.run('ip', ['link', 'del', `cdh${board.index}`], { allowFailure: true, mutates: true });
     await rm(join(environment.stateDirectory, board.name), { recursive: true, force: true });
   }
+  // The LAN hub goes with the last VM board.
+  if (!(await listBoards(environment.stateDirectory)).some((b) => b.kind === 'vm'))
+    await stopLanHub(environment.stateDirectory);
   return chosen.map((b) => b.name);
+}
+
+const LAN_HUB_FILE = 'lan-hub.json';
+
+/** The hub of this state directory's LAN, started once (a detached process of its own). */
+async function ensureLanHub(environment: BoardEnvironment): Promise<number> {
+  const file = join(environment.stateDirectory, LAN_HUB_FILE);
+  if (existsSync(file)) {
+    const hub = JSON.parse(await readFile(file, 'utf8')) as { pid: number; port: number };
+    const command = await readFile(`/proc/${String(hub.pid)}/cmdline`, 'utf8').catch(() => '');
+    if (isRunning(hub.pid) && command.includes('lan-hub')) return hub.port;
+  }
+  await mkdir(environment.stateDirectory, { recursive: true, mode: 0o700 });
+  const port = await freeUdpPort();
+  const script = fileURLToPath(new URL('./lan-hub.js', import.meta.url));
+  const child = spawn(process.execPath, [script, String(port)], { detached: true, stdio: 'ignore' });
+  child.unref();
+  if (child.pid === undefined) throw new FailureError("could not start the boards' LAN hub");
+  await writeFile(file, `${JSON.stringify({ pid: child.pid, port })}\n`);
+  return port;
+}
+
+async function stopLanHub(stateDirectory: string): Promise<void> {
+  const file = join(stateDirectory, LAN_HUB_FILE);
+  if (!existsSync(file)) return;
+  const hub = JSON.parse(await readFile(file, 'utf8')) as { pid: number };
+  const command = await readFile(`/proc/${String(hub.pid)}/cmdline`, 'utf8').catch(() => '');
+  if (isRunning(hub.pid) && command.includes('lan-hub')) process.kill(hub.pid, 'SIGKILL');
+  await rm(file, { force: true });
 }
 
 async function ensureClientKey(environment: BoardEnvironment): Promise<string> {
@@ -499,6 +541,7 @@ export async function writeBoardInventory(
     lines.push(`    address: ${board.address}`, `    port: ${board.port}`, `    user: ${board.user}`);
     lines.push(`    identityFile: ${JSON.stringify(board.identityFile)}`, `    model: ${board.model}`);
     lines.push(`    tags: [${board.target}, emulated]`);
+    if (board.lanAddress) lines.push(`    advertiseAddress: ${board.lanAddress}`);
   }
   await writeFile(file, `${lines.join('\n')}\n`);
   const known = boards

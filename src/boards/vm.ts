@@ -9,6 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -71,6 +72,11 @@ install -m 600 /run/crossdock-seed/ssh_host_ed25519_key /etc/ssh/crossdock_host_
 install -m 644 /run/crossdock-seed/ssh_host_ed25519_key.pub /etc/ssh/crossdock_host_ed25519_key.pub
 install -m 644 /run/crossdock-seed/hostname /etc/hostname
 hostname -F /etc/hostname
+# The board's address on the boards' LAN (its second NIC), for systemd-networkd.
+if [ -d /run/crossdock-seed/network ]; then
+  mkdir -p /run/systemd/network
+  cp /run/crossdock-seed/network/*.network /run/systemd/network/
+fi
 umount /run/crossdock-seed
 `;
 
@@ -187,6 +193,17 @@ export interface VmBoardInput {
   clientKey: string;
   hostKeyFile: string;
   runner: Runner;
+  /** The boards' LAN: the hub's UDP port on loopback and this board's address on it. */
+  lan: { hubPort: number; address: string; mac: string };
+}
+
+/** The boards' LAN (see lan-hub.ts): addresses inside the VMs only, a /24 of their own. */
+export function lanAddress(index: number): string {
+  return `10.203.0.${String(index + 1)}`;
+}
+
+export function lanMac(index: number): string {
+  return `52:54:00:cd:00:${index.toString(16).padStart(2, '0')}`;
 }
 
 /** Boots one board; resolves with its QEMU pid and the loopback port its sshd answers on. */
@@ -203,15 +220,30 @@ export async function startVm(input: VmBoardInput): Promise<{ pid: number; port:
   await copyFile(input.hostKeyFile, join(seedDirectory, 'ssh_host_ed25519_key'));
   await copyFile(`${input.hostKeyFile}.pub`, join(seedDirectory, 'ssh_host_ed25519_key.pub'));
   await writeFile(join(seedDirectory, 'hostname'), `${input.name.replace(/_/g, '-')}\n`);
+  await mkdir(join(seedDirectory, 'network'), { recursive: true });
+  await writeFile(
+    join(seedDirectory, 'network/20-crossdock-lan.network'),
+    `[Match]\nMACAddress=${input.lan.mac}\n\n[Network]\nAddress=${input.lan.address}/24\nLinkLocalAddressing=no\n`,
+  );
   const seed = join(directory, 'seed.img');
   await runner.run('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'cd-seed', '-d', seedDirectory, seed, '4M'], {
     mutates: true,
   });
   const port = await freeLoopbackPort();
+  const lanPort = await freeUdpPort();
   const log = openSync(join(directory, 'console.log'), 'a');
   const child = spawn(
     qemu,
-    [...vmArguments(model, input.image, { overlay, seed, port }), '-pidfile', join(directory, 'qemu.pid')],
+    [
+      ...vmArguments(model, input.image, {
+        overlay,
+        seed,
+        port,
+        lan: { hubPort: input.lan.hubPort, localPort: lanPort, mac: input.lan.mac },
+      }),
+      '-pidfile',
+      join(directory, 'qemu.pid'),
+    ],
     { detached: true, stdio: ['ignore', log, log] },
   );
   child.unref();
@@ -222,7 +254,12 @@ export async function startVm(input: VmBoardInput): Promise<{ pid: number; port:
 export function vmArguments(
   model: BoardModel & { vm: VmSettings },
   image: VmImage,
-  disks: { overlay: string; seed: string; port: number },
+  disks: {
+    overlay: string;
+    seed: string;
+    port: number;
+    lan?: { hubPort: number; localPort: number; mac: string };
+  },
 ): string[] {
   return [
     '-M',
@@ -257,6 +294,15 @@ export function vmArguments(
     `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${String(disks.port)}-:22`,
     '-device',
     'virtio-net-pci,netdev=net0',
+    // The boards' LAN: frames go over UDP on loopback to the hub, which repeats them to the others.
+    ...(disks.lan
+      ? [
+          '-netdev',
+          `socket,id=lan,udp=127.0.0.1:${String(disks.lan.hubPort)},localaddr=127.0.0.1:${String(disks.lan.localPort)}`,
+          '-device',
+          `virtio-net-pci,netdev=lan,mac=${disks.lan.mac}`,
+        ]
+      : []),
     '-device',
     'virtio-rng-pci',
   ];
@@ -267,6 +313,19 @@ export function qemuSystemBinary(vm: VmSettings): string {
   if (!found)
     throw new MissingPrerequisiteError(`${vm.binary} not found`, { hint: `apt-get install ${vm.package} qemu-utils` });
   return found;
+}
+
+export async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, '127.0.0.1', () => {
+      const { port } = socket.address();
+      socket.close(() => {
+        resolve(port);
+      });
+    });
+  });
 }
 
 async function freeLoopbackPort(): Promise<number> {

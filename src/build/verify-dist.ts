@@ -4,7 +4,7 @@
  * every binary in every bundle against its target (ELF, static, ARM level, smoke run).
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
@@ -51,7 +51,7 @@ export async function verifyDist(directory: string, options: VerifyDistOptions):
   }
   const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Manifest;
   const binaries: BinaryVerification[] = [];
-  for (const artifact of manifest.artifacts.filter((a) => a.kind === 'bundle')) {
+  for (const artifact of manifest.artifacts.filter((a) => a.kind === 'bundle' || a.kind === 'image')) {
     // A bundle that failed its checksum is not unpacked: what is in it cannot be trusted.
     if (damaged.has(artifact.file)) continue;
     if (!artifact.target || !options.registry.has(artifact.target)) {
@@ -61,32 +61,54 @@ export async function verifyDist(directory: string, options: VerifyDistOptions):
     const target = options.registry.get(artifact.target);
     const extracted = await mkdtemp(join(tmpdir(), 'crossdock-verify-'));
     try {
-      await options.runner.run('tar', ['-xzf', join(directory, artifact.file), '-C', extracted]);
-      const found = (await readdir(join(extracted, 'docker'))).sort();
+      // The health-check image: its one layer's files stand where a bundle's docker/ would.
+      const root =
+        artifact.kind === 'image'
+          ? await unpackImageLayer(directory, artifact.file, extracted, options.runner)
+          : join(extracted, 'docker');
+      if (artifact.kind === 'bundle')
+        await options.runner.run('tar', ['-xzf', join(directory, artifact.file), '-C', extracted]);
+      const found = (await readdir(root)).sort();
       const listed = (artifact.binaries ?? []).map((b) => b.name).sort();
       if (found.join(',') !== listed.join(','))
         problems.push(`${artifact.file}: holds ${found.join(', ')} but the manifest lists ${listed.join(', ')}`);
       for (const name of found) {
-        const result = await verifyBinary(join(extracted, 'docker', name), {
+        const result = await verifyBinary(join(root, name), {
           binary: name,
           target,
           registry: options.registry,
           qemu: options.qemu,
           runner: options.runner,
           smokeArgs: options.smoke
-            ? ((artifact.binaries ?? []).find((b) => b.name === name)?.smoke?.args ?? ['--version'])
+            ? ((artifact.binaries ?? []).find((b) => b.name === name)?.smoke?.args ??
+              (artifact.kind === 'image' ? [] : ['--version']))
             : null,
           smokeTimeoutMs: options.smokeTimeoutMs,
         });
         binaries.push(result);
         problems.push(...result.problems.map((p) => `${artifact.file}: ${p}`));
         const expected = (artifact.binaries ?? []).find((b) => b.name === name)?.sha256;
-        if (expected && (await sha256File(join(extracted, 'docker', name))) !== expected)
-          problems.push(`${artifact.file}: docker/${name} differs from the manifest`);
+        if (expected && (await sha256File(join(root, name))) !== expected)
+          problems.push(`${artifact.file}: ${name} differs from the manifest`);
       }
     } finally {
       await rm(extracted, { recursive: true, force: true });
     }
   }
   return { directory, ok: problems.length === 0, problems, binaries };
+}
+
+/** The one layer of a `docker load` archive, unpacked; returns the directory of its files. */
+async function unpackImageLayer(directory: string, file: string, into: string, runner: Runner): Promise<string> {
+  const archive = join(into, 'archive');
+  const layer = join(into, 'layer');
+  await mkdir(archive, { recursive: true });
+  await mkdir(layer, { recursive: true });
+  await runner.run('tar', ['-xf', join(directory, file), '-C', archive]);
+  const [entry] = JSON.parse(await readFile(join(archive, 'manifest.json'), 'utf8')) as Array<{ Layers?: string[] }>;
+  const layers = entry?.Layers ?? [];
+  if (layers.length !== 1 || !layers[0])
+    throw new UserError(`${file}: expected an image of one layer, found ${String(layers.length)}`);
+  await runner.run('tar', ['-xf', join(archive, layers[0]), '-C', layer]);
+  return layer;
 }

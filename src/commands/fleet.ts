@@ -1,7 +1,7 @@
 import { ExitCode, UserError } from '../errors.js';
 import { hostStatus, rollbackHost } from '../install/fleet-ops.js';
-import { forEachHost } from '../remote/fleet.js';
-import { limitHosts, loadInventory } from '../remote/inventory.js';
+import { type FleetOptions, forEachHost } from '../remote/fleet.js';
+import { type Inventory, type InventoryHost, limitHosts, loadInventory } from '../remote/inventory.js';
 import { formatTable, printJson } from '../ui/output.js';
 import { createRunner } from './shared.js';
 
@@ -13,12 +13,21 @@ export async function fleetCommand(
     json?: boolean;
     dryRun?: boolean;
     deep?: boolean;
+    swarmAction?: string | undefined;
+    managers?: string[] | undefined;
+    check?: boolean;
     acceptNew?: boolean;
     sshConfig?: string | undefined;
   },
 ): Promise<number> {
-  if (action !== 'status' && action !== 'rollback')
-    throw new UserError(`fleet ${action}: unknown action`, { hint: 'fleet status | rollback' });
+  if (action !== 'status' && action !== 'rollback' && action !== 'swarm')
+    throw new UserError(`fleet ${action}: unknown action`, {
+      hint: 'fleet status | rollback | swarm init|status|leave',
+    });
+  if (action === 'swarm' && !['init', 'status', 'leave'].includes(options.swarmAction ?? ''))
+    throw new UserError(`fleet swarm ${options.swarmAction ?? ''}: unknown swarm action`.trimEnd(), {
+      hint: 'fleet swarm init | status | leave',
+    });
   const inventory = await loadInventory(options.inventory ?? 'inventory.yaml', {
     runner: createRunner({}),
     sshConfig: options.sshConfig,
@@ -28,6 +37,7 @@ export async function fleetCommand(
     acceptNew: options.acceptNew ?? false,
     log: (line: string) => process.stderr.write(`crossdock: ${line}\n`),
   };
+  if (action === 'swarm') return swarmCommand(options.swarmAction ?? '', inventory, hosts, { ...fleet, ...options });
   if (action === 'status') {
     const outcomes = await forEachHost(
       inventory,
@@ -86,4 +96,50 @@ export async function fleetCommand(
         );
     }
   return outcomes.every((o) => o.ok && o.value.status !== 'failed') ? ExitCode.Ok : ExitCode.Failure;
+}
+
+async function swarmCommand(
+  action: string,
+  inventory: Inventory,
+  hosts: InventoryHost[],
+  options: FleetOptions & { managers?: string[] | undefined; check?: boolean; deep?: boolean; json?: boolean },
+): Promise<number> {
+  const { swarmInit, swarmLeave, swarmStatus } = await import('../install/swarm.js');
+  const swarmOptions = { ...options, managers: options.managers ?? [] };
+  const report =
+    action === 'init'
+      ? await swarmInit(inventory, hosts, swarmOptions)
+      : action === 'leave'
+        ? await swarmLeave(inventory, hosts, swarmOptions)
+        : await swarmStatus(inventory, hosts, { ...swarmOptions, check: options.deep ?? false });
+  if (options.json) printJson(report);
+  else {
+    process.stdout.write(
+      `${formatTable([['HOST', 'SWARM', 'ROLE'], ...report.hosts.map((h) => [h.name, h.action, h.role ?? '—'])])}\n`,
+    );
+    if (report.nodes.length > 0)
+      process.stdout.write(
+        `\n${formatTable([
+          ['NODE', 'ARCHITECTURE', 'ROLE', 'STATE', 'ADDRESS'],
+          ...report.nodes.map((n) => [
+            n.hostname,
+            n.architecture,
+            `${n.role}${n.leader ? ' (leader)' : ''}`,
+            n.state,
+            n.address,
+          ]),
+        ])}\n`,
+      );
+    if (report.check)
+      process.stdout.write(
+        report.check.ok
+          ? `\ncheck service: a task on every node, each answering (${report.check.answered.join(', ')})\n`
+          : '',
+      );
+    for (const h of report.hosts) if (h.error) process.stderr.write(`crossdock: ${h.error}\n`);
+    if (report.check && !report.check.ok)
+      process.stderr.write(`crossdock: swarm check: ${report.check.problem ?? ''}\n`);
+  }
+  const failed = report.hosts.some((h) => h.action === 'failed') || (report.check !== null && !report.check.ok);
+  return failed ? ExitCode.Failure : ExitCode.Ok;
 }

@@ -19,6 +19,19 @@ export type HostOutcome<T> =
   | { host: InventoryHost; ok: true; value: T }
   | { host: InventoryHost; ok: false; error: string; hint: string | null; exitCode: number };
 
+/** One host's connection, with the inventory's known_hosts and the environment's secrets. */
+export function connectHost(inventory: Inventory, host: InventoryHost, options: FleetOptions = {}): Promise<SshRunner> {
+  const env = options.env ?? process.env;
+  return SshRunner.connect(host, {
+    knownHosts: defaultKnownHosts(inventory.knownHosts, options.home),
+    acceptNew: options.acceptNew ?? false,
+    passphrase: env.CROSSDOCK_SSH_PASSPHRASE,
+    sudoPassword: host.sudo.kind === 'password' ? env[host.sudo.env] : undefined,
+    dryRun: options.dryRun ?? false,
+    ...(options.log ? { log: options.log } : {}),
+  });
+}
+
 /** Connects to one host, runs `work`, disconnects; any failure becomes this host's outcome. */
 export async function withHost<T>(
   inventory: Inventory,
@@ -26,17 +39,9 @@ export async function withHost<T>(
   work: (runner: SshRunner, host: InventoryHost) => Promise<T>,
   options: FleetOptions = {},
 ): Promise<HostOutcome<T>> {
-  const env = options.env ?? process.env;
   let runner: SshRunner | undefined;
   try {
-    runner = await SshRunner.connect(host, {
-      knownHosts: defaultKnownHosts(inventory.knownHosts, options.home),
-      acceptNew: options.acceptNew ?? false,
-      passphrase: env.CROSSDOCK_SSH_PASSPHRASE,
-      sudoPassword: host.sudo.kind === 'password' ? env[host.sudo.env] : undefined,
-      dryRun: options.dryRun ?? false,
-      ...(options.log ? { log: options.log } : {}),
-    });
+    runner = await connectHost(inventory, host, options);
     return { host, ok: true, value: await work(runner, host) };
   } catch (error) {
     return {

@@ -37,6 +37,10 @@ const Connection = {
 const HostSchema = v.strictObject({
   ...Connection,
   daemon: v.optional(DaemonConfigSchema),
+  advertiseAddress: v.pipe(
+    v.optional(v.string()),
+    v.description('The address other boards reach this one at (Swarm); default: address'),
+  ),
   tags: v.optional(v.array(v.string())),
   /** The model an emulated board plays (informational). */
   model: v.optional(v.string()),
@@ -80,6 +84,8 @@ export interface InventoryHost {
   tags: string[];
   groups: string[];
   model: string | null;
+  /** Where the other boards reach this one (Swarm's --advertise-addr). */
+  advertiseAddress: string;
   /** daemon.json for this board (defaults < groups < host); null: crossdock leaves it alone. */
   daemon: DaemonConfig | null;
 }
@@ -148,6 +154,7 @@ export async function loadInventory(
     hosts.push({
       name,
       address: (pick('address') as string | undefined) ?? ssh.hostname ?? name,
+      advertiseAddress: host.advertiseAddress ?? (pick('address') as string | undefined) ?? ssh.hostname ?? name,
       port: (pick('port') as number | undefined) ?? ssh.port ?? 22,
       user: (pick('user') as string | undefined) ?? ssh.user ?? 'root',
       identityFiles: identityFile ? [path(identityFile)] : (ssh.identityFiles ?? []).map(path),

@@ -379,6 +379,7 @@ function jumpHost(spec: string, proxyJump: string | null, target: InventoryHost)
     user: match[1] ?? target.user,
     identityFiles: target.identityFiles,
     daemon: null,
+    advertiseAddress: address,
     proxyJump,
     sudo: { kind: 'none' },
     tags: [],
