@@ -221,7 +221,10 @@ export function createCli() {
       'board <action> [...names]',
       'Emulated boards for rehearsing rollouts: up | list | down | models | prepare (a Debian rootfs with its own sshd under QEMU, in namespaces)',
     )
-    .option('--model <model>', 'Board model: rpi-zero, rpi-2, rpi-3, rpi-4-32, rpi-4, rpi-5, x86_64 (prepare: a list)')
+    .option(
+      '--model <model>',
+      'Board model: rpi-zero, rpi-2, rpi-3, rpi-4-32, rpi-4, rpi-5, x86_64, vm-arm64, vm-x86_64 (prepare: a list)',
+    )
     .option('--name <name>', 'Name of the board (default MODEL-N)')
     .option('--count <n>', 'How many boards of the model')
     .option('--inventory <file>', 'Also write the inventory of all boards here')

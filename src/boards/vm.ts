@@ -46,6 +46,7 @@ export interface VmSettings {
   cpus: number;
   memoryMiB: number;
   diskGiB: number;
+  accelerators?: Array<'kvm' | 'tcg'> | undefined;
 }
 
 export interface VmImage {
@@ -261,7 +262,10 @@ export function vmArguments(
     lan?: { hubPort: number; localPort: number; mac: string };
   },
 ): string[] {
+  // -accel given twice is a fallback list: KVM where /dev/kvm is usable, else emulation.
+  const accelerators = (model.vm.accelerators ?? []).filter((a) => a !== 'kvm' || existsSync('/dev/kvm'));
   return [
+    ...accelerators.flatMap((a) => ['-accel', a]),
     '-M',
     model.vm.machine,
     ...(model.cpu ? ['-cpu', model.cpu] : []),

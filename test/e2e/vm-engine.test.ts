@@ -35,9 +35,9 @@ function cli(args: string[]) {
   });
 }
 
-async function onBoard(command: string) {
+async function onBoard(command: string, name = 'vm-1') {
   const inventory = await loadInventory(inventoryFile);
-  const [host] = inventory.hosts;
+  const host = inventory.hosts.find((h) => h.name === name);
   if (!host) throw new Error('no board');
   const runner = await SshRunner.connect(host, { knownHosts: [inventory.knownHosts ?? ''] });
   try {
@@ -46,6 +46,12 @@ async function onBoard(command: string) {
   } finally {
     runner.dispose();
   }
+}
+
+interface SwarmReport {
+  hosts: Array<{ name: string; action: string; role: string | null }>;
+  nodes: Array<{ hostname: string; architecture: string; role: string; state: string; leader: boolean }>;
+  check: { ok: boolean; answered: string[] } | null;
 }
 
 interface HostReport {
@@ -221,5 +227,48 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
     const status = await cli(['fleet', 'status', '--inventory', inventoryFile, '--json']);
     expect(status.exitCode, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject([{ active: manifest.version, health: 'ok' }]);
+  });
+
+  it('a swarm of both architectures: init, a global service on every node, idempotent, leave', async () => {
+    const up = await cli(['board', 'up', '--model', 'vm-x86_64', '--name', 'vm-x86-1']);
+    expect(up.exitCode, up.stderr).toBe(0);
+    const installed = await cli(['install', '--inventory', inventoryFile, '--from', source ?? '', '--json']);
+    const hosts = (JSON.parse(installed.stdout) as { hosts: HostReport[] }).hosts;
+    expect(installed.exitCode, installed.stderr).toBe(0);
+    expect(hosts.map((h) => [h.name, h.target, h.status, h.containers])).toEqual([
+      ['vm-1', 'aarch64', 'unchanged', 'not-run'],
+      ['vm-x86-1', 'x86_64', 'installed', 'ok'],
+    ]);
+
+    const init = await cli(['fleet', 'swarm', 'init', '--inventory', inventoryFile, '--json']);
+    expect(init.exitCode, init.stderr).toBe(0);
+    const report = JSON.parse(init.stdout) as SwarmReport;
+    expect(report.hosts.map((h) => [h.name, h.action, h.role])).toEqual([
+      ['vm-1', 'initialised', 'manager'],
+      ['vm-x86-1', 'joined', 'worker'],
+    ]);
+    expect(report.nodes.map((n) => [n.hostname, n.architecture, n.role, n.state, n.leader])).toEqual([
+      ['vm-1', 'aarch64', 'manager', 'ready', true],
+      ['vm-x86-1', 'x86_64', 'worker', 'ready', false],
+    ]);
+    expect(report.check).toMatchObject({ ok: true, answered: ['vm-1', 'vm-x86-1'] });
+    // The join tokens went to the boards and nowhere else.
+    const tokens = await onBoard('docker swarm join-token -q worker; docker swarm join-token -q manager');
+    for (const token of tokens.out.split('\n')) {
+      expect(token).toMatch(/^SWMTKN-/);
+      expect(`${init.stdout}${init.stderr}`).not.toContain(token);
+    }
+
+    const again = await cli(['fleet', 'swarm', 'init', '--inventory', inventoryFile, '--no-check', '--json']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as SwarmReport).hosts.map((h) => h.action)).toEqual(['already-in', 'already-in']);
+    const services = await onBoard('docker service ls -q | wc -l');
+    expect(services.out).toBe('0');
+
+    const leave = await cli(['fleet', 'swarm', 'leave', '--inventory', inventoryFile, '--json']);
+    expect(leave.exitCode, leave.stderr).toBe(0);
+    expect((JSON.parse(leave.stdout) as SwarmReport).hosts.map((h) => h.action)).toEqual(['left', 'left']);
+    const status = await cli(['fleet', 'swarm', 'status', '--inventory', inventoryFile, '--json']);
+    expect((JSON.parse(status.stdout) as SwarmReport).hosts.map((h) => h.action)).toEqual(['not-in', 'not-in']);
   });
 });

@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { findModel, loadBoardModels } from '../../src/boards/models.js';
-import { vmArguments, vmPackages } from '../../src/boards/vm.js';
+import { lanAddress, lanMac, vmArguments, vmPackages } from '../../src/boards/vm.js';
 import { loadTargets } from '../../src/platform/targets.js';
 
 describe('full-system board models', () => {
@@ -35,6 +36,28 @@ describe('full-system board models', () => {
       'virtio-blk-pci,drive=seed',
     ]);
     expect(args).toContain('if=none,id=seed,file=/b/seed.img,format=raw,readonly=on');
+  });
+
+  it('vm-x86_64 asks for KVM first, and every VM board gets a NIC on the LAN hub with its own MAC', async () => {
+    const model = findModel(await loadBoardModels(await loadTargets()), 'vm-x86_64');
+    if (!model.vm) throw new Error('not a vm model');
+    const args = vmArguments(
+      { ...model, vm: model.vm },
+      { image: '/i/root.img', kernel: '/i/vmlinuz', initrd: '/i/initrd.img' },
+      {
+        overlay: '/b/disk.qcow2',
+        seed: '/b/seed.img',
+        port: 40022,
+        lan: { hubPort: 5555, localPort: 6666, mac: lanMac(3) },
+      },
+    );
+    const accelerators = args.flatMap((a, i) => (a === '-accel' ? [args[i + 1]] : []));
+    expect(accelerators).toEqual(existsSync('/dev/kvm') ? ['kvm', 'tcg'] : ['tcg']);
+    expect(args[args.indexOf('-M') + 1]).toBe('q35');
+    expect(args).not.toContain('-cpu');
+    expect(args).toContain('socket,id=lan,udp=127.0.0.1:5555,localaddr=127.0.0.1:6666');
+    expect(args).toContain('virtio-net-pci,netdev=lan,mac=52:54:00:cd:00:03');
+    expect(lanAddress(1)).toBe('10.203.0.2');
   });
 
   it('a VM image carries the kernel of its architecture and what dockerd needs', () => {
