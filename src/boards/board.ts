@@ -369,7 +369,7 @@ async function vmBoardsUp(
           lanAddress: lanAddress(index),
         };
         await writeFile(join(directory, 'board.json'), `${JSON.stringify(record, null, 2)}\n`);
-        environment.log(`${name}: booting (${model.id}, ${model.cpu ?? 'host'} under qemu-system)`);
+        environment.log(`${name}: booting (${model.id}, ${model.cpu ?? 'default'} CPU under qemu-system)`);
         await waitForSsh(record, directory);
         return record;
       } catch (error) {

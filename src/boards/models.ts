@@ -25,8 +25,6 @@ const ModelSchema = v.strictObject({
       cpus: v.pipe(v.number(), v.integer(), v.minValue(1)),
       memoryMiB: v.pipe(v.number(), v.integer(), v.minValue(256)),
       diskGiB: v.pipe(v.number(), v.integer(), v.minValue(2)),
-      /** QEMU accelerators in order of preference (kvm where the host can, else tcg). */
-      accelerators: v.optional(v.array(v.picklist(['kvm', 'tcg']))),
     }),
   ),
 });

@@ -33,6 +33,8 @@ export const VM_PACKAGES = [
   'kmod',
   'procps',
   'iptables',
+  // Debian's kernels have AppArmor on: dockerd needs apparmor_parser to start any container.
+  'apparmor',
   'curl',
   'ca-certificates',
   'linux-image-{arch}',
@@ -46,7 +48,6 @@ export interface VmSettings {
   cpus: number;
   memoryMiB: number;
   diskGiB: number;
-  accelerators?: Array<'kvm' | 'tcg'> | undefined;
 }
 
 export interface VmImage {
@@ -262,10 +263,7 @@ export function vmArguments(
     lan?: { hubPort: number; localPort: number; mac: string };
   },
 ): string[] {
-  // -accel given twice is a fallback list: KVM where /dev/kvm is usable, else emulation.
-  const accelerators = (model.vm.accelerators ?? []).filter((a) => a !== 'kvm' || existsSync('/dev/kvm'));
   return [
-    ...accelerators.flatMap((a) => ['-accel', a]),
     '-M',
     model.vm.machine,
     ...(model.cpu ? ['-cpu', model.cpu] : []),

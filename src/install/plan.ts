@@ -145,6 +145,13 @@ export function preflightFindings(probe: ProbeReport, bundleSize: number, root =
         : {}),
     });
   }
+  if (daemon && probe.apparmor.enabled && !probe.apparmor.parser)
+    findings.push({
+      severity: 'error',
+      message:
+        'the kernel has AppArmor on and apparmor_parser is missing: dockerd cannot load its profile, so no container starts',
+      fix: 'apt-get install apparmor (or boot with apparmor=0)',
+    });
   if (daemon && probe.iptables === null)
     findings.push({
       severity: 'error',

@@ -29,6 +29,8 @@ export function probeScript(installPath: string): string {
     `${section('memory')}; [ -r /sys/fs/cgroup/cgroup.controllers ] && printf 'controllers: %s\\n' "$(cat /sys/fs/cgroup/cgroup.controllers)"; grep -w '^memory' /proc/cgroups 2>/dev/null`,
     `${section('cmdline')}; for f in /boot/firmware/cmdline.txt /boot/cmdline.txt; do [ -f "$f" ] && { echo "$f"; cat "$f"; break; }; done`,
     `${section('iptables')}; iptables --version 2>/dev/null; grep -Eo '^(nf_tables|ip_tables|x_tables)' /proc/modules 2>/dev/null`,
+    // dockerd loads its AppArmor profile with apparmor_parser whenever the kernel has AppArmor on.
+    `${section('apparmor')}; cat /sys/module/apparmor/parameters/enabled 2>/dev/null; command -v apparmor_parser >/dev/null 2>&1 || [ -x /sbin/apparmor_parser ] && echo parser`,
     `${section('packages')}; dpkg-query -W -f '\${Package} \${Version} \${db:Status-Abbrev}\\n' docker.io docker-ce containerd containerd.io runc 2>/dev/null`,
     `${section('commands')}; for c in dockerd docker containerd runc; do command -v "$c"; done; readlink /opt/crossdock/current 2>/dev/null`,
     `${section('sudo')}; id -u; command -v sudo >/dev/null && { sudo -n true 2>/dev/null && echo nopasswd || echo password; }`,
@@ -65,6 +67,8 @@ export interface ProbeReport {
   freeDiskBytes: number | null;
   memoryCgroup: { enabled: boolean; fix: string | null; cmdlineFile: string | null; cmdline: string | null };
   iptables: 'nft' | 'legacy' | null;
+  /** AppArmor on in the kernel, and whether apparmor_parser is there to load dockerd's profile. */
+  apparmor: { enabled: boolean; parser: boolean };
   docker: {
     packages: Array<{ name: string; version: string }>;
     commands: string[];
@@ -134,6 +138,7 @@ export function parseProbe(name: string, output: string, registry: TargetRegistr
       cmdline: cmdline ?? null,
     },
     iptables: /nf_tables/.test(iptables) ? 'nft' : /legacy|ip_tables/.test(iptables) ? 'legacy' : null,
+    apparmor: { enabled: /^Y/m.test(get('apparmor')), parser: /^parser$/m.test(get('apparmor')) },
     docker: {
       packages: get('packages')
         .split('\n')

@@ -41,6 +41,7 @@ function probe(target: string, alsoRuns: string[]): ProbeReport {
     freeDiskBytes: null,
     memoryCgroup: { enabled: true, fix: null, cmdlineFile: null, cmdline: null },
     iptables: null,
+    apparmor: { enabled: false, parser: false },
     docker: { packages: [], commands: [], crossdockVersion: null },
     sudo: 'root',
   };
@@ -92,6 +93,13 @@ describe('install planning', () => {
     ]);
     const chroot = { ...systemd, init: 'sshd' };
     expect(preflightFindings(chroot, 1024).map((f) => f.severity)).toEqual(['warning', 'warning']);
+    // Debian's kernels have AppArmor on: without apparmor_parser dockerd starts but no container does.
+    const apparmor = { ...board, init: 'systemd', iptables: 'nft' as const, apparmor: { enabled: true, parser: false } };
+    expect(preflightFindings(apparmor, 1024).map((f) => [f.severity, f.fix])).toEqual([
+      ['error', 'apt-get install apparmor (or boot with apparmor=0)'],
+    ]);
+    expect(preflightFindings({ ...apparmor, apparmor: { enabled: true, parser: true } }, 1024)).toEqual([]);
+    expect(preflightFindings({ ...apparmor, init: 'sshd' }, 1024).map((f) => f.severity)).toEqual(['warning']);
     const full = {
       ...board,
       freeDiskBytes: 10 * 1024 * 1024,
