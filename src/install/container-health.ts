@@ -49,6 +49,8 @@ export function containerHealthScript(image: ProbeImageOnBoard, docker: string, 
     'case "$out" in "crossdock-probe ok "*) ;; *) fail "docker run printed: $out";; esac',
     'printf "run=%s\\n" "$out"',
     `gw=$(${d} network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>"$err") || fail "no default bridge: $(last)"`,
+    // dockerd 20.10 leaves the default bridge's gateway out of its IPAM config: ask the bridge itself.
+    `[ -n "$gw" ] || { br=$(${d} network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}'); gw=$(ip -4 -o addr show dev "\${br:-docker0}" 2>/dev/null | awk '{ sub("/.*", "", $4); print $4; exit }'); }`,
     '[ -n "$gw" ] || fail "the default bridge has no gateway address"',
     `${d} run -d --rm --name "$name" -p "$gw::${PORT_IN_CONTAINER}" "$tag" serve ${PORT_IN_CONTAINER} ${shellQuote(token)} >/dev/null 2>"$err" || fail "docker run -p: $(last)"`,
     `port=$(${d} port "$name" ${PORT_IN_CONTAINER}/tcp 2>"$err" | head -n 1 | sed 's/.*://')`,

@@ -33,7 +33,7 @@ export function probeScript(installPath: string): string {
     `${section('apparmor')}; cat /sys/module/apparmor/parameters/enabled 2>/dev/null; command -v apparmor_parser >/dev/null 2>&1 || [ -x /sbin/apparmor_parser ] && echo parser`,
     `${section('packages')}; dpkg-query -W -f '\${Package} \${Version} \${db:Status-Abbrev}\\n' docker.io docker-ce containerd containerd.io runc 2>/dev/null`,
     `${section('commands')}; for c in dockerd docker containerd runc; do command -v "$c"; done; readlink /opt/crossdock/current 2>/dev/null`,
-    `${section('sudo')}; id -u; command -v sudo >/dev/null && { sudo -n true 2>/dev/null && echo nopasswd || echo password; }`,
+    `${section('sudo')}; id -u; [ "$(id -u)" = 0 ] || { command -v sudo >/dev/null && { sudo -n true 2>/dev/null && echo nopasswd || echo password; }; }`,
     section('end'),
   ].join('\n');
 }
