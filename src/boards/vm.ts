@@ -332,7 +332,7 @@ export async function freeUdpPort(): Promise<number> {
   });
 }
 
-async function freeLoopbackPort(): Promise<number> {
+export async function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -6,10 +6,10 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { freeLoopbackPort } from '../../src/boards/vm.js';
 import { sha256, sha256File } from '../../src/build/checksums.js';
 import { buildProbeImage, PROBE_BINARY } from '../../src/build/probe-image.js';
 import { LocalRunner } from '../../src/exec/local-runner.js';
@@ -63,19 +63,6 @@ async function extractProbe(archive: string, into: string): Promise<string> {
   if (!layer) throw new Error('no layer');
   await execa('tar', ['-xf', join(into, layer), '-C', into]);
   return join(into, PROBE_BINARY);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        resolve(typeof address === 'object' && address ? address.port : 0);
-      });
-    });
-  });
 }
 
 describe.runIf(ready)('the health-check image', () => {
@@ -136,7 +123,7 @@ describe.runIf(ready)('the health-check image', () => {
     const result = await buildFor('armv6', join(work, 'cache'), join(work, 'out'));
     if (!result.ok) throw new Error(result.problems.join('\n'));
     const probe = await extractProbe(join(work, 'out', result.artifact.file), join(work, 'unpacked'));
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const server = spawn('qemu-arm-static', ['-cpu', 'arm1176', probe, 'serve', String(port), 'token-4711'], {
       stdio: 'ignore',
     });
