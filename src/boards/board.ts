@@ -351,7 +351,12 @@ async function vmBoardsUp(
           clientKey,
           hostKeyFile,
           runner: environment.runner,
-          lan: { hubPort, address: lanAddress(index), mac: lanMac(index) },
+          lan: {
+            hubPort,
+            address: lanAddress(index),
+            mac: lanMac(index),
+            peersFile: join(environment.stateDirectory, LAN_PEERS_FILE),
+          },
         });
         const record: BoardRecord = {
           name,
@@ -452,6 +457,7 @@ export async function boardsDown(
 }
 
 const LAN_HUB_FILE = 'lan-hub.json';
+const LAN_PEERS_FILE = 'lan-peers';
 
 /** The hub of this state directory's LAN, started once (a detached process of its own). */
 async function ensureLanHub(environment: BoardEnvironment): Promise<number> {
@@ -464,7 +470,9 @@ async function ensureLanHub(environment: BoardEnvironment): Promise<number> {
   await mkdir(environment.stateDirectory, { recursive: true, mode: 0o700 });
   const port = await freeUdpPort();
   const script = fileURLToPath(new URL('./lan-hub.js', import.meta.url));
-  const child = spawn(process.execPath, [script, String(port)], { detached: true, stdio: 'ignore' });
+  const peers = join(environment.stateDirectory, LAN_PEERS_FILE);
+  await writeFile(peers, '');
+  const child = spawn(process.execPath, [script, String(port), peers], { detached: true, stdio: 'ignore' });
   child.unref();
   if (child.pid === undefined) throw new FailureError("could not start the boards' LAN hub");
   await writeFile(file, `${JSON.stringify({ pid: child.pid, port })}\n`);
@@ -478,6 +486,7 @@ async function stopLanHub(stateDirectory: string): Promise<void> {
   const command = await readFile(`/proc/${String(hub.pid)}/cmdline`, 'utf8').catch(() => '');
   if (isRunning(hub.pid) && command.includes('lan-hub')) process.kill(hub.pid, 'SIGKILL');
   await rm(file, { force: true });
+  await rm(join(stateDirectory, LAN_PEERS_FILE), { force: true });
 }
 
 async function ensureClientKey(environment: BoardEnvironment): Promise<string> {

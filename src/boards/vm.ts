@@ -8,7 +8,18 @@
  * can reach nothing else (restrict=on).
  */
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  chmod,
+  copyFile,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -75,7 +86,7 @@ install -m 644 /run/crossdock-seed/ssh_host_ed25519_key.pub /etc/ssh/crossdock_h
 install -m 644 /run/crossdock-seed/hostname /etc/hostname
 hostname -F /etc/hostname
 # As Debian and Raspberry Pi OS have it: without it sudo waits ~20 s on DNS for its own name.
-grep -q "[[:space:]]$(hostname)\$" /etc/hosts || printf '127.0.1.1\t%s\n' "$(hostname)" >> /etc/hosts
+grep -q "[[:space:]]$(hostname)$" /etc/hosts || printf '127.0.1.1\t%s\n' "$(hostname)" >> /etc/hosts
 # The board's address on the boards' LAN (its second NIC), for systemd-networkd.
 if [ -d /run/crossdock-seed/network ]; then
   mkdir -p /run/systemd/network
@@ -197,8 +208,8 @@ export interface VmBoardInput {
   clientKey: string;
   hostKeyFile: string;
   runner: Runner;
-  /** The boards' LAN: the hub's UDP port on loopback and this board's address on it. */
-  lan: { hubPort: number; address: string; mac: string };
+  /** The boards' LAN: the hub's UDP port on loopback, this board's address and its hub peers file. */
+  lan: { hubPort: number; address: string; mac: string; peersFile: string };
 }
 
 /** The boards' LAN (see lan-hub.ts): addresses inside the VMs only, a /24 of their own. */
@@ -235,6 +246,8 @@ export async function startVm(input: VmBoardInput): Promise<{ pid: number; port:
   });
   const port = await freeLoopbackPort();
   const lanPort = await freeUdpPort();
+  // The hub sends to this port from now on, before the VM has said anything itself.
+  await appendFile(input.lan.peersFile, `${String(lanPort)}\n`);
   const log = openSync(join(directory, 'console.log'), 'a');
   const child = spawn(
     qemu,

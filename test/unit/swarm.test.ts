@@ -1,4 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startLanHub } from '../../src/boards/lan-hub.js';
@@ -56,8 +57,11 @@ describe('swarm planning', () => {
 });
 
 describe("the VM boards' LAN hub", () => {
-  it('repeats every frame to every other board it has heard from, and not back to the sender', async () => {
-    const hub = await startLanHub(0);
+  it('repeats every frame to every other board, listed or heard from, and not back to the sender', async () => {
+    const directory = await tempTree();
+    const peersFile = join(directory, 'lan-peers');
+    await writeFile(peersFile, '');
+    const hub = await startLanHub(0, { peersFile });
     const boards: Socket[] = [];
     const received: string[][] = [[], [], []];
     try {
@@ -74,14 +78,14 @@ describe("the VM boards' LAN hub", () => {
             else resolve();
           });
         });
-      // Each board announces itself (as a booting VM does with its first frames).
-      for (const [index] of boards.entries()) await send(index, `hello-${String(index)}`);
-      await send(0, 'frame-from-0');
+      // Board 2 has a static address and says nothing; board up listed its port for the hub.
+      await writeFile(peersFile, `${String(boards[2]?.address().port)}\n`);
+      await send(0, 'hello-0');
+      await send(1, 'frame-from-1');
       await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(received[0]).not.toContain('frame-from-0');
-      expect(received[1]).toContain('frame-from-0');
-      expect(received[2]).toContain('frame-from-0');
-      expect(received[0]).toEqual(expect.arrayContaining(['hello-1', 'hello-2']));
+      expect(received[1]).toEqual([]);
+      expect(received[0]).toEqual(['frame-from-1']);
+      expect(received[2]).toEqual(['hello-0', 'frame-from-1']);
     } finally {
       for (const socket of boards) socket.close();
       hub.close();
