@@ -94,7 +94,12 @@ describe('install planning', () => {
     const chroot = { ...systemd, init: 'sshd' };
     expect(preflightFindings(chroot, 1024).map((f) => f.severity)).toEqual(['warning', 'warning']);
     // Debian's kernels have AppArmor on: without apparmor_parser dockerd starts but no container does.
-    const apparmor = { ...board, init: 'systemd', iptables: 'nft' as const, apparmor: { enabled: true, parser: false } };
+    const apparmor = {
+      ...board,
+      init: 'systemd',
+      iptables: 'nft' as const,
+      apparmor: { enabled: true, parser: false },
+    };
     expect(preflightFindings(apparmor, 1024).map((f) => [f.severity, f.fix])).toEqual([
       ['error', 'apt-get install apparmor (or boot with apparmor=0)'],
     ]);
