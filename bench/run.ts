@@ -6,6 +6,7 @@
  * Usage: npm run bench -- [--only startup,release,build,fleet] [--dist DIST] [--boards 1,4,8]
  *   [--runs 3] [--megabytes 60] [--real-build]
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { benchBuild, buildTable } from './build.js';
 import { benchFleet, fleetTable } from './fleet-install.js';
@@ -51,7 +52,10 @@ if (only.has('build')) {
   console.log(buildTable(build), '\n');
 }
 if (only.has('fleet')) {
+  const missing = ['/usr/bin/ansible-playbook', '/usr/bin/time'].filter((tool) => !existsSync(tool));
   if (process.getuid?.() !== 0) console.log('fleet: skipped (emulated boards need root)\n');
+  else if (missing.length > 0)
+    console.log(`fleet: skipped (${missing.join(', ')} missing: apt-get install ansible-core time)\n`);
   else {
     const fleet = await benchFleet({
       dist: values.dist,
