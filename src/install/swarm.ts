@@ -59,6 +59,10 @@ export interface SwarmReport {
   check: { ok: boolean; answered: string[]; problem: string | null } | null;
 }
 
+function roleOf(info: SwarmInfo): 'manager' | 'worker' {
+  return info.manager ? 'manager' : 'worker';
+}
+
 /** `docker info --format '{{json .Swarm}}'`, reduced to what the plan needs. */
 export function parseSwarmInfo(json: string): SwarmInfo {
   const info = JSON.parse(json || '{}') as {
@@ -238,7 +242,7 @@ export async function swarmInit(
           results.set(c.host.name, {
             name: c.host.name,
             action: 'already-in',
-            role: c.info.manager ? 'manager' : 'worker',
+            role: roleOf(c.info),
             error: null,
           });
           return;
@@ -291,7 +295,7 @@ export async function swarmStatus(
       hosts: fleet.map((c) => ({
         name: c.host.name,
         action: c.info.state === 'active' ? 'already-in' : 'not-in',
-        role: c.info.state === 'active' ? (c.info.manager ? 'manager' : 'worker') : null,
+        role: c.info.state === 'active' ? roleOf(c.info) : null,
         error: null,
       })),
       nodes,
@@ -320,7 +324,7 @@ export async function swarmLeave(
       results.push({
         name: c.host.name,
         action: result.exitCode === 0 ? 'left' : 'failed',
-        role: c.info.manager ? 'manager' : 'worker',
+        role: roleOf(c.info),
         error: result.exitCode === 0 ? null : `${c.host.name}: ${result.stderr.trim().split('\n').at(-1) ?? ''}`,
       });
     };
