@@ -315,8 +315,8 @@ export function createCli() {
 
   cli
     .command(
-      'fleet <action> [swarm-action]',
-      'status: version and health per board; rollback: switch back, health-checked; swarm init|status|leave: Docker Swarm over the boards',
+      'fleet <action> [sub-action]',
+      'status: version and health per board; rollback: switch back, health-checked; swarm init|status|leave: Docker Swarm over the boards; tls enable|status|disable: the remote API over TLS',
     )
     .option('--inventory <file>', 'Inventory of boards (default inventory.yaml)')
     .option('--limit <pattern>', 'Hosts, groups, tag:T or globs, comma-separated; !x excludes')
@@ -326,11 +326,17 @@ export function createCli() {
     .option('--deep', 'status: also run the health-check container (bridge, published port) on each board')
     .option('--manager <hosts>', 'swarm init: the managers (default: the group managers, else the first host)')
     .option('--no-check', 'swarm init: skip the service that proves every node runs containers')
+    .option('--renew', "tls enable: reissue the boards' server certificates (and restart their engines)")
+    .option('--restart', 'tls enable: restart the engines even where nothing changed')
+    .option('--tls-dir <dir>', 'tls: the CA and certificates (default $XDG_CONFIG_HOME/crossdock/tls)')
     .option('--json', 'Print JSON')
-    .action(async (action: string, swarmAction: string | undefined, flags: Flags) => {
+    .action(async (action: string, subAction: string | undefined, flags: Flags) => {
       const { fleetCommand } = await import('./commands/fleet.js');
       return fleetCommand(action, {
-        swarmAction,
+        subAction,
+        renew: Boolean(flags.renew),
+        restart: Boolean(flags.restart),
+        tlsDirectory: textFlag(flags.tlsDir),
         managers: listFlag(flags.manager),
         check: flags.check !== false,
         inventory: textFlag(flags.inventory),

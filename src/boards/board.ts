@@ -50,6 +50,8 @@ export interface BoardRecord {
   kind?: 'vm';
   /** A VM board's address on the boards' LAN, where the other VM boards reach it. */
   lanAddress?: string;
+  /** A VM board's loopback port forwarded to its port 2376 (the remote API of fleet tls). */
+  apiPort?: number;
 }
 
 export interface BoardEnvironment {
@@ -343,7 +345,7 @@ async function vmBoardsUp(
         { mutates: true },
       );
       try {
-        const { pid, port } = await startVm({
+        const { pid, port, apiPort } = await startVm({
           name,
           directory,
           model,
@@ -372,10 +374,12 @@ async function vmBoardsUp(
           createdAt: new Date().toISOString(),
           kind: 'vm',
           lanAddress: lanAddress(index),
+          apiPort,
         };
         await writeFile(join(directory, 'board.json'), `${JSON.stringify(record, null, 2)}\n`);
         environment.log(`${name}: booting (${model.id}, ${model.cpu ?? 'default'} CPU under qemu-system)`);
         await waitForSsh(record, directory);
+        await waitForBoot(record, directory, environment.runner);
         return record;
       } catch (error) {
         await boardsDown([name], environment).catch(() => undefined);
@@ -402,6 +406,54 @@ async function waitForSsh(record: BoardRecord, directory: string): Promise<void>
   const logFile = join(directory, record.kind === 'vm' ? 'console.log' : 'board.log');
   throw new FailureError(`board ${record.name}: sshd did not come up: ${log}`, {
     hint: `see ${logFile}; crossdock board down ${record.name} cleans up`,
+  });
+}
+
+/**
+ * A whole machine answers ssh long before its boot is done, and while it boots under TCG its
+ * sshd can take longer than a client's handshake timeout: the board is up when systemd says so
+ * (`running`, or `degraded` for a unit the board does not need).
+ */
+async function waitForBoot(record: BoardRecord, directory: string, runner: Runner): Promise<void> {
+  if (record.kind !== 'vm') return;
+  const [, base64] = record.hostKey.split(' ');
+  const knownHosts = join(directory, 'known_hosts');
+  await writeFile(
+    knownHosts,
+    knownHostsLine(record.address, record.port, Buffer.from(base64 ?? '', 'base64'), { hash: false }),
+  );
+  const deadline = Date.now() + 15 * 60_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    const result = await runner.run(
+      'ssh',
+      [
+        '-F',
+        '/dev/null',
+        '-i',
+        record.identityFile,
+        '-p',
+        String(record.port),
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'ConnectTimeout=120',
+        `${record.user}@${record.address}`,
+        'systemctl is-system-running --wait',
+      ],
+      { allowFailure: true, timeoutMs: 15 * 60_000 },
+    );
+    last = `${result.stdout}${result.stderr}`.trim();
+    if (/^(running|degraded)$/m.test(result.stdout)) return;
+    if (!isRunning(record.pid)) break;
+    await sleep(2000);
+  }
+  throw new FailureError(`board ${record.name}: its boot did not finish: ${last || (await consoleTail(directory))}`, {
+    hint: `see ${join(directory, 'console.log')}; crossdock board down ${record.name} cleans up`,
   });
 }
 
@@ -551,6 +603,7 @@ export async function writeBoardInventory(
     lines.push(`    identityFile: ${JSON.stringify(board.identityFile)}`, `    model: ${board.model}`);
     lines.push(`    tags: [${board.target}, emulated]`);
     if (board.lanAddress) lines.push(`    advertiseAddress: ${board.lanAddress}`);
+    if (board.apiPort) lines.push(`    api: 127.0.0.1:${String(board.apiPort)}`);
   }
   await writeFile(file, `${lines.join('\n')}\n`);
   const known = boards

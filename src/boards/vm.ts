@@ -222,7 +222,7 @@ export function lanMac(index: number): string {
 }
 
 /** Boots one board; resolves with its QEMU pid and the loopback port its sshd answers on. */
-export async function startVm(input: VmBoardInput): Promise<{ pid: number; port: number }> {
+export async function startVm(input: VmBoardInput): Promise<{ pid: number; port: number; apiPort: number }> {
   const { model, directory, runner } = input;
   const qemu = qemuSystemBinary(model.vm);
   const overlay = join(directory, 'disk.qcow2');
@@ -245,6 +245,7 @@ export async function startVm(input: VmBoardInput): Promise<{ pid: number; port:
     mutates: true,
   });
   const port = await freeLoopbackPort();
+  const apiPort = await freeLoopbackPort();
   const lanPort = await freeUdpPort();
   // The hub sends to this port from now on, before the VM has said anything itself.
   await appendFile(input.lan.peersFile, `${String(lanPort)}\n`);
@@ -256,6 +257,7 @@ export async function startVm(input: VmBoardInput): Promise<{ pid: number; port:
         overlay,
         seed,
         port,
+        apiPort,
         lan: { hubPort: input.lan.hubPort, localPort: lanPort, mac: input.lan.mac },
       }),
       '-pidfile',
@@ -265,7 +267,7 @@ export async function startVm(input: VmBoardInput): Promise<{ pid: number; port:
   );
   child.unref();
   if (child.pid === undefined) throw new FailureError(`could not start ${qemu}`);
-  return { pid: child.pid, port };
+  return { pid: child.pid, port, apiPort };
 }
 
 export function vmArguments(
@@ -275,6 +277,8 @@ export function vmArguments(
     overlay: string;
     seed: string;
     port: number;
+    /** Loopback port forwarded to the engine's remote API (fleet tls), when there is one. */
+    apiPort?: number;
     lan?: { hubPort: number; localPort: number; mac: string };
   },
 ): string[] {
@@ -308,7 +312,9 @@ export function vmArguments(
     '-device',
     'virtio-blk-pci,drive=seed',
     '-netdev',
-    `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${String(disks.port)}-:22`,
+    `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${String(disks.port)}-:22${
+      disks.apiPort ? `,hostfwd=tcp:127.0.0.1:${String(disks.apiPort)}-:2376` : ''
+    }`,
     '-device',
     'virtio-net-pci,netdev=net0',
     // The boards' LAN: frames go over UDP on loopback to the hub, which repeats them to the others.

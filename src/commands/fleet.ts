@@ -13,20 +13,27 @@ export async function fleetCommand(
     json?: boolean;
     dryRun?: boolean;
     deep?: boolean;
-    swarmAction?: string | undefined;
+    subAction?: string | undefined;
+    renew?: boolean;
+    restart?: boolean;
+    tlsDirectory?: string | undefined;
     managers?: string[] | undefined;
     check?: boolean;
     acceptNew?: boolean;
     sshConfig?: string | undefined;
   },
 ): Promise<number> {
-  if (action !== 'status' && action !== 'rollback' && action !== 'swarm')
+  if (!['status', 'rollback', 'swarm', 'tls'].includes(action))
     throw new UserError(`fleet ${action}: unknown action`, {
-      hint: 'fleet status | rollback | swarm init|status|leave',
+      hint: 'fleet status | rollback | swarm init|status|leave | tls enable|status|disable',
     });
-  if (action === 'swarm' && !['init', 'status', 'leave'].includes(options.swarmAction ?? ''))
-    throw new UserError(`fleet swarm ${options.swarmAction ?? ''}: unknown swarm action`.trimEnd(), {
+  if (action === 'swarm' && !['init', 'status', 'leave'].includes(options.subAction ?? ''))
+    throw new UserError(`fleet swarm ${options.subAction ?? ''}: unknown swarm action`.trimEnd(), {
       hint: 'fleet swarm init | status | leave',
+    });
+  if (action === 'tls' && !['enable', 'status', 'disable'].includes(options.subAction ?? ''))
+    throw new UserError(`fleet tls ${options.subAction ?? ''}: unknown tls action`.trimEnd(), {
+      hint: 'fleet tls enable | status | disable',
     });
   const inventory = await loadInventory(options.inventory ?? 'inventory.yaml', {
     runner: createRunner({}),
@@ -37,7 +44,8 @@ export async function fleetCommand(
     acceptNew: options.acceptNew ?? false,
     log: (line: string) => process.stderr.write(`crossdock: ${line}\n`),
   };
-  if (action === 'swarm') return swarmCommand(options.swarmAction ?? '', inventory, hosts, { ...fleet, ...options });
+  if (action === 'swarm') return swarmCommand(options.subAction ?? '', inventory, hosts, { ...fleet, ...options });
+  if (action === 'tls') return tlsCommand(options.subAction ?? '', inventory, hosts, { ...fleet, ...options });
   if (action === 'status') {
     const outcomes = await forEachHost(
       inventory,
@@ -142,4 +150,67 @@ async function swarmCommand(
   }
   const failed = report.hosts.some((h) => h.action === 'failed') || (report.check !== null && !report.check.ok);
   return failed ? ExitCode.Failure : ExitCode.Ok;
+}
+
+async function tlsCommand(
+  action: string,
+  inventory: Inventory,
+  hosts: InventoryHost[],
+  options: FleetOptions & { renew?: boolean; restart?: boolean; tlsDirectory?: string | undefined; json?: boolean },
+): Promise<number> {
+  const [{ FleetCa, defaultCaDirectory }, { dockerConfigDirectory }, remoteApi] = await Promise.all([
+    import('../install/fleet-ca.js'),
+    import('../install/docker-context.js'),
+    import('../install/remote-api.js'),
+  ]);
+  const ca = await FleetCa.open(options.tlsDirectory ?? defaultCaDirectory(), createRunner({}));
+  if (ca.created)
+    options.log?.(`made a new CA in ${ca.directory} (keep ca-key.pem safe: it admits clients to every board)`);
+  const caProblem = ca.caProblem();
+  if (caProblem) options.log?.(`${caProblem}; make a new one and run tls enable --renew`);
+  const work =
+    action === 'enable' ? remoteApi.enableTls : action === 'disable' ? remoteApi.disableTls : remoteApi.tlsStatus;
+  const tlsOptions = {
+    ca,
+    dockerConfig: dockerConfigDirectory(),
+    renew: options.renew ?? false,
+    restart: options.restart ?? false,
+  };
+  const outcomes = await forEachHost(inventory, hosts, (runner, host) => work(runner, host, tlsOptions), options);
+  const results = outcomes.map((o) =>
+    o.ok
+      ? o.value
+      : {
+          name: o.host.name,
+          action: 'failed' as const,
+          certificate: null,
+          notAfter: null,
+          endpoint: '',
+          api: 'not-checked' as const,
+          context: null,
+          warning: null,
+          error: o.error,
+        },
+  );
+  if (options.json) printJson(results);
+  else {
+    process.stdout.write(
+      `${formatTable([
+        ['HOST', 'TLS', 'ENDPOINT', 'API', 'CERTIFICATE', 'CONTEXT'],
+        ...results.map((r) => [
+          r.name,
+          r.action,
+          r.endpoint || '—',
+          r.api,
+          r.certificate ? `${r.certificate}, until ${r.notAfter ?? '?'}` : '—',
+          r.context ?? '—',
+        ]),
+      ])}\n`,
+    );
+    for (const r of results) {
+      if (r.error) process.stderr.write(`crossdock: ${r.error}\n`);
+      if (r.warning) process.stderr.write(`crossdock: ${r.warning}\n`);
+    }
+  }
+  return results.some((r) => r.action === 'failed') ? ExitCode.Failure : ExitCode.Ok;
 }

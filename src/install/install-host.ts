@@ -79,6 +79,8 @@ export interface RemoteState {
   previous: string | null;
   pending: string | null;
   versions: string[];
+  /** Files in incoming/ (left by an interrupted run, or downloaded). */
+  incoming: string[];
   systemd: boolean;
   /** sha256 of the board's daemon.json, null when there is none. */
   daemonConfig: string | null;
@@ -139,7 +141,11 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
     const root = { privileged: true } as const;
 
     step('probe');
-    const probe = await probeBoard(runner, options.registry, { installPath: layout.root });
+    // The install layout is read beside the probe, on a second channel: one round trip less.
+    const [probe, layoutState] = await Promise.all([
+      probeBoard(runner, options.registry, { installPath: layout.root }),
+      readState(runner),
+    ]);
     result.target = probe.target;
     const choice = chooseBundle(manifest, probe);
     if (!choice.ok) {
@@ -154,7 +160,7 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
       .flatMap((a) => a.binaries ?? []);
 
     step('plan');
-    let state = await readState(runner);
+    let state = layoutState;
     if (state.pending) {
       // A run died between switch and commit and its watchdog has not fired yet: revert now.
       step('revert-pending');
@@ -185,16 +191,7 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
     }
     if (options.dryRun) {
       result.status = 'planned';
-      result.steps.push(
-        'preflight',
-        'send',
-        'verify',
-        'unpack',
-        ...(desired !== null ? ['configure'] : []),
-        'switch',
-        'health',
-        'commit',
-      );
+      result.steps.push('preflight', 'send', ...(desired !== null ? ['configure'] : []), 'switch', 'health', 'commit');
       return result;
     }
 
@@ -218,54 +215,77 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
     }
 
     step('send');
-    await runner.run('mkdir', ['-p', layout.incoming, layout.versions], root);
     // The health-check image goes with the bundle where a daemon will run to start it.
     const image =
       state.systemd && binaries.some((b) => b.name === 'dockerd')
         ? manifest.artifacts.find((a) => a.kind === 'image' && a.target === bundle.target && a.image)
         : undefined;
-    const deliveries = [bundle, ...(image ? [image] : [])];
-    for (const artifact of deliveries) result.bytesSent += await deliver(runner, artifact, options, step);
-
-    step('verify');
-    for (const artifact of deliveries) {
-      const incoming = `${layout.incoming}/${artifact.file}`;
-      const received = await remoteSha256(runner, incoming);
-      if (received !== artifact.sha256) {
-        await runner.run('rm', ['-f', incoming], root);
-        throw new FailureError(
-          `${runner.host}: ${artifact.file} arrived with sha256 ${received ?? 'none'}, not ${artifact.sha256}`,
-          {
-            hint: 'nothing was installed; run again (the transfer is retried from the start)',
-          },
-        );
-      }
-    }
-    const incoming = `${layout.incoming}/${bundle.file}`;
-
-    if (options.allowedSigners) {
-      step('signature');
-      await verifySignature(runner, options.dist.directory, bundle.file, options.allowedSigners);
-    }
-
-    step('unpack');
     const versionDirectory = `${layout.versions}/${manifest.version}`;
-    await runner.run(
+    const incoming = `${layout.incoming}/${bundle.file}`;
+    // What this version is and how to check it, for fleet status and rollback later.
+    const record = `${JSON.stringify({ version: manifest.version, target: bundle.target, bundle: bundle.file, sha256: bundle.sha256, binaries, ...(image?.image ? { image: { file: probeImageFile(manifest.version), ...image.image } } : {}) }, null, 2)}\n`;
+    // Already on the board (a resumed run, or fetched by the board from the release): unpacked
+    // from there; else streamed, hashed and unpacked on the board as it arrives.
+    const onBoard =
+      (state.incoming.includes(bundle.file) || options.downloadUrls?.has(bundle.file)) &&
+      (await fetchOnBoard(runner, bundle, options, step));
+    const received = await runner.run(
       'sh',
       [
         '-c',
-        `set -e; d=${shellQuote(versionDirectory)}; rm -rf "$d.partial"; mkdir -p "$d.partial"; tar -xzf ${shellQuote(incoming)} -C "$d.partial" --strip-components=1 --no-same-owner; rm -rf "$d"; mv "$d.partial" "$d"`,
+        receiveScript({
+          incoming,
+          versionDirectory,
+          sha256: bundle.sha256,
+          size: bundle.size,
+          streamed: !onBoard,
+          record,
+        }),
       ],
-      root,
+      {
+        ...root,
+        allowFailure: true,
+        timeoutMs: 60 * 60_000,
+        ...(onBoard
+          ? {}
+          : {
+              inputFile: join(options.dist.directory, bundle.file),
+              ...(options.onBytes ? { onInputProgress: options.onBytes } : {}),
+            }),
+      },
     );
-    const unpacked = (await runner.run('ls', ['-1', versionDirectory], root)).stdout.split('\n').filter(Boolean);
-    // What this version is and how to check it, for fleet status and rollback later.
-    await runner.run('sh', ['-c', `cat > ${shellQuote(`${versionDirectory}.json`)}`], {
-      ...root,
-      input: `${JSON.stringify({ version: manifest.version, target: bundle.target, bundle: bundle.file, sha256: bundle.sha256, binaries, ...(image?.image ? { image: { file: probeImageFile(manifest.version), ...image.image } } : {}) }, null, 2)}\n`,
-    });
-    if (image)
+    const arrived = /^received (\S*) (\S*) (\S*)$/m.exec(received.stdout);
+    if (received.exitCode !== 0 || !arrived) {
+      const [, sum = '', size = '', tar = ''] = arrived ?? [];
+      throw new FailureError(
+        arrived && sum !== bundle.sha256
+          ? `${runner.host}: ${bundle.file} arrived with sha256 ${sum || 'none'}, not ${bundle.sha256}`
+          : arrived && size !== String(bundle.size)
+            ? `${runner.host}: ${bundle.file} arrived with ${size} bytes, not ${String(bundle.size)}`
+            : `${runner.host}: ${bundle.file} did not unpack${tar ? ` (tar exited ${tar})` : ''}: ${received.stderr.trim().split('\n').at(-1) ?? ''}`,
+        { hint: 'nothing was installed; run again (the transfer is retried from the start)' },
+      );
+    }
+    if (!onBoard) result.bytesSent += bundle.size;
+    const unpacked = received.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('file '))
+      .map((line) => line.slice('file '.length));
+    if (image) {
+      result.bytesSent += await deliver(runner, image, options, step);
       await runner.run('cp', ['-f', `${layout.incoming}/${image.file}`, probeImageFile(manifest.version)], root);
+    }
+
+    if (options.allowedSigners) {
+      step('signature');
+      try {
+        await verifySignature(runner, options.dist.directory, bundle.file, options.allowedSigners);
+      } catch (error) {
+        // Unpacked before the signature was checked, so it goes: nothing unsigned stays installed.
+        await runner.run('rm', ['-rf', versionDirectory, `${versionDirectory}.json`, incoming], root);
+        throw error;
+      }
+    }
 
     if (desired !== null) {
       step('configure');
@@ -309,8 +329,8 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
     }
     if (healthyNow) {
       step('commit');
-      await runner.run('rm', ['-f', `${layout.root}/pending`], root);
-      await prune(runner, options.keep);
+      const doomed = pruneList(state, manifest.version, options.keep);
+      await runner.run('rm', ['-rf', `${layout.root}/pending`, ...doomed], root);
       result.status = 'installed';
       result.health = 'ok';
       result.activeVersion = manifest.version;
@@ -346,6 +366,7 @@ export async function readState(runner: SshRunner): Promise<RemoteState> {
     'printf "current=%s\\n" "$(readlink current)"',
     'printf "previous=%s\\n" "$(readlink previous)"',
     'printf "pending=%s\\n" "$(sed -n 2p pending 2>/dev/null)"',
+    'printf "incoming=%s\\n" "$(ls incoming 2>/dev/null | tr "\\n" " ")"',
     'printf "versions=%s\\n" "$(ls versions 2>/dev/null | grep -v "\\.partial$" | grep -v "\\.json$" | grep -v "\\.probe\\.tar$" | tr "\\n" " ")"',
   ].join('; ');
   // The layout part runs in a subshell: on a fresh board it stops early, the systemd check must not.
@@ -362,6 +383,7 @@ export async function readState(runner: SshRunner): Promise<RemoteState> {
     previous: version(value('previous')),
     pending: value('pending') || null,
     versions: value('versions').split(' ').filter(Boolean),
+    incoming: value('incoming').split(' ').filter(Boolean),
     systemd: value('systemd') === '1',
     daemonConfig: value('daemon') || null,
   };
@@ -476,26 +498,39 @@ async function deliver(
   options: HostInstallOptions,
   step: (name: string) => void,
 ): Promise<number> {
+  if (await fetchOnBoard(runner, artifact, options, step)) return 0;
+  return runner.putFile(join(options.dist.directory, artifact.file), `${layout.incoming}/${artifact.file}`, {
+    privileged: true,
+    ...(options.onBytes ? { onProgress: options.onBytes } : {}),
+  });
+}
+
+/**
+ * The artifact is in incoming/ with the right hash: left there by an interrupted run, or
+ * downloaded now by the board from the release URL when there is one (anything short of the
+ * right file is sent instead).
+ */
+async function fetchOnBoard(
+  runner: SshRunner,
+  artifact: { file: string; sha256: string },
+  options: HostInstallOptions,
+  step: (name: string) => void,
+): Promise<boolean> {
   const incoming = `${layout.incoming}/${artifact.file}`;
   const url = options.downloadUrls?.get(artifact.file);
   if (url && (await remoteSha256(runner, incoming)) !== artifact.sha256) {
     step('download');
-    // The board fetches the release asset itself; anything short of the right file falls back to sending it.
     const q = shellQuote(`${incoming}.download`);
     await runner.run(
       'sh',
       [
         '-c',
-        `command -v curl >/dev/null || exit 127; curl -fsSL --retry 2 --connect-timeout 10 -o ${q} ${shellQuote(url)} && mv -f ${q} ${shellQuote(incoming)} || { rm -f ${q}; exit 1; }`,
+        `mkdir -p ${shellQuote(layout.incoming)}; command -v curl >/dev/null || exit 127; curl -fsSL --retry 2 --connect-timeout 10 -o ${q} ${shellQuote(url)} && mv -f ${q} ${shellQuote(incoming)} || { rm -f ${q}; exit 1; }`,
       ],
       { privileged: true, allowFailure: true, timeoutMs: 30 * 60_000 },
     );
   }
-  if ((await remoteSha256(runner, incoming)) === artifact.sha256) return 0;
-  return runner.putFile(join(options.dist.directory, artifact.file), incoming, {
-    privileged: true,
-    ...(options.onBytes ? { onProgress: options.onBytes } : {}),
-  });
+  return (await remoteSha256(runner, incoming)) === artifact.sha256;
 }
 
 async function remoteSha256(runner: SshRunner, path: string): Promise<string | null> {
@@ -591,19 +626,60 @@ async function installUnits(runner: SshRunner, dist: HostInstallOptions['dist'],
   });
 }
 
-async function prune(runner: SshRunner, keep: number): Promise<void> {
-  const state = await readState(runner);
+/**
+ * What to delete at commit, from the state read at the start (nothing else changed the versions
+ * since): after the switch the new version is active and the old active one is previous.
+ */
+function pruneList(state: RemoteState, version: string, keep: number): string[] {
   const order = (a: string, b: string) =>
     semver.valid(a) && semver.valid(b) ? semver.compare(a, b) : a < b ? -1 : a > b ? 1 : 0;
-  const doomed = versionsToPrune(state.versions, state.current, state.previous, keep, order);
-  if (doomed.length > 0)
-    await runner.run(
-      'rm',
-      ['-rf', ...doomed.flatMap((v) => [`${layout.versions}/${v}`, `${layout.versions}/${v}.json`, probeImageFile(v)])],
-      {
-        privileged: true,
-      },
-    );
+  const previous = state.current && state.current !== version ? state.current : state.previous;
+  const installed = [...new Set([...state.versions, version])];
+  return versionsToPrune(installed, version, previous, keep, order).flatMap((v) => [
+    `${layout.versions}/${v}`,
+    `${layout.versions}/${v}.json`,
+    `${layout.versions}/${v}.daemon.json`,
+    probeImageFile(v),
+  ]);
+}
+
+/**
+ * On the board, in one round trip: the bundle (from standard input, or from incoming/ when it is
+ * there already) goes through tee to its incoming file, to sha256sum through a fifo, and to tar,
+ * which unpacks into VERSION.partial; only when the hash and size are the manifest's do the
+ * file and the directory take their real names. An interrupted or corrupt transfer leaves only
+ * .partial names, which the next run removes. Prints `received SHA SIZE TAR_STATUS`, then the
+ * unpacked files.
+ */
+export function receiveScript(o: {
+  incoming: string;
+  versionDirectory: string;
+  sha256: string;
+  size: number;
+  /** The bundle comes on standard input; else it is already at `incoming`. */
+  streamed: boolean;
+  /** The version's record, written beside it as VERSION.json. */
+  record: string;
+}): string {
+  return [
+    `i=${shellQuote(o.incoming)}; d=${shellQuote(o.versionDirectory)}`,
+    'mkdir -p "${i%/*}" "${d%/*}" || exit 1',
+    `rm -rf "$d.partial" "$i.fifo" "$i.sum"${o.streamed ? ' "$i.partial"' : ''}`,
+    'mkdir "$d.partial" && mkfifo "$i.fifo" || exit 1',
+    'sha256sum < "$i.fifo" > "$i.sum" & hash=$!',
+    o.streamed
+      ? 'tee "$i.partial" "$i.fifo" | tar -xzf - -C "$d.partial" --strip-components=1 --no-same-owner; tar=$?'
+      : 'tee "$i.fifo" < "$i" | tar -xzf - -C "$d.partial" --strip-components=1 --no-same-owner; tar=$?',
+    'wait $hash',
+    `sum=$(cut -c1-64 "$i.sum" 2>/dev/null); size=$(wc -c < "$i${o.streamed ? '.partial' : ''}" | tr -d ' ')`,
+    'rm -f "$i.fifo" "$i.sum"',
+    'echo "received ${sum:--} ${size:--} $tar"',
+    `if [ "$tar" != 0 ] || [ "$sum" != ${o.sha256} ] || [ "$size" != ${String(o.size)} ]; then rm -rf "$d.partial"${o.streamed ? ' "$i.partial"' : ''}; exit 3; fi`,
+    ...(o.streamed ? ['mv -f "$i.partial" "$i"'] : []),
+    `printf '%s' ${shellQuote(o.record)} > "$d.partial.json"`,
+    'rm -rf "$d" && mv "$d.partial" "$d" && mv -f "$d.partial.json" "$d.json" || exit 1',
+    'ls -1 "$d" | sed "s/^/file /"',
+  ].join('\n');
 }
 
 /** The daemon.json a version runs with, beside it: `versions/<v>.daemon.json`; empty = none. */

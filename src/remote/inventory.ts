@@ -41,6 +41,10 @@ const HostSchema = v.strictObject({
     v.optional(v.string()),
     v.description('The address other boards reach this one at (Swarm); default: address'),
   ),
+  api: v.pipe(
+    v.optional(v.pipe(v.string(), v.regex(/^(\[[0-9a-fA-F:]+\]|[\w.-]+)(:\d{1,5})?$/, 'expected host or host:port'))),
+    v.description('Where the operator reaches the remote API (fleet tls), host[:port]; default: address:2376'),
+  ),
   tags: v.optional(v.array(v.string())),
   /** The model an emulated board plays (informational). */
   model: v.optional(v.string()),
@@ -86,6 +90,8 @@ export interface InventoryHost {
   model: string | null;
   /** Where the other boards reach this one (Swarm's --advertise-addr). */
   advertiseAddress: string;
+  /** host[:port] of the engine's remote API as the operator reaches it; null: address:2376. */
+  api: string | null;
   /** daemon.json for this board (defaults < groups < host); null: crossdock leaves it alone. */
   daemon: DaemonConfig | null;
 }
@@ -155,6 +161,7 @@ export async function loadInventory(
       name,
       address: (pick('address') as string | undefined) ?? ssh.hostname ?? name,
       advertiseAddress: host.advertiseAddress ?? (pick('address') as string | undefined) ?? ssh.hostname ?? name,
+      api: host.api ?? null,
       port: (pick('port') as number | undefined) ?? ssh.port ?? 22,
       user: (pick('user') as string | undefined) ?? ssh.user ?? 'root',
       identityFiles: identityFile ? [path(identityFile)] : (ssh.identityFiles ?? []).map(path),

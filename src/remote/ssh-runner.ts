@@ -152,10 +152,18 @@ export class SshRunner implements Runner {
     return options.cwd ? `cd ${shellQuote(options.cwd)} && ${line}` : line;
   }
 
+  /**
+   * `inputFile` streams a local file into the command's standard input (after sudo's password,
+   * when it asks for one), so a board can hash and unpack a bundle while it arrives.
+   */
   async run(
     command: string,
     args: readonly string[] = [],
-    options: RunOptions & { privileged?: boolean } = {},
+    options: RunOptions & {
+      privileged?: boolean;
+      inputFile?: string;
+      onInputProgress?: (sent: number) => void;
+    } = {},
   ): Promise<RunResult> {
     const line = this.commandLine(command, args, options);
     const shown = this.redactor.redact(formatCommand(command, args), options.secrets ?? []);
@@ -172,7 +180,26 @@ export class SshRunner implements Runner {
       ? Buffer.concat([Buffer.from(`${this.options.sudoPassword ?? ''}\n`), Buffer.from(options.input ?? '')])
       : options.input;
     const started = performance.now();
-    const result = await this.exec(line, input, options);
+    const { inputFile, onInputProgress } = options;
+    const result = await this.exec(
+      line,
+      input,
+      options,
+      inputFile
+        ? (channel) => {
+            if (needsPassword) channel.write(`${this.options.sudoPassword ?? ''}\n`);
+            let sent = 0;
+            const stream = createReadStream(inputFile, { highWaterMark: 1 << 16 });
+            stream.on('data', (chunk) => {
+              sent += chunk.length;
+              onInputProgress?.(sent);
+            });
+            // The command may stop reading early (a bad archive): the channel closes, and so does the file.
+            channel.on('close', () => stream.destroy());
+            stream.pipe(channel);
+          }
+        : undefined,
+    );
     const stdout = this.redactor.redact(result.stdout, options.secrets ?? []);
     const stderr = this.redactor.redact(result.stderr, options.secrets ?? []);
     if (result.timedOut)
@@ -380,6 +407,7 @@ function jumpHost(spec: string, proxyJump: string | null, target: InventoryHost)
     identityFiles: target.identityFiles,
     daemon: null,
     advertiseAddress: address,
+    api: null,
     proxyJump,
     sudo: { kind: 'none' },
     tags: [],

@@ -54,6 +54,25 @@ interface SwarmReport {
   check: { ok: boolean; answered: string[] } | null;
 }
 
+interface TlsReport {
+  name: string;
+  action: string;
+  certificate: string | null;
+  endpoint: string;
+  api: string;
+  context: string | null;
+}
+
+/** The docker CLI of our own x86_64 build (this machine's), else the one on PATH. */
+async function dockerClient(): Promise<string> {
+  const bundle = manifest.artifacts.find((a) => a.kind === 'bundle' && a.target === 'x86_64');
+  if (!bundle || !source) return 'docker';
+  const directory = join(work, 'client');
+  await mkdir(directory, { recursive: true });
+  await execa('tar', ['-xzf', join(source, bundle.file), '-C', directory, 'docker/docker']);
+  return join(directory, 'docker/docker');
+}
+
 interface HostReport {
   name: string;
   target: string;
@@ -216,6 +235,57 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
     expect(still.out).toBe(restarted.out);
   });
 
+  it('the remote API over TLS: a docker context from here reaches our dockerd; enabling again restarts nothing; disable closes it', async () => {
+    const docker = await dockerClient();
+    const env = { DOCKER_CONFIG: join(work, '.docker') };
+    const since = () => onBoard('systemctl show -p ActiveEnterTimestampMonotonic --value docker');
+    const before = await since();
+    const enabled = await cli(['fleet', 'tls', 'enable', '--inventory', inventoryFile, '--json']);
+    expect(enabled.exitCode, enabled.stderr).toBe(0);
+    const [first] = JSON.parse(enabled.stdout) as TlsReport[];
+    expect(first).toMatchObject({
+      name: 'vm-1',
+      action: 'enabled',
+      certificate: 'issued',
+      api: 'ok',
+      context: 'crossdock-vm-1',
+    });
+    const restarted = await since();
+    expect(restarted.out).not.toBe(before.out);
+
+    // The docker CLI of our own build, on this machine, through the context crossdock wrote.
+    const version = await execa(
+      docker,
+      ['--context', 'crossdock-vm-1', 'version', '--format', '{{.Server.Version}} {{.Server.Arch}}'],
+      { env, reject: false },
+    );
+    expect(version.stdout, version.stderr).toBe(`${engine} arm64`);
+    // TLS without a client certificate: the engine does not talk.
+    const bare = await execa(docker, ['--tls', '-H', first?.endpoint ?? '', 'version'], {
+      env: { DOCKER_CONFIG: join(work, 'no-docker-config') },
+      reject: false,
+    });
+    expect(bare.exitCode).not.toBe(0);
+    expect(bare.stderr).toMatch(/certificate/i);
+
+    const again = await cli(['fleet', 'tls', 'enable', '--inventory', inventoryFile, '--json']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject([{ action: 'unchanged', certificate: 'kept', api: 'ok' }]);
+    expect((await since()).out).toBe(restarted.out);
+    const status = await cli(['fleet', 'tls', 'status', '--inventory', inventoryFile, '--json']);
+    expect(JSON.parse(status.stdout)).toMatchObject([{ action: 'unchanged', api: 'ok' }]);
+
+    const disabled = await cli(['fleet', 'tls', 'disable', '--inventory', inventoryFile, '--json']);
+    expect(disabled.exitCode, disabled.stderr).toBe(0);
+    expect(JSON.parse(disabled.stdout)).toMatchObject([{ action: 'disabled' }]);
+    const closed = await execa(docker, ['--context', 'crossdock-vm-1', 'version'], { env, reject: false });
+    expect(closed.exitCode).not.toBe(0);
+    const board = await onBoard(
+      "test -e /etc/crossdock/tls || echo no-certificates; docker version --format '{{.Server.Version}}'",
+    );
+    expect(board.out).toBe(`no-certificates\n${engine}`);
+  });
+
   it('a build whose dockerd does not start fails its health check and the board is switched back', async () => {
     const broken = await brokenDist();
     const { exitCode, host } = await install(broken);
@@ -234,7 +304,7 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
     expect(up.exitCode, up.stderr).toBe(0);
     const installed = await cli(['install', '--inventory', inventoryFile, '--from', source ?? '', '--json']);
     const hosts = (JSON.parse(installed.stdout) as { hosts: HostReport[] }).hosts;
-    expect(installed.exitCode, installed.stderr).toBe(0);
+    expect(installed.exitCode, `${installed.stderr}\n${JSON.stringify(hosts)}`).toBe(0);
     expect(hosts.map((h) => [h.name, h.target, h.status, h.containers])).toEqual([
       ['vm-1', 'aarch64', 'unchanged', 'not-run'],
       ['vm-x86-1', 'x86_64', 'installed', 'ok'],

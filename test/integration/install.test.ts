@@ -172,17 +172,7 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     const { exitCode, report } = await installJson(['--from', from, '--limit', 'rpi-zero-1', '--dry-run']);
     expect(exitCode).toBe(0);
     expect(report?.hosts[0]).toMatchObject({ status: 'planned', bytesSent: 0, activeVersion: '1.0.0' });
-    expect(report?.hosts[0]?.steps).toEqual([
-      'probe',
-      'plan',
-      'preflight',
-      'send',
-      'verify',
-      'unpack',
-      'switch',
-      'health',
-      'commit',
-    ]);
+    expect(report?.hosts[0]?.steps).toEqual(['probe', 'plan', 'preflight', 'send', 'switch', 'health', 'commit']);
     expect(await onBoard('rpi-zero-1', 'readlink /opt/crossdock/current; ls /opt/crossdock/versions')).toBe(
       'versions/1.0.0\n1.0.0\n1.0.0.json',
     );
@@ -391,7 +381,7 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     await installHost(first, { dist: versions.a, registry, keep: 3, dryRun: false, watchdogSeconds: 3 }).finally(() => {
       first.dispose();
     });
-    const steps = ['probe', 'plan', 'preflight', 'send', 'verify', 'unpack', 'switch', 'health', 'commit'];
+    const steps = ['probe', 'plan', 'preflight', 'send', 'switch', 'health', 'commit'];
     let active = versions.a;
     for (const [index, cutAt] of steps.entries()) {
       const next = active === versions.a ? versions.b : versions.a;

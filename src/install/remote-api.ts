@@ -1,0 +1,312 @@
+/**
+ * `crossdock fleet tls enable|status|disable`: the engine's remote API on each board, over TLS
+ * with client certificates (tcp://0.0.0.0:2376 --tlsverify), and a docker context per board on
+ * the operator's side. Enabling again changes nothing and restarts nothing when the board already
+ * serves what it should; certificates are made once and reissued only with `renew`.
+ *
+ * On a board: the files go to a scratch directory, then replace the old ones by rename; dockerd
+ * restarts with the drop-in; if it does not come back, the old files (or none) come back and it
+ * restarts again, so a bad change never leaves a board without its engine.
+ */
+import { request } from 'node:https';
+import { isIP } from 'node:net';
+import { tarBuffer } from '../build/tar.js';
+import type { InventoryHost } from '../remote/inventory.js';
+import type { SshRunner } from '../remote/ssh-runner.js';
+import { removeDockerContext, writeDockerContext } from './docker-context.js';
+import type { FleetCa, IssuedCertificate, KeyPair } from './fleet-ca.js';
+import { boardLayout } from './plan.js';
+import {
+  apiEndpoint,
+  BOARD_FILES,
+  BOARD_TLS_DIRECTORY,
+  type BoardFile,
+  contextName,
+  DROP_IN_FILE,
+  type Endpoint,
+  endpointUrl,
+  parseBoardTlsState,
+  planTls,
+  remoteApiDropIn,
+  subjectAltNames,
+} from './remote-api-plan.js';
+
+const DOCKER = `${boardLayout().bin}/docker`;
+
+export interface TlsHostResult {
+  name: string;
+  action: 'configured' | 'unchanged' | 'restarted' | 'skipped' | 'failed' | 'disabled' | 'not-configured' | 'enabled';
+  /** The board's server certificate: made in this run, or kept from an earlier one. */
+  certificate: 'issued' | 'kept' | null;
+  notAfter: string | null;
+  endpoint: string;
+  /** The API seen from here: answers with our client certificate and refuses without one. */
+  api: 'ok' | 'open-without-certificate' | 'unreachable' | 'not-checked';
+  context: string | null;
+  /** Something to act on that did not fail the run (an expiring certificate). */
+  warning: string | null;
+  error: string | null;
+}
+
+export interface TlsOptions {
+  ca: FleetCa;
+  dockerConfig: string;
+  renew?: boolean;
+  restart?: boolean;
+  /** How long to keep asking the API to answer after a restart. */
+  apiWaitMs?: number;
+}
+
+const STATE_SCRIPT = [
+  `for f in ${BOARD_FILES.join(' ')}; do echo "file $f $(sha256sum ${BOARD_TLS_DIRECTORY}/$f 2>/dev/null | cut -d' ' -f1)"; done`,
+  `echo "dropin $(sha256sum ${DROP_IN_FILE} 2>/dev/null | cut -d' ' -f1)"`,
+  '[ -d /run/systemd/system ] && echo "systemd yes" || echo "systemd no"',
+  'echo "docker $(systemctl is-active docker 2>/dev/null)"',
+].join('\n');
+
+/** dockerd answers on its local socket again, within about 90 s (an emulated board is slow). */
+const WAIT_ENGINE = `for i in $(seq 1 45); do ${DOCKER} version --format '{{.Server.Version}}' >/dev/null 2>&1 && exit 0; sleep 2; done; exit 1`;
+
+function applyScript(): string {
+  const d = BOARD_TLS_DIRECTORY;
+  return [
+    'set -e',
+    `rm -rf ${d}.new ${d}.old`,
+    `mkdir -p ${d.replace(/\/[^/]+$/, '')} ${DROP_IN_FILE.replace(/\/[^/]+$/, '')}`,
+    `mkdir -m 700 ${d}.new`,
+    `tar -xf - -C ${d}.new`,
+    `chmod 600 ${d}.new/server-key.pem`,
+    `if [ -d ${d} ]; then mv ${d} ${d}.old; fi`,
+    `mv ${d}.new ${d}`,
+    `cp ${d}/remote-api.conf ${DROP_IN_FILE}.new`,
+    `mv ${DROP_IN_FILE}.new ${DROP_IN_FILE}`,
+    'systemctl daemon-reload',
+    'systemctl restart docker',
+    'ok=',
+    `for i in $(seq 1 45); do ${DOCKER} version --format '{{.Server.Version}}' >/dev/null 2>&1 && { ok=1; break; }; sleep 2; done`,
+    `if [ -n "$ok" ]; then rm -rf ${d}.old; exit 0; fi`,
+    // Not back: the files it ran with before (or none), and the engine restarted with them.
+    `rm -rf ${d}`,
+    `if [ -d ${d}.old ]; then mv ${d}.old ${d}; cp ${d}/remote-api.conf ${DROP_IN_FILE}; else rm -f ${DROP_IN_FILE}; fi`,
+    'systemctl daemon-reload',
+    'systemctl restart docker || true',
+    `journalctl -u docker -n 5 --no-pager -o cat 2>/dev/null | tail -n 3 >&2 || true`,
+    'exit 3',
+  ].join('\n');
+}
+
+function disableScript(): string {
+  return [
+    'set -e',
+    `rm -f ${DROP_IN_FILE}`,
+    `rmdir ${DROP_IN_FILE.replace(/\/[^/]+$/, '')} 2>/dev/null || true`,
+    `rm -rf ${BOARD_TLS_DIRECTORY} ${BOARD_TLS_DIRECTORY}.old ${BOARD_TLS_DIRECTORY}.new`,
+    'systemctl daemon-reload',
+    'systemctl restart docker',
+    WAIT_ENGINE,
+  ].join('\n');
+}
+
+export async function boardTlsState(runner: SshRunner) {
+  const result = await runner.run('sh', ['-c', STATE_SCRIPT], { privileged: true, allowFailure: true });
+  return parseBoardTlsState(result.stdout);
+}
+
+function boardFiles(ca: string, server: KeyPair): Record<BoardFile, string> {
+  return {
+    'ca.pem': ca,
+    'server-cert.pem': server.cert,
+    'server-key.pem': server.key,
+    'remote-api.conf': remoteApiDropIn(),
+  };
+}
+
+function base(host: InventoryHost): TlsHostResult {
+  return {
+    name: host.name,
+    action: 'failed',
+    certificate: null,
+    notAfter: null,
+    endpoint: endpointUrl(apiEndpoint(host)),
+    api: 'not-checked',
+    context: null,
+    warning: null,
+    error: null,
+  };
+}
+
+export async function enableTls(runner: SshRunner, host: InventoryHost, options: TlsOptions): Promise<TlsHostResult> {
+  const result = base(host);
+  const state = await boardTlsState(runner);
+  if (!state.systemd) {
+    result.action = 'skipped';
+    result.warning = `${host.name}: the remote API needs systemd on the board; left as it is`;
+    return result;
+  }
+  const server = await options.ca.server(host.name, subjectAltNames(host), { renew: options.renew ?? false });
+  const client = await options.ca.client();
+  noteCertificate(result, host, server);
+  const wanted = boardFiles(options.ca.ca.cert, server);
+  const plan = planTls(wanted, state, { restart: options.restart ?? false });
+  if (plan.action === 'write') {
+    const archive = await tarBuffer(
+      BOARD_FILES.map((file) => ({
+        path: file,
+        type: 'file' as const,
+        mode: file.endsWith('key.pem') ? 0o600 : 0o644,
+        content: Buffer.from(wanted[file]),
+      })),
+      0,
+    );
+    const applied = await runner.run('sh', ['-c', applyScript()], {
+      privileged: true,
+      input: archive,
+      allowFailure: true,
+      timeoutMs: 5 * 60_000,
+      mutates: true,
+    });
+    if (applied.exitCode !== 0) {
+      result.error = `${host.name}: dockerd did not come back with the remote API (${
+        applied.stderr.trim().split('\n').at(-1) ?? `exit ${String(applied.exitCode)}`
+      }); the board runs with its earlier settings`;
+      return result;
+    }
+    result.action = state.files['server-cert.pem'] === null ? 'enabled' : 'configured';
+  } else if (plan.action === 'restart') {
+    const restarted = await runner.run('sh', ['-c', `systemctl restart docker\n${WAIT_ENGINE}`], {
+      privileged: true,
+      allowFailure: true,
+      timeoutMs: 5 * 60_000,
+      mutates: true,
+    });
+    if (restarted.exitCode !== 0) {
+      result.error = `${host.name}: dockerd does not answer after a restart`;
+      return result;
+    }
+    result.action = 'restarted';
+  } else result.action = 'unchanged';
+
+  const endpoint = apiEndpoint(host);
+  result.api = await checkApi(
+    endpoint,
+    { ca: options.ca.ca.cert, client },
+    plan.action === 'unchanged' ? 5_000 : (options.apiWaitMs ?? 60_000),
+  );
+  if (result.api === 'open-without-certificate')
+    result.error = `${host.name}: ${result.endpoint} answers without a client certificate`;
+  else if (result.api === 'unreachable')
+    result.warning = `${host.name}: ${result.endpoint} does not answer from here; set the host's api: in the inventory to where this machine reaches port 2376`;
+  result.context = contextName(host);
+  await writeDockerContext(
+    options.dockerConfig,
+    result.context,
+    endpoint,
+    { ca: options.ca.ca.cert, client },
+    `crossdock: ${host.name}'s engine over TLS`,
+  );
+  if (result.error) result.action = 'failed';
+  return result;
+}
+
+export async function tlsStatus(runner: SshRunner, host: InventoryHost, options: TlsOptions): Promise<TlsHostResult> {
+  const result = base(host);
+  const state = await boardTlsState(runner);
+  if (state.files['server-cert.pem'] === null) {
+    result.action = 'not-configured';
+    return result;
+  }
+  const server = await options.ca.server(host.name, subjectAltNames(host));
+  const client = await options.ca.client();
+  noteCertificate(result, host, server);
+  const plan = planTls(boardFiles(options.ca.ca.cert, server), state);
+  result.action = plan.action === 'unchanged' ? 'unchanged' : 'failed';
+  if (plan.action !== 'unchanged')
+    result.error = `${host.name}: ${plan.action === 'write' ? `the board has ${plan.reason.replace(/^new /, 'other ')}` : plan.action === 'restart' ? plan.reason : plan.reason}; crossdock fleet tls enable brings it back`;
+  result.api = await checkApi(apiEndpoint(host), { ca: options.ca.ca.cert, client }, 5_000);
+  if (result.api === 'open-without-certificate')
+    result.error = `${host.name}: ${result.endpoint} answers without a client certificate`;
+  if (result.error) result.action = 'failed';
+  return result;
+}
+
+export async function disableTls(runner: SshRunner, host: InventoryHost, options: TlsOptions): Promise<TlsHostResult> {
+  const result = base(host);
+  const state = await boardTlsState(runner);
+  if (state.files['server-cert.pem'] === null && state.dropIn === null) result.action = 'not-configured';
+  else {
+    const disabled = await runner.run('sh', ['-c', disableScript()], {
+      privileged: true,
+      allowFailure: true,
+      timeoutMs: 5 * 60_000,
+      mutates: true,
+    });
+    if (disabled.exitCode !== 0) {
+      result.error = `${host.name}: dockerd does not answer after the remote API was removed`;
+      return result;
+    }
+    result.action = 'disabled';
+  }
+  await removeDockerContext(options.dockerConfig, contextName(host));
+  return result;
+}
+
+function noteCertificate(result: TlsHostResult, host: InventoryHost, server: IssuedCertificate): void {
+  result.certificate = server.issued ? 'issued' : 'kept';
+  result.notAfter = server.notAfter;
+  if (server.problem)
+    result.warning = `${host.name}: its server certificate no longer fits: ${server.problem}; crossdock fleet tls enable --renew --limit ${host.name} reissues it`;
+}
+
+/**
+ * `/_ping` over TLS from this machine, as the docker CLI would ask it: with our client
+ * certificate it must answer OK, and without one the board must refuse (--tlsverify).
+ */
+export async function checkApi(
+  endpoint: Endpoint,
+  material: { ca: string; client: KeyPair },
+  waitMs: number,
+): Promise<TlsHostResult['api']> {
+  const deadline = Date.now() + waitMs;
+  let answered = false;
+  for (;;) {
+    answered = await ping(endpoint, { ca: material.ca, cert: material.client.cert, key: material.client.key });
+    if (answered || Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  if (!answered) return 'unreachable';
+  return (await ping(endpoint, { ca: material.ca })) ? 'open-without-certificate' : 'ok';
+}
+
+function ping(endpoint: Endpoint, tls: { ca: string; cert?: string; key?: string }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: endpoint.host,
+        port: endpoint.port,
+        path: '/_ping',
+        method: 'GET',
+        ...tls,
+        // SNI carries host names only (RFC 6066 3); the certificate is still checked against the IP.
+        ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }),
+        timeout: 10_000,
+        agent: false,
+      },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => {
+          resolve(response.statusCode === 200 && body.trim() === 'OK');
+        });
+        response.on('error', () => {
+          resolve(false);
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => {
+      resolve(false);
+    });
+    req.end();
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * The board's side of a transfer, run here with the same POSIX sh, tee, sha256sum and tar a
+ * Debian board has: the bundle is hashed and unpacked as it arrives, and nothing takes its
+ * real name unless the hash and size are the manifest's.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { writeTarGz } from '../../src/build/tar.js';
+import { receiveScript } from '../../src/install/install-host.js';
+import { tempTree } from '../helpers/temp.js';
+
+async function bundle(directory: string) {
+  const file = join(directory, 'docker-1.0.0-aarch64.tgz');
+  await writeTarGz(
+    file,
+    [
+      { path: 'docker', type: 'directory' },
+      { path: 'docker/dockerd', type: 'file', mode: 0o755, content: Buffer.from('#!/bin/sh\necho dockerd\n') },
+      { path: 'docker/runc', type: 'file', mode: 0o755, content: Buffer.alloc(256 * 1024, 7) },
+    ],
+    0,
+  );
+  const bytes = await readFile(file);
+  return { file, bytes, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+}
+
+async function receive(root: string, input: Buffer, expected: { sha256: string; size: number }, streamed = true) {
+  const script = receiveScript({
+    incoming: join(root, 'incoming/docker-1.0.0-aarch64.tgz'),
+    versionDirectory: join(root, 'versions/1.0.0'),
+    ...expected,
+    streamed,
+    record: '{"version":"1.0.0"}\n',
+  });
+  return execa('sh', ['-c', script], { input, reject: false });
+}
+
+describe('receiving a bundle on the board', () => {
+  it('hashes and unpacks it as it arrives, then gives the file, the directory and the record their names', async () => {
+    const root = await tempTree();
+    const b = await bundle(root);
+    const result = await receive(root, b.bytes, b);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout.split('\n')).toEqual([
+      `received ${b.sha256} ${String(b.size)} 0`,
+      'file dockerd',
+      'file runc',
+    ]);
+    expect(await readFile(join(root, 'incoming/docker-1.0.0-aarch64.tgz'))).toEqual(b.bytes);
+    expect(await readFile(join(root, 'versions/1.0.0.json'), 'utf8')).toBe('{"version":"1.0.0"}\n');
+    expect((await execa(join(root, 'versions/1.0.0/dockerd'))).stdout).toBe('dockerd');
+    expect((await readdir(join(root, 'incoming'))).sort()).toEqual(['docker-1.0.0-aarch64.tgz']);
+    expect((await readdir(join(root, 'versions'))).sort()).toEqual(['1.0.0', '1.0.0.json']);
+  });
+
+  it('a bundle changed on the way is refused and leaves nothing behind', async () => {
+    const root = await tempTree();
+    const b = await bundle(root);
+    const changed = Buffer.from(b.bytes);
+    // A flipped byte inside the gzip stream's stored data: tar may still unpack something.
+    changed[changed.length - 20] = (changed[changed.length - 20] ?? 0) ^ 0xff;
+    const result = await receive(root, changed, b);
+    expect(result.exitCode).toBe(3);
+    expect(result.stdout).toMatch(/^received [0-9a-f]{64} \d+ \d+$/m);
+    expect(result.stdout).not.toContain(b.sha256);
+    expect(await readdir(join(root, 'incoming'))).toEqual([]);
+    expect(await readdir(join(root, 'versions'))).toEqual([]);
+  });
+
+  it('a transfer cut short is refused by its size and hash, with nothing named as installed', async () => {
+    const root = await tempTree();
+    const b = await bundle(root);
+    const result = await receive(root, b.bytes.subarray(0, Math.floor(b.size / 2)), b);
+    expect(result.exitCode).toBe(3);
+    expect(existsSync(join(root, 'versions/1.0.0'))).toBe(false);
+    expect(existsSync(join(root, 'incoming/docker-1.0.0-aarch64.tgz'))).toBe(false);
+  });
+
+  it('unpacks a bundle already in incoming/ (a resumed run or a download) without reading stdin', async () => {
+    const root = await tempTree();
+    const b = await bundle(root);
+    expect((await receive(root, b.bytes, b)).exitCode).toBe(0);
+    const again = await receive(root, Buffer.alloc(0), b, false);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`received ${b.sha256} ${String(b.size)} 0`);
+    expect((await readdir(join(root, 'versions/1.0.0'))).sort()).toEqual(['dockerd', 'runc']);
+  });
+});
