@@ -163,10 +163,15 @@ async function tlsCommand(
     import('../install/docker-context.js'),
     import('../install/remote-api.js'),
   ]);
-  const ca = await FleetCa.open(options.tlsDirectory ?? defaultCaDirectory(), createRunner({}));
-  if (ca.created)
+  const directory = options.tlsDirectory ?? defaultCaDirectory();
+  // Only enable makes a CA; status and disable work with what is there.
+  const ca =
+    action === 'enable'
+      ? await FleetCa.open(directory, createRunner({}))
+      : await FleetCa.open(directory, createRunner({}), { create: false });
+  if (ca?.created)
     options.log?.(`made a new CA in ${ca.directory} (keep ca-key.pem safe: it admits clients to every board)`);
-  const caProblem = ca.caProblem();
+  const caProblem = ca?.caProblem();
   if (caProblem) options.log?.(`${caProblem}; make a new one and run tls enable --renew`);
   const work =
     action === 'enable' ? remoteApi.enableTls : action === 'disable' ? remoteApi.disableTls : remoteApi.tlsStatus;

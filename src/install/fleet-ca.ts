@@ -56,8 +56,10 @@ export class FleetCa {
     readonly created: boolean,
   ) {}
 
-  /** Opens the CA in `directory`, making it there when there is none. */
-  static async open(directory: string, runner: Runner): Promise<FleetCa> {
+  /** Opens the CA in `directory`, making it there when there is none (unless `create` is false: null). */
+  static async open(directory: string, runner: Runner): Promise<FleetCa>;
+  static async open(directory: string, runner: Runner, options: { create: false }): Promise<FleetCa | null>;
+  static async open(directory: string, runner: Runner, options: { create?: boolean } = {}): Promise<FleetCa | null> {
     if (!findExecutable('openssl'))
       throw new MissingPrerequisiteError('fleet tls needs openssl to make certificates', {
         hint: 'apt-get install openssl',
@@ -70,6 +72,7 @@ export class FleetCa {
         hint: 'restore the missing file, or move the directory away to start a new CA (every board then needs enable --renew)',
       });
     let created = false;
+    if (!haveCert && options.create === false) return null;
     if (!haveCert) {
       await mkdir(directory, { recursive: true, mode: 0o700 });
       await atomically(directory, async (scratch) => {
@@ -114,6 +117,25 @@ export class FleetCa {
     return left < RENEW_WITHIN_DAYS ? `the CA in ${this.directory} expires ${ca.validTo}` : null;
   }
 
+  /** A board's server certificate as it is here, made by no one; null when there is none. */
+  async existing(board: string, names: readonly string[]): Promise<IssuedCertificate | null> {
+    return this.read(join(this.directory, 'boards', board), names);
+  }
+
+  async existingClient(): Promise<IssuedCertificate | null> {
+    return this.read(join(this.directory, 'client'), null);
+  }
+
+  private async read(directory: string, names: readonly string[] | null): Promise<IssuedCertificate | null> {
+    const certFile = join(directory, 'cert.pem');
+    const keyFile = join(directory, 'key.pem');
+    if (!(await exists(certFile)) || !(await exists(keyFile))) return null;
+    const pair = { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8') };
+    const certificate = new X509Certificate(pair.cert);
+    const problem = this.leafProblem(certificate, names) ?? keyProblem(pair);
+    return { ...pair, issued: false, problem, notAfter: certificate.validTo };
+  }
+
   async client(options: { renew?: boolean } = {}): Promise<IssuedCertificate> {
     return this.leaf(join(this.directory, 'client'), 'crossdock client', null, 'clientAuth', options);
   }
@@ -132,12 +154,8 @@ export class FleetCa {
   ): Promise<IssuedCertificate> {
     const certFile = join(directory, 'cert.pem');
     const keyFile = join(directory, 'key.pem');
-    if (!options.renew && (await exists(certFile)) && (await exists(keyFile))) {
-      const pair = { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8') };
-      const certificate = new X509Certificate(pair.cert);
-      const problem = this.leafProblem(certificate, names) ?? keyProblem(pair);
-      return { ...pair, issued: false, problem, notAfter: certificate.validTo };
-    }
+    const kept = options.renew ? null : await this.read(directory, names);
+    if (kept) return kept;
     await mkdir(directory, { recursive: true, mode: 0o700 });
     await atomically(directory, async (scratch) => {
       const extensions = [

@@ -104,10 +104,13 @@ export interface BoardTlsState {
   /** sha256 of the installed drop-in, null where missing. */
   dropIn: string | null;
   dockerActive: boolean;
+  /** docker.service is installed (crossdock install puts it there). */
+  engine: boolean;
 }
 
 export type TlsPlan =
   | { action: 'skip'; reason: string }
+  | { action: 'refuse'; reason: string; hint: string }
   | { action: 'unchanged' }
   | { action: 'restart'; reason: string }
   | { action: 'write'; reason: string };
@@ -123,6 +126,12 @@ export function planTls(
   options: { restart?: boolean } = {},
 ): TlsPlan {
   if (!board.systemd) return { action: 'skip', reason: 'the remote API needs systemd on the board' };
+  if (!board.engine)
+    return {
+      action: 'refuse',
+      reason: 'no engine is installed here',
+      hint: 'crossdock install a build with dockerd first',
+    };
   const differing = BOARD_FILES.filter((file) => board.files[file] !== sha256(wanted[file]));
   if (board.dropIn !== sha256(wanted['remote-api.conf']) && !differing.includes('remote-api.conf'))
     differing.push('remote-api.conf');
@@ -136,13 +145,17 @@ export function planTls(
   return { action: 'unchanged' };
 }
 
-/** `BoardTlsState` from the probe script's lines: `file NAME SHA|-`, `dropin SHA|-`, `systemd yes|no`, `docker active|…`. */
+/**
+ * `BoardTlsState` from the state script's lines: `file NAME SHA`, `dropin SHA`, `systemd yes|no`,
+ * `engine yes|no`, `docker active|…` (an empty SHA: the file is missing).
+ */
 export function parseBoardTlsState(output: string): BoardTlsState {
   const state: BoardTlsState = {
     systemd: false,
     files: { 'ca.pem': null, 'server-cert.pem': null, 'server-key.pem': null, 'remote-api.conf': null },
     dropIn: null,
     dockerActive: false,
+    engine: false,
   };
   for (const line of output.split('\n')) {
     const [key, first, second] = line.trim().split(/\s+/);
@@ -152,6 +165,7 @@ export function parseBoardTlsState(output: string): BoardTlsState {
     else if (key === 'dropin') state.dropIn = hash(first);
     else if (key === 'systemd') state.systemd = first === 'yes';
     else if (key === 'docker') state.dockerActive = first === 'active';
+    else if (key === 'engine') state.engine = first === 'yes';
   }
   return state;
 }

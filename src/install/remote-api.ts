@@ -49,7 +49,8 @@ export interface TlsHostResult {
 }
 
 export interface TlsOptions {
-  ca: FleetCa;
+  /** The fleet's CA; null where there is none yet (status and disable need none). */
+  ca: FleetCa | null;
   dockerConfig: string;
   renew?: boolean;
   restart?: boolean;
@@ -61,6 +62,7 @@ const STATE_SCRIPT = [
   `for f in ${BOARD_FILES.join(' ')}; do echo "file $f $(sha256sum ${BOARD_TLS_DIRECTORY}/$f 2>/dev/null | cut -d' ' -f1)"; done`,
   `echo "dropin $(sha256sum ${DROP_IN_FILE} 2>/dev/null | cut -d' ' -f1)"`,
   '[ -d /run/systemd/system ] && echo "systemd yes" || echo "systemd no"',
+  `[ -e ${boardLayout().units}/docker.service ] && echo "engine yes" || echo "engine no"`,
   'echo "docker $(systemctl is-active docker 2>/dev/null)"',
 ].join('\n');
 
@@ -137,17 +139,26 @@ function base(host: InventoryHost): TlsHostResult {
 
 export async function enableTls(runner: SshRunner, host: InventoryHost, options: TlsOptions): Promise<TlsHostResult> {
   const result = base(host);
+  const { ca } = options;
+  if (!ca) throw new Error('fleet tls enable needs the CA');
   const state = await boardTlsState(runner);
-  if (!state.systemd) {
+  // Whether the board can have it at all comes before any certificate is made for it.
+  const possible = planTls(boardFiles('', { cert: '', key: '' }), state);
+  if (possible.action === 'skip') {
     result.action = 'skipped';
-    result.warning = `${host.name}: the remote API needs systemd on the board; left as it is`;
+    result.warning = `${host.name}: ${possible.reason}; left as it is`;
     return result;
   }
-  const server = await options.ca.server(host.name, subjectAltNames(host), { renew: options.renew ?? false });
-  const client = await options.ca.client();
+  if (possible.action === 'refuse') {
+    result.error = `${host.name}: ${possible.reason}; ${possible.hint}`;
+    return result;
+  }
+  const server = await ca.server(host.name, subjectAltNames(host), { renew: options.renew ?? false });
+  const client = await ca.client();
   noteCertificate(result, host, server);
-  const wanted = boardFiles(options.ca.ca.cert, server);
+  const wanted = boardFiles(ca.ca.cert, server);
   const plan = planTls(wanted, state, { restart: options.restart ?? false });
+  if (plan.action === 'skip' || plan.action === 'refuse') throw new Error('unreachable: checked above');
   if (plan.action === 'write') {
     const archive = await tarBuffer(
       BOARD_FILES.map((file) => ({
@@ -189,7 +200,7 @@ export async function enableTls(runner: SshRunner, host: InventoryHost, options:
   const endpoint = apiEndpoint(host);
   result.api = await checkApi(
     endpoint,
-    { ca: options.ca.ca.cert, client },
+    { ca: ca.ca.cert, client },
     plan.action === 'unchanged' ? 5_000 : (options.apiWaitMs ?? 60_000),
   );
   if (result.api === 'open-without-certificate')
@@ -201,7 +212,7 @@ export async function enableTls(runner: SshRunner, host: InventoryHost, options:
     options.dockerConfig,
     result.context,
     endpoint,
-    { ca: options.ca.ca.cert, client },
+    { ca: ca.ca.cert, client },
     `crossdock: ${host.name}'s engine over TLS`,
   );
   if (result.error) result.action = 'failed';
@@ -211,21 +222,27 @@ export async function enableTls(runner: SshRunner, host: InventoryHost, options:
 export async function tlsStatus(runner: SshRunner, host: InventoryHost, options: TlsOptions): Promise<TlsHostResult> {
   const result = base(host);
   const state = await boardTlsState(runner);
-  if (state.files['server-cert.pem'] === null) {
+  if (state.files['server-cert.pem'] === null && state.dropIn === null) {
     result.action = 'not-configured';
     return result;
   }
-  const server = await options.ca.server(host.name, subjectAltNames(host));
-  const client = await options.ca.client();
+  // Only looks: a certificate missing here is reported, never made.
+  const server = options.ca ? await options.ca.existing(host.name, subjectAltNames(host)) : null;
+  if (!options.ca || !server) {
+    result.error = `${host.name}: the board serves the remote API, but ${options.ca ? 'its certificate is not' : 'no CA is'} in ${options.ca?.directory ?? 'the tls directory'}`;
+    return result;
+  }
   noteCertificate(result, host, server);
   const plan = planTls(boardFiles(options.ca.ca.cert, server), state);
-  result.action = plan.action === 'unchanged' ? 'unchanged' : 'failed';
   if (plan.action !== 'unchanged')
-    result.error = `${host.name}: ${plan.action === 'write' ? `the board has ${plan.reason.replace(/^new /, 'other ')}` : plan.action === 'restart' ? plan.reason : plan.reason}; crossdock fleet tls enable brings it back`;
-  result.api = await checkApi(apiEndpoint(host), { ca: options.ca.ca.cert, client }, 5_000);
-  if (result.api === 'open-without-certificate')
-    result.error = `${host.name}: ${result.endpoint} answers without a client certificate`;
-  if (result.error) result.action = 'failed';
+    result.error = `${host.name}: ${plan.action === 'write' ? `the board has ${plan.reason.replace(/^new /, 'another ')}` : plan.reason}; crossdock fleet tls enable brings it back`;
+  const client = await options.ca.existingClient();
+  if (client) {
+    result.api = await checkApi(apiEndpoint(host), { ca: options.ca.ca.cert, client }, 5_000);
+    if (result.api === 'open-without-certificate')
+      result.error = `${host.name}: ${result.endpoint} answers without a client certificate`;
+  }
+  result.action = result.error ? 'failed' : 'unchanged';
   return result;
 }
 

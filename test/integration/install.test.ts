@@ -261,6 +261,8 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     expect((JSON.parse(intruder.stdout) as Report).hosts[0]?.error).toBe(
       'rpi-3-1: docker-1.6.0-aarch64.tgz: signed by no allowed signer',
     );
+    // Checked before the send: nothing of an unsigned build reaches the board.
+    expect((JSON.parse(intruder.stdout) as Report).hosts[0]?.bytesSent).toBe(0);
     expect(await onBoard('rpi-3-1', 'ls /opt/crossdock/versions | grep -c 1.6.0 || true')).toBe('0');
 
     const good = await dist('1.7.0', ['aarch64']);

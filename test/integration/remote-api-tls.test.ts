@@ -112,6 +112,16 @@ describe('the fleet CA and the client side of the remote API', () => {
     expect((await ca.server('pi-a', moved)).problem).toBe('its key.pem is not the key of its cert.pem');
   });
 
+  it('only looks when asked to: no CA or certificate is made for status', async () => {
+    const directory = await tempTree();
+    expect(await FleetCa.open(join(directory, 'tls'), runner, { create: false })).toBeNull();
+    const ca = await FleetCa.open(join(directory, 'tls'), runner);
+    expect(await ca.existing('pi-a', subjectAltNames(board))).toBeNull();
+    expect(await ca.existingClient()).toBeNull();
+    const issued = await ca.server('pi-a', subjectAltNames(board));
+    expect(await ca.existing('pi-a', subjectAltNames(board))).toMatchObject({ issued: false, cert: issued.cert });
+  });
+
   it('refuses a CA directory with a certificate but no key, naming the file', async () => {
     const directory = await tempTree({ 'ca.pem': 'x' });
     await expect(FleetCa.open(directory, runner)).rejects.toThrow(`${directory}: ca.pem without ca-key.pem`);
@@ -132,9 +142,9 @@ describe('the fleet CA and the client side of the remote API', () => {
     const other = await FleetCa.open(join(directory, 'other'), runner);
     const impostor = await listener(other, await other.server('pi-a', subjectAltNames(board)), true);
     expect(await checkApi({ host: '127.0.0.1', port: impostor }, material, 0)).toBe('unreachable');
-    const closed = open + 0;
+    // Nothing listening any more.
     await new Promise((resolve) => servers.at(1)?.close(resolve));
-    expect(await checkApi({ host: '127.0.0.1', port: closed }, material, 0)).toBe('unreachable');
+    expect(await checkApi({ host: '127.0.0.1', port: open }, material, 0)).toBe('unreachable');
   });
 
   it.runIf(findExecutable('docker'))('writes docker contexts the docker CLI reads, and removes them', async () => {

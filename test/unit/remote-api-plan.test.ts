@@ -90,16 +90,19 @@ describe('remote API planning', () => {
       },
       dropIn: sha256(remoteApiDropIn()),
       dockerActive: true,
+      engine: true,
     };
     const none: BoardTlsState = {
       systemd: true,
       files: { 'ca.pem': null, 'server-cert.pem': null, 'server-key.pem': null, 'remote-api.conf': null },
       dropIn: null,
       dockerActive: true,
+      engine: true,
     };
 
     it.each([
       ['a board without systemd', { ...none, systemd: false }, {}, 'skip'],
+      ['a board without the engine', { ...none, engine: false }, {}, 'refuse'],
       ['a board never set up', none, {}, 'write'],
       ['a board with exactly these files and its engine up', done, {}, 'unchanged'],
       ['the same, with --restart', done, { restart: true }, 'restart'],
@@ -132,6 +135,7 @@ describe('remote API planning', () => {
             'file remote-api.conf',
             'dropin ',
             'systemd yes',
+            'engine yes',
             'docker active',
           ].join('\n'),
         ),
@@ -140,6 +144,7 @@ describe('remote API planning', () => {
         files: { 'ca.pem': null, 'server-cert.pem': hash, 'server-key.pem': null, 'remote-api.conf': null },
         dropIn: null,
         dockerActive: true,
+        engine: true,
       });
       expect(parseBoardTlsState('systemd no\ndocker inactive\n')).toMatchObject({
         systemd: false,

@@ -47,10 +47,15 @@ describe('full-system board models', () => {
         overlay: '/b/disk.qcow2',
         seed: '/b/seed.img',
         port: 40022,
+        apiPort: 40023,
         lan: { hubPort: 5555, localPort: 6666, mac: lanMac(3) },
       },
     );
     expect(args[args.indexOf('-M') + 1]).toBe('q35');
+    // The engine's remote API (fleet tls) is forwarded beside sshd, to loopback too.
+    expect(args).toContain(
+      'user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:40023-:2376',
+    );
     expect(args).not.toContain('-cpu');
     expect(args).toContain('socket,id=lan,udp=127.0.0.1:5555,localaddr=127.0.0.1:6666');
     expect(args).toContain('virtio-net-pci,netdev=lan,mac=52:54:00:cd:00:03');
