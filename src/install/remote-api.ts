@@ -82,6 +82,8 @@ function applyScript(): string {
     `mv ${d}.new ${d}`,
     `cp ${d}/remote-api.conf ${DROP_IN_FILE}.new`,
     `mv ${DROP_IN_FILE}.new ${DROP_IN_FILE}`,
+    // From here on a failure is answered by putting the old files back, not by stopping.
+    'set +e',
     'systemctl daemon-reload',
     'systemctl restart docker',
     'ok=',

@@ -117,6 +117,14 @@ describe('the crossdock bin', () => {
     expect(option.stderr).toContain('Unknown option `--frobnicate`');
   });
 
+  it('refuses an unknown fleet tls action with exit 2 and the actions there are', async () => {
+    const result = await crossdock(['fleet', 'tls', 'open']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toBe(
+      'crossdock: fleet tls open: unknown tls action\n  hint: fleet tls enable | status | disable',
+    );
+  });
+
   it('reads build --version as the release version, not as the global --version', async () => {
     const cwd = await tempTree();
     const result = await crossdock(['build', '--version', '27.5'], { cwd });

@@ -34,13 +34,12 @@ async function receive(root: string, input: Buffer, expected: { sha256: string; 
     versionDirectory: join(root, 'versions/1.0.0'),
     ...expected,
     streamed,
-    record: '{"version":"1.0.0"}\n',
   });
   return execa('sh', ['-c', script], { input, reject: false });
 }
 
 describe('receiving a bundle on the board', () => {
-  it('hashes and unpacks it as it arrives, then gives the file, the directory and the record their names', async () => {
+  it('hashes and unpacks it as it arrives, then gives the file and the directory their names', async () => {
     const root = await tempTree();
     const b = await bundle(root);
     const result = await receive(root, b.bytes, b);
@@ -51,10 +50,9 @@ describe('receiving a bundle on the board', () => {
       'file runc',
     ]);
     expect(await readFile(join(root, 'incoming/docker-1.0.0-aarch64.tgz'))).toEqual(b.bytes);
-    expect(await readFile(join(root, 'versions/1.0.0.json'), 'utf8')).toBe('{"version":"1.0.0"}\n');
     expect((await execa(join(root, 'versions/1.0.0/dockerd'))).stdout).toBe('dockerd');
     expect((await readdir(join(root, 'incoming'))).sort()).toEqual(['docker-1.0.0-aarch64.tgz']);
-    expect((await readdir(join(root, 'versions'))).sort()).toEqual(['1.0.0', '1.0.0.json']);
+    expect((await readdir(join(root, 'versions'))).sort()).toEqual(['1.0.0']);
   });
 
   it('a bundle changed on the way is refused and leaves nothing behind', async () => {
