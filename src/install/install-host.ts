@@ -279,7 +279,18 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
       .map((line) => line.slice('file '.length));
     if (image) {
       result.bytesSent += await deliver(runner, image, options, step);
-      await runner.run('cp', ['-f', `${layout.incoming}/${image.file}`, probeImageFile(manifest.version)], root);
+      const imageFile = `${layout.incoming}/${image.file}`;
+      const imageSum = await remoteSha256(runner, imageFile);
+      if (imageSum !== image.sha256) {
+        await runner.run('rm', ['-f', imageFile], root);
+        throw new FailureError(
+          `${runner.host}: ${image.file} arrived with sha256 ${imageSum ?? 'none'}, not ${image.sha256}`,
+          {
+            hint: 'nothing was switched; run again (the transfer is retried from the start)',
+          },
+        );
+      }
+      await runner.run('cp', ['-f', imageFile, probeImageFile(manifest.version)], root);
     }
 
     if (desired !== null) {

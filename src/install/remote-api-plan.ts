@@ -115,6 +115,20 @@ export type TlsPlan =
   | { action: 'restart'; reason: string }
   | { action: 'write'; reason: string };
 
+/** Why a board cannot serve the remote API at all, before any certificate is made for it. */
+export function boardCannot(
+  board: Pick<BoardTlsState, 'systemd' | 'engine'>,
+): Extract<TlsPlan, { action: 'skip' | 'refuse' }> | null {
+  if (!board.systemd) return { action: 'skip', reason: 'the remote API needs systemd on the board' };
+  if (!board.engine)
+    return {
+      action: 'refuse',
+      reason: 'no engine is installed here',
+      hint: 'crossdock install a build with dockerd first',
+    };
+  return null;
+}
+
 /**
  * The files the board should have against those it has. Nothing changes, and the daemon is not
  * restarted, when the board already has exactly these bytes and its engine runs: enabling twice
@@ -125,13 +139,8 @@ export function planTls(
   board: BoardTlsState,
   options: { restart?: boolean } = {},
 ): TlsPlan {
-  if (!board.systemd) return { action: 'skip', reason: 'the remote API needs systemd on the board' };
-  if (!board.engine)
-    return {
-      action: 'refuse',
-      reason: 'no engine is installed here',
-      hint: 'crossdock install a build with dockerd first',
-    };
+  const cannot = boardCannot(board);
+  if (cannot) return cannot;
   const differing = BOARD_FILES.filter((file) => board.files[file] !== sha256(wanted[file]));
   if (board.dropIn !== sha256(wanted['remote-api.conf']) && !differing.includes('remote-api.conf'))
     differing.push('remote-api.conf');

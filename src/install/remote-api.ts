@@ -20,6 +20,7 @@ import {
   apiEndpoint,
   BOARD_FILES,
   BOARD_TLS_DIRECTORY,
+  boardCannot,
   type BoardFile,
   contextName,
   DROP_IN_FILE,
@@ -144,14 +145,13 @@ export async function enableTls(runner: SshRunner, host: InventoryHost, options:
   const { ca } = options;
   if (!ca) throw new Error('fleet tls enable needs the CA');
   const state = await boardTlsState(runner);
-  // Whether the board can have it at all comes before any certificate is made for it.
-  const possible = planTls(boardFiles('', { cert: '', key: '' }), state);
-  if (possible.action === 'skip') {
+  const possible = boardCannot(state);
+  if (possible?.action === 'skip') {
     result.action = 'skipped';
     result.warning = `${host.name}: ${possible.reason}; left as it is`;
     return result;
   }
-  if (possible.action === 'refuse') {
+  if (possible?.action === 'refuse') {
     result.error = `${host.name}: ${possible.reason}; ${possible.hint}`;
     return result;
   }

@@ -37,6 +37,7 @@ export interface ConnectOptions {
   /** sudo password, when the host's sudo needs one. */
   sudoPassword?: string | undefined;
   agent?: string | undefined;
+  /** How long the SSH handshake may take; 30 s by default (a Pi Zero under load is slow). */
   readyTimeoutMs?: number;
   dryRun?: boolean;
   log?: (line: string) => void;
@@ -100,7 +101,7 @@ export class SshRunner implements Runner {
         // instructions: chacha20-poly1305 first, as OpenSSH orders it (ssh2 puts AES-GCM first
         // when this machine has AES-NI). Measured onto an emulated Pi 3: 64 MB in 2.2 s against 3.9 s.
         algorithms: { cipher: [...CIPHERS] },
-        readyTimeout: options.readyTimeoutMs ?? 20_000,
+        readyTimeout: options.readyTimeoutMs ?? 30_000,
         ...(sock ? { sock } : {}),
         keepaliveInterval: 10_000,
         keepaliveCountMax: 3,
