@@ -116,4 +116,9 @@ export { install, type InstallOptions, type InstallReport, parseBatch, waves } f
 export { installHost, type HostResult, type HostStatus } from './install/install-host.js';
 export { chooseBundle, versionsToPrune, boardLayout } from './install/plan.js';
 export { hostStatus, rollbackHost } from './install/fleet-ops.js';
+export { swarmInit, swarmLeave, swarmStatus, type SwarmReport } from './install/swarm.js';
+export { enableTls, disableTls, tlsStatus, checkApi, type TlsHostResult } from './install/remote-api.js';
+export { FleetCa, defaultCaDirectory } from './install/fleet-ca.js';
+export { writeDockerContext, dockerConfigDirectory } from './install/docker-context.js';
+export { apiEndpoint, subjectAltNames, planTls, remoteApiDropIn } from './install/remote-api-plan.js';
 export { pipeline, DEFAULT_FLEET, type PipelineReport } from './pipeline.js';
