@@ -17,9 +17,8 @@ export function probeScript(installPath: string): string {
   // emulated board, and this runs before every install.
   const show = (file: string) => `[ -r ${file} ] && { IFS= read -r l < ${file}; printf '%s\\n' "$l"; }`;
   return [
-    'set -- $(uname -rm)',
-    `${section('uname')}; printf '%s\\n' "$2"`,
-    `${section('kernel')}; printf '%s\\n' "$1"`,
+    `${section('uname')}; uname -m`,
+    `${section('kernel')}; uname -r`,
     `${section('longbit')}; getconf LONG_BIT 2>/dev/null`,
     `${section('dpkg')}; dpkg --print-architecture 2>/dev/null`,
     `${section('osrelease')}; cat /etc/os-release 2>/dev/null`,
