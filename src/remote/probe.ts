@@ -35,7 +35,7 @@ export function probeScript(installPath: string): string {
     // dockerd loads its AppArmor profile with apparmor_parser whenever the kernel has AppArmor on.
     `${section('apparmor')}; ${show('/sys/module/apparmor/parameters/enabled')}; command -v apparmor_parser >/dev/null 2>&1 || [ -x /sbin/apparmor_parser ] && echo parser`,
     `${section('packages')}; dpkg-query -W -f '\${Package} \${Version} \${db:Status-Abbrev}\\n' docker.io docker-ce containerd containerd.io runc 2>/dev/null`,
-    `${section('commands')}; for c in dockerd docker containerd runc; do command -v "$c"; done; q=${shellQuote(installPath)}; [ -L "$q/current" ] && printf '%s/%s\\n' "$q" "$(readlink "$q/current")"`,
+    `${section('commands')}; for c in dockerd docker containerd runc; do command -v "$c"; done; q=${shellQuote(installPath)}; [ -L "$q/current" ] && printf 'crossdock-current %s\\n' "$(readlink "$q/current")"`,
     `${section('sudo')}; u=$(id -u); echo "$u"; [ "$u" = 0 ] || { command -v sudo >/dev/null && { sudo -n true 2>/dev/null && echo nopasswd || echo password; }; }`,
     section('end'),
   ].join('\n');
@@ -115,7 +115,7 @@ export function parseProbe(name: string, output: string, registry: TargetRegistr
   const iptables = get('iptables');
   const sudoLines = get('sudo').split('\n');
   const commands = get('commands').split('\n').filter(Boolean);
-  const current = commands.find((line) => line.includes('/opt/crossdock/versions/')) ?? null;
+  const current = commands.find((line) => line.startsWith('crossdock-current ')) ?? null;
   return {
     name,
     target: identity?.target ?? null,
@@ -148,7 +148,7 @@ export function parseProbe(name: string, output: string, registry: TargetRegistr
         .map((line) => line.split(' '))
         .filter((fields) => fields.length >= 3 && fields[2]?.startsWith('i'))
         .map(([pkg, version]) => ({ name: pkg ?? '', version: version ?? '' })),
-      commands: commands.filter((line) => line.startsWith('/') && !line.includes('/opt/crossdock/versions/')),
+      commands: commands.filter((line) => line.startsWith('/')),
       crossdockVersion: current ? (current.split('/').at(-1) ?? null) : null,
     },
     sudo: sudoLines[0] === '0' ? 'root' : sudoLines[1] === 'nopasswd' ? 'nopasswd' : sudoLines[1] ? 'password' : 'none',

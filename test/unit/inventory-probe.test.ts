@@ -1,3 +1,6 @@
+import { mkdir, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { LocalRunner } from '../../src/exec/local-runner.js';
 import { loadTargets } from '../../src/platform/targets.js';
@@ -135,6 +138,16 @@ describe('probe parsing', () => {
     expect(report.memoryCgroup.enabled).toBe(false);
     expect(report.memoryCgroup.fix).toContain('cgroup_enable=memory cgroup_memory=1');
     expect(report.memoryCgroup.fix).toContain('/boot/cmdline.txt');
+  });
+
+  it('reports the version crossdock has active, from the current link it made (relative)', async () => {
+    const root = await tempTree();
+    await mkdir(join(root, 'versions/1.2.0'), { recursive: true });
+    await symlink('versions/1.2.0', join(root, 'current'));
+    const output = (await execa('sh', ['-c', probeScript(root)])).stdout;
+    const report = parseProbe('here', output, await loadTargets());
+    expect(report.docker.crossdockVersion).toBe('1.2.0');
+    expect(report.docker.commands.every((c) => c.startsWith('/'))).toBe(true);
   });
 
   it('quotes the install path it is given', () => {
