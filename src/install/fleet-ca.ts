@@ -22,6 +22,8 @@ const DAY_MS = 86_400_000;
 const CA_DAYS = 3650;
 /** What browsers' CA/Browser Forum rules cap server certificates at; dockerd does not care. */
 const LEAF_DAYS = 825;
+/** `openssl req` options for a new unencrypted ECDSA P-256 key, for the CA and every leaf alike. */
+const NEW_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
 
 export function defaultCaDirectory(env: Record<string, string | undefined> = process.env): string {
   return join(env.XDG_CONFIG_HOME ?? join(env.HOME ?? homedir(), '.config'), 'crossdock', 'tls');
@@ -82,11 +84,7 @@ export class FleetCa {
             'req',
             '-x509',
             '-new',
-            '-newkey',
-            'ec',
-            '-pkeyopt',
-            'ec_paramgen_curve:P-256',
-            '-nodes',
+            ...NEW_KEY,
             '-keyout',
             join(scratch, 'ca-key.pem'),
             '-out',
@@ -170,11 +168,7 @@ export class FleetCa {
         [
           'req',
           '-new',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
+          ...NEW_KEY,
           '-keyout',
           join(scratch, 'key.pem'),
           '-out',

@@ -67,8 +67,9 @@ const STATE_SCRIPT = [
   'echo "docker $(systemctl is-active docker 2>/dev/null)"',
 ].join('\n');
 
-/** dockerd answers on its local socket again, within about 90 s (an emulated board is slow). */
-const WAIT_ENGINE = `for i in $(seq 1 45); do ${DOCKER} version --format '{{.Server.Version}}' >/dev/null 2>&1 && exit 0; sleep 2; done; exit 1`;
+/** Sets ok=1 once dockerd answers on its local socket again, within about 90 s (an emulated board is slow). */
+const AWAIT_ENGINE = `ok=; for i in $(seq 1 45); do ${DOCKER} version --format '{{.Server.Version}}' >/dev/null 2>&1 && { ok=1; break; }; sleep 2; done`;
+const WAIT_ENGINE = `${AWAIT_ENGINE}; [ -n "$ok" ]`;
 
 function applyScript(): string {
   const d = BOARD_TLS_DIRECTORY;
@@ -87,8 +88,7 @@ function applyScript(): string {
     'set +e',
     'systemctl daemon-reload',
     'systemctl restart docker',
-    'ok=',
-    `for i in $(seq 1 45); do ${DOCKER} version --format '{{.Server.Version}}' >/dev/null 2>&1 && { ok=1; break; }; sleep 2; done`,
+    AWAIT_ENGINE,
     `if [ -n "$ok" ]; then rm -rf ${d}.old; exit 0; fi`,
     // Not back: the files it ran with before (or none), and the engine restarted with them.
     `rm -rf ${d}`,
