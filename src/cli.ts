@@ -32,6 +32,7 @@ function configOverrides(flags: Flags) {
     repo: flags.repo,
     'api-url': flags.apiUrl,
     inventory: flags.inventory,
+    docker: textFlag(flags.docker),
   };
 }
 
@@ -144,7 +145,11 @@ export function createCli() {
     .command('build', 'Build the engine and runtime for each target: verified, reproducible bundles in DIR/<version>/')
     .option('--target <targets>', 'Targets (comma-separated or repeated)')
     .option('--component <components>', 'Binaries to build (comma-separated or repeated), e.g. runc,containerd')
-    .option('--version <version>', "Release version (semver); default: the config's, else 0.0.0-<time>-<sha>")
+    .option('--version <version>', "Release version (semver); default: the config's, else the Docker version built")
+    .option(
+      '--docker <version>',
+      "Docker release (29.7.2, or latest): all five sources at the versions moby's Dockerfile pins",
+    )
     .option('--out <dir>', 'Output directory (default dist)')
     .option('--jobs <n>', 'Builds at once')
     .option('--no-smoke', 'Skip the smoke runs under QEMU')
@@ -359,6 +364,7 @@ export function createCli() {
       'Inventory of boards (default: install.inventory; none: an emulated Pi Zero, Pi 3 and Pi 4 on 32-bit OS)',
     )
     .option('--version <version>', 'Release version (semver)')
+    .option('--docker <version>', 'Docker release to build (29.7.2, or latest)')
     .option('--accept-new', 'Record the host key of a board seen for the first time')
     .option('--json', 'Print a JSON report')
     .action(async (flags: Flags) => {
@@ -367,6 +373,7 @@ export function createCli() {
         config: flags.config as string | undefined,
         inventory: textFlag(flags.inventory),
         version: textFlag(flags.version),
+        docker: textFlag(flags.docker),
         acceptNew: Boolean(flags.acceptNew),
         json: Boolean(flags.json),
         verbose: Boolean(flags.verbose),

@@ -69,17 +69,13 @@ export {
 } from './binfmt/entry.js';
 export { runUnderEmulation, type EmulationResult } from './emulation/run-under-emulation.js';
 export { probeProgram } from './emulation/probe-program.js';
-export {
-  build,
-  BuildFailedError,
-  allRecipes,
-  selectComponents,
-  type BuildOptions,
-  type BuildResult,
-} from './build/build.js';
+export { build, BuildFailedError, selectParts, type BuildOptions, type BuildResult } from './build/build.js';
 export { verifyDist, type DistVerification } from './build/verify-dist.js';
 export { verifyBinary, type BinaryVerification } from './build/verify-binary.js';
-export { BUILTIN_RECIPES } from './build/recipes.js';
+export { DEFAULT_SOURCES, partsWith } from './build/recipes.js';
+export { BUILTIN_SOURCES, detectLayout, directoryTree, type Layout, type SourceTree } from './build/release-lines.js';
+export { resolveDockerRelease, type DockerRelease } from './build/docker-release.js';
+export { resolveGo, type GoToolchain } from './toolchain/go-toolchain.js';
 export { RecipeSchema, type Recipe } from './build/recipe-schema.js';
 export { type Manifest, type ManifestArtifact, type ManifestBinary } from './build/manifest.js';
 export { parseReleaseTag, shouldMakeLatest, mergeDists, planAssets } from './release/plan.js';

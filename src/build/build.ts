@@ -36,7 +36,10 @@ import {
 import type { BuildValues } from './placeholders.js';
 import { fillPlaceholders } from './placeholders.js';
 import type { Recipe } from './recipe-schema.js';
-import { recipesWith } from './recipes.js';
+import { DEFAULT_SOURCES, type Part, partsWith } from './recipes.js';
+import { type BuiltinSource, detectLayout, directoryTree, isBuiltinSource, type Layout } from './release-lines.js';
+import { type DockerRelease, resolveDockerRelease, UPSTREAM_MIRROR } from './docker-release.js';
+import { combineRequirements, goEnvironmentOf, type GoToolchain, resolveGo } from '../toolchain/go-toolchain.js';
 import { fetchSource, type SourceCheckout } from './fetch-source.js';
 import { buildProbeImage } from './probe-image.js';
 import { writeTarGz } from './tar.js';
@@ -83,29 +86,33 @@ export function defaultCacheDirectory(env: Record<string, string | undefined> = 
   return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'crossdock');
 }
 
-/** Built-in recipes, with the file's own replacing any of the same name. */
-export function allRecipes(config: ResolvedConfig): Recipe[] {
-  return recipesWith(config.build.recipes);
-}
-
-/** The (recipe, binary) pairs the components ask for, in recipe order. */
-export function selectComponents(config: ResolvedConfig): Array<{ recipe: Recipe; binaries: string[] }> {
-  const recipes = allRecipes(config);
-  const wanted = config.build.components ?? recipes.flatMap((recipe) => recipe.binaries.map((binary) => binary.name));
-  return recipes
-    .map((recipe) => ({
-      recipe,
-      binaries: recipe.binaries.map((binary) => binary.name).filter((name) => wanted.includes(name)),
-    }))
+/** The parts (built-in sources and the user's recipes) and binaries the components ask for. */
+export function selectParts(config: ResolvedConfig): Array<{ part: Part; binaries: string[] }> {
+  const parts = partsWith(config.build.recipes);
+  const wanted = config.build.components ?? parts.flatMap((part) => part.binaries);
+  return parts
+    .map((part) => ({ part, binaries: part.binaries.filter((name) => wanted.includes(name)) }))
     .filter((selection) => selection.binaries.length > 0);
 }
+
+/** Recipes and the binaries wanted of each, once every source's layout is known. */
+export type Selection = Array<{ recipe: Recipe; binaries: string[] }>;
 
 /**
  * A build with the engine also writes each target's health-check image: the board runs it
  * after an install to prove containers, the bridge and published ports work.
  */
-export function wantsProbeImage(selection: ReturnType<typeof selectComponents>): boolean {
+export function wantsProbeImage(selection: ReadonlyArray<{ binaries: readonly string[] }>): boolean {
   return selection.some(({ binaries }) => binaries.includes('dockerd'));
+}
+
+/** The spec each part builds from: the file's, else `build.docker`'s, else the recipe's or the default. */
+export function sourceSpecOf(part: Part, config: ResolvedConfig, release: DockerRelease | null): string {
+  const configured = config.build.sources[part.name];
+  if (configured) return configured;
+  if (part.recipe) return config.build.sources[part.recipe.source] ?? part.recipe.source;
+  const name = part.name as BuiltinSource;
+  return release?.sources[name] ?? DEFAULT_SOURCES[name];
 }
 
 interface Job {
@@ -118,14 +125,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const { config, registry, runner } = options;
   const cacheDirectory = config.build.cacheDir ?? defaultCacheDirectory();
   const targets = config.targets.map((name) => registry.get(name));
-  const selection = selectComponents(config);
-  if (selection.length === 0)
+  const parts = selectParts(config);
+  if (parts.length === 0)
     throw new UserError('build: no components selected', {
       hint: 'list components in build.components or --component',
     });
   const qemu = options.toolchains.find((t) => t.kind === 'emulator');
   if (!qemu) throw new Error('toolchains/ defines no emulator');
-  preflight(options, targets, selection, qemu);
+  preflight(options, targets, parts, qemu);
   // A bad --version is bad input: refuse it before fetching anything.
   const explicitVersion = options.version
     ? normalizeVersion(options.version, '--version')
@@ -133,31 +140,59 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ? normalizeVersion(config.version, 'version')
       : undefined;
 
-  // Sources, once per spec (engine, cli and libnetwork share one Debian source package).
+  const sourceContext = { runner, cacheDirectory, baseDirectory: options.baseDirectory };
+  const release = config.build.docker
+    ? await resolveDockerRelease(config.build.docker, config.build.mirror ?? UPSTREAM_MIRROR, sourceContext)
+    : null;
+  // Sources, once per spec (Debian's docker.io holds moby and the cli).
   const checkouts = new Map<string, Promise<SourceCheckout>>();
-  const sourceOf = (recipe: Recipe) => {
-    const spec = config.build.sources[recipe.name] ?? recipe.source;
+  if (release) checkouts.set(release.sources.moby, Promise.resolve(release.moby));
+  const checkoutOf = (spec: string, name: string) => {
     let checkout = checkouts.get(spec);
     if (!checkout) {
-      checkout = fetchSource(spec, `build.sources.${recipe.name}`, {
-        runner,
-        cacheDirectory,
-        baseDirectory: options.baseDirectory,
-      });
+      checkout = fetchSource(spec, `build.sources.${name}`, sourceContext);
       checkouts.set(spec, checkout);
     }
     return checkout;
   };
   const sources = new Map<string, SourceCheckout>();
-  for (const { recipe } of selection) sources.set(recipe.name, await sourceOf(recipe));
+  const layouts: Layout[] = [];
+  const selection: Selection = [];
+  for (const { part, binaries } of parts) {
+    const checkout = await checkoutOf(sourceSpecOf(part, config, release), part.name);
+    const recipes = part.recipe
+      ? [part.recipe]
+      : isBuiltinSource(part.name)
+        ? detectLayoutOf(part.name, checkout, layouts)
+        : [];
+    for (const recipe of recipes) {
+      const wanted = recipe.binaries.map((b) => b.name).filter((name) => binaries.includes(name));
+      if (wanted.length === 0) continue;
+      sources.set(recipe.name, checkout);
+      selection.push({ recipe, binaries: wanted });
+    }
+  }
+  const go = selection.some(({ recipe }) => recipe.language === 'go')
+    ? await resolveGo(
+        combineRequirements([
+          ...(release?.pins.go ? [{ minimum: null, preferred: release.pins.go, from: [] }] : []),
+          ...layouts.map((layout) => layout.go),
+        ]),
+        { runner, cacheDirectory },
+      )
+    : null;
 
   const fixedEpoch =
     config.build.sourceDateEpoch ?? (process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined);
   const epoch = fixedEpoch ?? Math.max(...[...sources.values()].map((s) => s.epoch));
+  // Bundles are named for the Docker they hold: build.docker's, else moby's own version.
   const version =
-    explicitVersion ?? pseudoVersion(epoch, sha256([...sources.values()].map((s) => s.revision).join('\n')));
+    explicitVersion ??
+    release?.version ??
+    sources.get('moby')?.version ??
+    pseudoVersion(epoch, sha256([...sources.values()].map((s) => s.revision).join('\n')));
 
-  const toolchainVersions = await collectToolchainVersions(options, targets, selection);
+  const toolchainVersions = await collectToolchainVersions(options, targets, go);
   const outDirectory = config.build.outDir;
   const finalDirectory = join(outDirectory, version);
   const staging = join(outDirectory, `.${version}.partial-${process.pid}`);
@@ -182,7 +217,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           try {
             outcome = await buildOne(
               options,
-              { ...job, name, source, fixedEpoch, version, cacheDirectory, toolchainVersions, qemu, staging },
+              { ...job, name, source, fixedEpoch, version, cacheDirectory, toolchainVersions, qemu, staging, go },
               (line) => {
                 listrTask.output = line;
               },
@@ -233,19 +268,24 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   }
 }
 
+/** Which of the five sources compile C (tini) or link C with cgo (runc). */
+const C_SOURCES = new Set(['tini', 'runc']);
+
 function preflight(
   options: BuildOptions,
   targets: readonly Target[],
-  selection: ReturnType<typeof selectComponents>,
+  parts: ReturnType<typeof selectParts>,
   qemu: Toolchain,
 ): void {
   const host = hostTarget(options.registry);
-  const needsGo = selection.some(({ recipe }) => recipe.language === 'go');
   const needsC =
-    wantsProbeImage(selection) ||
-    selection.some(({ recipe }) => recipe.language === 'c' || recipe.binaries.some((b) => 'cgo' in b && b.cgo));
+    wantsProbeImage(parts) ||
+    parts.some(({ part }) =>
+      part.recipe
+        ? part.recipe.language === 'c' || part.recipe.binaries.some((b) => 'cgo' in b && b.cgo)
+        : C_SOURCES.has(part.name),
+    );
   const missing: string[] = [];
-  if (needsGo && !findExecutable('go')) missing.push('go');
   for (const target of targets) {
     if (needsC && !findExecutable(`${target.gnu.triple}-gcc`)) missing.push(`${target.gnu.triple}-gcc`);
     if (
@@ -263,15 +303,16 @@ function preflight(
   }
 }
 
-async function collectToolchainVersions(
-  options: BuildOptions,
-  targets: readonly Target[],
-  selection: ReturnType<typeof selectComponents>,
-) {
+/** A built-in source's recipes from its release line; the layout is kept for its Go needs. */
+function detectLayoutOf(name: BuiltinSource, checkout: SourceCheckout, layouts: Layout[]): Recipe[] {
+  const layout = detectLayout(name, directoryTree(checkout.directory));
+  layouts.push(layout);
+  return layout.recipes;
+}
+
+async function collectToolchainVersions(options: BuildOptions, targets: readonly Target[], go: GoToolchain | null) {
   const versions: Record<string, string> = {};
-  if (selection.some(({ recipe }) => recipe.language === 'go')) {
-    versions.go = (await options.runner.run('go', ['env', 'GOVERSION'])).stdout.trim();
-  }
+  if (go) versions.go = `go${go.version}`;
   for (const target of targets) {
     const cc = `${target.gnu.triple}-gcc`;
     const found = findExecutable(cc);
@@ -290,6 +331,7 @@ interface OneBuild extends Job {
   toolchainVersions: Record<string, string>;
   qemu: Toolchain;
   staging: string;
+  go: GoToolchain | null;
 }
 
 async function buildOne(
@@ -363,6 +405,7 @@ async function buildOne(
       targetFlags,
       cacheDirectory: job.cacheDirectory,
       gopath: [...(source.goPath ?? []), ...(options.gopath ?? [])],
+      go: job.go ? { command: job.go.command, env: goEnvironmentOf(job.go) } : null,
       runner: options.runner,
       onOutput,
     });
@@ -374,6 +417,7 @@ async function buildOne(
       runner: options.runner,
       smokeArgs,
       smokeTimeoutMs: options.config.build.smokeTimeoutSeconds * 1000,
+      expect: binary.expect.map((text) => fillPlaceholders(text, values)),
     });
     const elf = readElfFile(workFile);
     const manifestBinary: ManifestBinary = {
@@ -412,7 +456,7 @@ interface AssembleInput {
   targets: readonly Target[];
   built: Map<string, ManifestBinary[]>;
   sources: Map<string, SourceCheckout>;
-  selection: ReturnType<typeof selectComponents>;
+  selection: Selection;
   toolchainVersions: Record<string, string>;
 }
 

@@ -26,6 +26,8 @@ export interface CompileRequest {
   cacheDirectory: string;
   /** Extra GOPATH entries (Debian's Go libraries), after the recipe's own. */
   gopath: readonly string[];
+  /** The Go to build with (go-toolchain.ts); null for C recipes. */
+  go: { command: string; env: Record<string, string> } | null;
   runner: Runner;
   onOutput?: (line: string) => void;
 }
@@ -60,6 +62,7 @@ async function compileGo(request: CompileRequest): Promise<CompileFlags> {
     ...(binary.cgo ? ['-extldflags', '-static'] : []),
   ];
   const env: Record<string, string> = {
+    ...request.go?.env,
     ...goEnvironment(target),
     CGO_ENABLED: binary.cgo ? '1' : '0',
     GOCACHE: join(request.cacheDirectory, 'go-build'),
@@ -108,7 +111,8 @@ async function compileGo(request: CompileRequest): Promise<CompileFlags> {
   } else {
     env.GO111MODULE = 'on';
     env.GOPATH = join(request.cacheDirectory, 'gopath-modules');
-    env.GOFLAGS = `${env.GOFLAGS} ${existsSync(join(request.sourceDirectory, 'vendor')) ? '-mod=vendor' : '-mod=mod'}`;
+    const vendored = existsSync(join(request.sourceDirectory, 'vendor'));
+    env.GOFLAGS = `${env.GOFLAGS} ${vendored ? '-mod=vendor' : '-mod=mod'}${recipe.modFile ? ` -modfile=${recipe.modFile}` : ''}`;
     cwd = request.sourceDirectory;
     packagePath = binary.package;
   }
@@ -122,7 +126,7 @@ async function compileGo(request: CompileRequest): Promise<CompileFlags> {
     ldflags.join(' '),
     packagePath,
   ];
-  await request.runner.run('go', args, {
+  await request.runner.run(request.go?.command ?? 'go', args, {
     cwd,
     env,
     onOutput: request.onOutput ? (line) => request.onOutput?.(line) : undefined,
@@ -160,5 +164,7 @@ async function compileC(request: CompileRequest): Promise<CompileFlags> {
 
 /** The manifest records flags, not this machine's cache paths. */
 function withoutPaths(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'GOCACHE' && name !== 'GOPATH'));
+  return Object.fromEntries(
+    Object.entries(env).filter(([name]) => name !== 'GOCACHE' && name !== 'GOPATH' && name !== 'GOROOT'),
+  );
 }

@@ -5,68 +5,22 @@
  * with `dpkg -x` into a GOPATH in the cache, so the host stays clean.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MissingPrerequisiteError, UserError } from '../errors.js';
 import { findExecutable } from '../exec/find-executable.js';
 import type { Runner } from '../exec/runner.js';
 import { sha256 } from './checksums.js';
+import {
+  debianArchive,
+  type PrivateApt,
+  privateApt,
+  readMachineAptSources,
+  sourcesList,
+  suitesOf,
+} from './private-apt.js';
 import { materialize, type SourceCheckout, type SourceContext, type SourceSpec } from './sources.js';
 import { upstreamOfDebianVersion } from './version.js';
-
-/** How long crossdock's own deb-src lists are trusted before `apt-get update` refreshes them. */
-const LISTS_MAX_AGE_MS = 6 * 3600 * 1000;
-
-export interface AptSource {
-  uri: string;
-  suite: string;
-  components: string[];
-  signedBy: string | null;
-}
-
-/** The machine's `deb` entries, one-line and deb822 formats alike. Pure. */
-export function parseAptSources(files: ReadonlyArray<{ name: string; text: string }>): AptSource[] {
-  const sources: AptSource[] = [];
-  for (const { name, text } of files) {
-    if (name.endsWith('.list')) {
-      for (const line of text.split('\n')) {
-        const match = /^\s*deb\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)\s+(.+?)\s*$/.exec(line);
-        if (!match?.[2] || !match[3] || !match[4]) continue;
-        const signedBy = /signed-by=(\S+)/.exec(match[1] ?? '')?.[1] ?? null;
-        sources.push({ uri: match[2], suite: match[3], components: match[4].split(/\s+/), signedBy });
-      }
-    } else if (name.endsWith('.sources')) {
-      for (const stanza of text.split(/\n\s*\n/)) {
-        const fields = new Map<string, string>();
-        for (const line of stanza.split('\n')) {
-          const match = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
-          if (match?.[1]) fields.set(match[1].toLowerCase(), match[2] ?? '');
-        }
-        if (!(fields.get('types') ?? '').split(/\s+/).includes('deb') || fields.get('enabled') === 'no') continue;
-        for (const uri of (fields.get('uris') ?? '').split(/\s+/).filter(Boolean)) {
-          for (const suite of (fields.get('suites') ?? '').split(/\s+/).filter(Boolean)) {
-            sources.push({
-              uri,
-              suite,
-              components: (fields.get('components') ?? 'main').split(/\s+/),
-              signedBy: fields.get('signed-by') ?? null,
-            });
-          }
-        }
-      }
-    }
-  }
-  return sources;
-}
-
-export function debSrcList(sources: readonly AptSource[]): string {
-  return sources
-    .map(
-      (source) =>
-        `deb-src ${source.signedBy ? `[signed-by=${source.signedBy}] ` : ''}${source.uri} ${source.suite} ${source.components.join(' ')}\n`,
-    )
-    .join('');
-}
 
 /** golang-*-dev names in a .dsc's Build-Depends, without version constraints or alternatives. */
 export function goBuildDependencies(dsc: string): string[] {
@@ -85,61 +39,6 @@ export function goBuildDependencies(dsc: string): string[] {
   return [...names].sort();
 }
 
-async function readAptSourceFiles(): Promise<Array<{ name: string; text: string }>> {
-  const files: Array<{ name: string; text: string }> = [];
-  if (existsSync('/etc/apt/sources.list'))
-    files.push({ name: 'sources.list', text: await readFile('/etc/apt/sources.list', 'utf8') });
-  if (existsSync('/etc/apt/sources.list.d')) {
-    for (const name of (await readdir('/etc/apt/sources.list.d')).sort()) {
-      if (name.endsWith('.list') || name.endsWith('.sources'))
-        files.push({ name, text: await readFile(join('/etc/apt/sources.list.d', name), 'utf8') });
-    }
-  }
-  return files;
-}
-
-interface Apt {
-  options: string[];
-  directory: string;
-}
-
-async function privateApt(context: SourceContext): Promise<Apt> {
-  const directory = join(context.cacheDirectory, 'apt');
-  for (const sub of ['lists/partial', 'cache/archives/partial', 'src', 'debs'])
-    await mkdir(join(directory, sub), { recursive: true });
-  const list = debSrcList(parseAptSources(await readAptSourceFiles()));
-  if (!list)
-    throw new MissingPrerequisiteError('no Debian package sources (deb lines) in /etc/apt', {
-      hint: 'debian: sources need a Debian or Ubuntu machine with its mirror in /etc/apt/sources.list*',
-    });
-  const listFile = join(directory, 'sources.list');
-  const options = [
-    '-o',
-    `Dir::Etc::SourceList=${listFile}`,
-    '-o',
-    'Dir::Etc::SourceParts=/dev/null',
-    '-o',
-    `Dir::State::Lists=${join(directory, 'lists')}`,
-    '-o',
-    `Dir::Cache=${join(directory, 'cache')}`,
-    // Downloads land in crossdock's cache, which apt's unprivileged _apt user may not reach.
-    '-o',
-    'APT::Sandbox::User=root',
-  ];
-  const stamp = join(directory, 'lists', '.crossdock-updated');
-  const stale =
-    !existsSync(stamp) ||
-    Date.now() - (await stat(stamp)).mtimeMs > LISTS_MAX_AGE_MS ||
-    (existsSync(listFile) && (await readFile(listFile, 'utf8')) !== list);
-  if (stale) {
-    await writeFile(listFile, list);
-    // A mirror caught mid-sync fails one index; `apt-get source` fails loudly if it mattered.
-    await context.runner.run('apt-get', [...options, 'update'], { allowFailure: true, mutates: true });
-    await writeFile(stamp, '');
-  }
-  return { options, directory };
-}
-
 export async function fetchDebianSource(
   spec: Extract<SourceSpec, { kind: 'debian' }>,
   raw: string,
@@ -152,14 +51,25 @@ export async function fetchDebianSource(
       });
     }
   }
-  const apt = await privateApt(context);
+  const machine = await readMachineAptSources();
+  let lists = machine;
+  if (spec.suite) {
+    const archive = debianArchive(machine);
+    if (!archive)
+      throw new MissingPrerequisiteError(`${raw}: no Debian archive in /etc/apt to find ${spec.suite} on`, {
+        hint: 'debian:<package>@<suite> needs a Debian machine whose sources name a Debian mirror',
+      });
+    lists = suitesOf(archive, [spec.suite]);
+  }
+  // deb lines too: the Go libraries are resolved against the same suite as the source.
+  const apt = await privateApt(context.runner, context.cacheDirectory, sourcesList(lists, ['deb', 'deb-src']));
   const { runner } = context;
   const showsrc = await runner.run('apt-cache', [...apt.options, 'showsrc', spec.package], { allowFailure: true });
   const versions = sourceVersions(showsrc.stdout, spec.package);
   const version = spec.version ?? (await highestVersion(runner, versions));
   if (!version || (spec.version && !versions.includes(spec.version))) {
     throw new UserError(
-      `${raw}: no source package ${spec.package}${spec.version ? ` version ${spec.version}` : ''} on this machine's Debian mirror`,
+      `${raw}: no source package ${spec.package}${spec.version ? ` version ${spec.version}` : ''} in ${spec.suite ?? "this machine's Debian lists"}`,
       {
         hint: versions.length
           ? `available: ${versions.join(', ')}`
@@ -260,7 +170,7 @@ async function highestVersion(runner: Runner, versions: readonly string[]): Prom
  */
 async function goDependencies(
   direct: readonly string[],
-  apt: Apt,
+  apt: PrivateApt,
   context: SourceContext,
 ): Promise<{ goPath: string[]; packages: DebianPackage[] }> {
   if (direct.length === 0) return { goPath: [], packages: [] };
@@ -269,7 +179,11 @@ async function goDependencies(
   // package and one of each set of alternatives (golang-github-golang-protobuf-1-3-dev, not
   // 1-5 as well, which would put two copies of one import path on GOPATH). An empty dpkg status
   // makes the answer independent of what this host has installed.
-  const resolution = join(context.cacheDirectory, 'gocode', `resolved-${sha256(direct.join('\n')).slice(0, 16)}.json`);
+  const resolution = join(
+    context.cacheDirectory,
+    'gocode',
+    `resolved-${sha256([apt.directory, ...direct].join('\n')).slice(0, 16)}.json`,
+  );
   let closure: DebianPackage[];
   if (existsSync(resolution)) {
     closure = JSON.parse(await readFile(resolution, 'utf8')) as DebianPackage[];
@@ -279,6 +193,7 @@ async function goDependencies(
     const simulated = await runner.run(
       'apt-get',
       [
+        ...apt.options,
         '-s',
         '-o',
         `Dir::State::status=${emptyStatus}`,
@@ -303,11 +218,10 @@ async function goDependencies(
   const root = join(context.cacheDirectory, 'gocode', sha256(JSON.stringify(closure)).slice(0, 16));
   await materialize(root, async (partial) => {
     const debs = join(apt.directory, 'debs');
-    await runner.run(
-      'apt-get',
-      ['-o', 'APT::Sandbox::User=root', 'download', ...closure.map((p) => `${p.name}=${p.version}`)],
-      { cwd: debs, mutates: true },
-    );
+    await runner.run('apt-get', [...apt.options, 'download', ...closure.map((p) => `${p.name}=${p.version}`)], {
+      cwd: debs,
+      mutates: true,
+    });
     await mkdir(partial, { recursive: true });
     const available = new Set(await readdir(debs));
     for (const pkg of closure) {

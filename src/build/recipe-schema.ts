@@ -13,6 +13,11 @@ const name = (description: string) =>
     v.description(description),
   );
 
+const expectSchema = v.pipe(
+  v.optional(v.array(v.string()), []),
+  v.description('Strings the smoke run must print, e.g. {version}: proves the -X version variables took effect'),
+);
+
 export const GoBinarySchema = v.strictObject({
   name: name('Binary name in the bundle, e.g. dockerd'),
   package: v.pipe(
@@ -29,6 +34,7 @@ export const GoBinarySchema = v.strictObject({
     v.optional(v.array(v.string()), ['--version']),
     v.description('Arguments for the smoke run under QEMU'),
   ),
+  expect: expectSchema,
 });
 
 export const CBinarySchema = v.strictObject({
@@ -40,6 +46,7 @@ export const CBinarySchema = v.strictObject({
   ),
   libraries: v.pipe(v.optional(v.array(v.string()), []), v.description('Libraries to link, e.g. -lseccomp')),
   smoke: v.optional(v.array(v.string()), ['--version']),
+  expect: expectSchema,
 });
 
 export const GeneratedFileSchema = v.strictObject({
@@ -51,7 +58,9 @@ const common = {
   name: name('Recipe name; build.sources.<name> overrides its source'),
   source: v.pipe(
     v.string(),
-    v.description('Default source: git+https://…#ref, git+file://…#ref, a directory, or debian:<package>'),
+    v.description(
+      'Source: a key of build.sources, or git+https://…#ref, git+file://…#ref, a directory, debian:<package>[@suite]',
+    ),
   ),
   directory: v.pipe(
     v.optional(v.string(), '.'),
@@ -82,6 +91,10 @@ export const RecipeSchema = v.variant('language', [
       v.description(
         'GOPATH mode: other import paths in the same source, by directory (docker.io holds engine, cli, libnetwork and swarmkit)',
       ),
+    ),
+    modFile: v.pipe(
+      v.optional(v.string()),
+      v.description('Module mode with -modfile=<this> -mod=vendor (moby 23–28 and docker/cli: vendor.mod)'),
     ),
     binaries: v.pipe(v.array(GoBinarySchema), v.minLength(1)),
   }),

@@ -14,7 +14,7 @@ import { versionFromDescribe } from './version.js';
 export type SourceSpec =
   | { kind: 'git'; url: string; ref: string }
   | { kind: 'directory'; path: string }
-  | { kind: 'debian'; package: string; version: string | null };
+  | { kind: 'debian'; package: string; version: string | null; suite: string | null };
 
 export interface SourceCheckout {
   spec: string;
@@ -69,13 +69,13 @@ export function parseSourceSpec(spec: string, where: string, baseDirectory: stri
     return { kind: 'git', url, ref };
   }
   if (trimmed.startsWith('debian:')) {
-    const [name = '', version = null] = trimmed.slice('debian:'.length).split('=', 2);
-    if (!/^[a-z0-9][a-z0-9+.-]+$/.test(name)) {
+    const match = /^debian:([a-z0-9][a-z0-9+.-]+)(?:@([a-z][a-z0-9-]*))?(?:=(\S+))?$/.exec(trimmed);
+    if (!match?.[1]) {
       throw new UserError(`${where}: "${spec}" names no Debian source package`, {
-        hint: 'write debian:runc or debian:docker.io=20.10.24+dfsg1-1',
+        hint: 'write debian:runc, debian:docker.io@trixie or debian:docker.io=20.10.24+dfsg1-1',
       });
     }
-    return { kind: 'debian', package: name, version };
+    return { kind: 'debian', package: match[1], suite: match[2] ?? null, version: match[3] ?? null };
   }
   return { kind: 'directory', path: resolve(baseDirectory, trimmed) };
 }
@@ -85,6 +85,26 @@ export interface SourceContext {
   cacheDirectory: string;
 }
 
+/**
+ * The ref's full name on the remote, tags before branches (`v1.2.3` may be both), from one
+ * `git ls-remote`; null when the remote has no such ref (it may still be a commit id). Pure.
+ */
+export function pickRemoteRef(lsRemote: string, ref: string): string | null {
+  const names = lsRemote
+    .split('\n')
+    .map((line) => line.split('\t')[1]?.trim() ?? '')
+    .filter((name) => name && !name.endsWith('^{}'));
+  if (ref.startsWith('refs/')) return names.includes(ref) ? ref : null;
+  for (const candidate of [`refs/tags/${ref}`, `refs/heads/${ref}`, ref])
+    if (names.includes(candidate)) return candidate;
+  return null;
+}
+
+/**
+ * A shallow fetch of exactly the ref asked for, into a bare repository in the cache: moby's
+ * whole history is hundreds of megabytes, one tag's tree a tenth of that, and a mirror that
+ * holds only part of the history serves it as well as the original.
+ */
 export async function fetchGit(
   spec: Extract<SourceSpec, { kind: 'git' }>,
   raw: string,
@@ -98,16 +118,39 @@ export async function fetchGit(
     await mkdir(join(context.cacheDirectory, 'git'), { recursive: true });
     const partial = `${mirror}.partial-${process.pid}`;
     await rm(partial, { recursive: true, force: true });
-    await runner.run('git', ['clone', '--bare', '--quiet', spec.url, partial]);
+    await runner.run('git', ['init', '--bare', '--quiet', partial]);
     await rename(partial, mirror);
-  } else {
-    const known =
-      /^[0-9a-f]{40}$/.test(spec.ref) &&
-      (await git(['cat-file', '-e', `${spec.ref}^{commit}`], { allowFailure: true })).exitCode === 0;
-    // A full commit id that is already mirrored needs no network.
-    if (!known) await git(['fetch', '--quiet', '--prune', '--tags', 'origin', '+refs/heads/*:refs/heads/*']);
   }
-  const resolved = await git(['rev-parse', '--verify', '--quiet', `${spec.ref}^{commit}`], { allowFailure: true });
+  const isCommitId = /^[0-9a-f]{40}$/.test(spec.ref);
+  // A full commit id that is already here needs no network.
+  const known =
+    isCommitId && (await git(['cat-file', '-e', `${spec.ref}^{commit}`], { allowFailure: true })).exitCode === 0;
+  let local = spec.ref;
+  if (!known) {
+    const listed = await git(['ls-remote', spec.url, spec.ref], { allowFailure: true });
+    if (listed.exitCode !== 0) {
+      throw new UserError(`${raw}: cannot reach ${spec.url}: ${listed.stderr.trim().split('\n').at(-1) ?? ''}`, {
+        hint: 'check the address, or point build.mirror (or the source) at a mirror this machine reaches',
+      });
+    }
+    const remote = pickRemoteRef(listed.stdout, spec.ref);
+    if (!remote && !isCommitId) {
+      throw new UserError(`${raw}: ref "${spec.ref}" not found in ${spec.url}`, {
+        hint: 'use a branch, a tag or a commit id that the repository has',
+      });
+    }
+    local = remote ?? spec.ref;
+    const refspec = remote ? `+${remote}:${remote}` : spec.ref;
+    const fetched = await git(['fetch', '--quiet', '--depth', '1', '--no-tags', spec.url, refspec], {
+      allowFailure: true,
+    });
+    if (fetched.exitCode !== 0) {
+      throw new UserError(`${raw}: fetching ${spec.ref} failed: ${fetched.stderr.trim().split('\n').at(-1) ?? ''}`, {
+        hint: remote ? 'try again; the remote may be busy' : 'the server may refuse fetches by commit id: use a tag',
+      });
+    }
+  }
+  const resolved = await git(['rev-parse', '--verify', '--quiet', `${local}^{commit}`], { allowFailure: true });
   if (resolved.exitCode !== 0) {
     throw new UserError(`${raw}: ref "${spec.ref}" not found in ${spec.url}`, {
       hint: 'use a branch, a tag or a commit id that the repository has',
@@ -115,7 +158,7 @@ export async function fetchGit(
   }
   const commit = resolved.stdout.trim();
   const epoch = Number((await git(['show', '-s', '--format=%ct', commit])).stdout.trim());
-  const describe = await git(['describe', '--tags', '--exact-match', commit], { allowFailure: true });
+  const tag = local.startsWith('refs/tags/') ? local.slice('refs/tags/'.length) : null;
   const directory = join(context.cacheDirectory, 'work', `git-${commit}`);
   await materialize(directory, async (partial) => {
     await mkdir(partial, { recursive: true });
@@ -131,7 +174,7 @@ export async function fetchGit(
     revision: commit,
     revisionShort: commit.slice(0, 7),
     epoch,
-    version: describe.exitCode === 0 ? versionFromDescribe(describe.stdout) : null,
+    version: tag ? versionFromDescribe(tag) : null,
     description: `${raw} at ${commit.slice(0, 12)}`,
   };
 }

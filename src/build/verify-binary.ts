@@ -30,6 +30,8 @@ export interface VerifyBinaryOptions {
   /** null: no smoke run. */
   smokeArgs: readonly string[] | null;
   smokeTimeoutMs: number;
+  /** Strings the smoke run must print: the version its -X variables were to set. */
+  expect?: readonly string[];
 }
 
 export function describeArm(target: Target): string {
@@ -79,6 +81,13 @@ export async function verifyBinary(file: string, options: VerifyBinaryOptions): 
       });
       const firstLine = smokeFirstLine(run.stdout, run.stderr, binary);
       smoke = { args, cpu: run.cpu, exitCode: run.exitCode, firstLine };
+      const printed = `${run.stdout}\n${run.stderr}`;
+      const absent = run.exitCode === 0 ? (options.expect ?? []).filter((text) => text && !printed.includes(text)) : [];
+      if (absent.length > 0) {
+        problems.push(
+          `${binary} ${args.join(' ')} printed "${firstLine}", without ${absent.join(' and ')}: its version variables (-X) did not take effect`,
+        );
+      }
       if (run.exitCode !== 0) {
         problems.push(
           `${binary} ${args.join(' ')} ${run.illegalInstruction ? `died of an illegal instruction on -cpu ${run.cpu ?? '?'}` : `exited ${run.exitCode}`}${run.cpu ? ` under QEMU -cpu ${run.cpu}` : ''}: ${run.stderr.trim().split('\n').at(-1) ?? ''}`,

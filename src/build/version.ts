@@ -44,8 +44,11 @@ export function upstreamOfDebianVersion(debianVersion: string): string {
   return withoutRevision.replace(/[+~](dfsg|ds|repack)\d*$/i, '').replace(/[+~](dfsg|ds|repack)\d*(?=[+~])/i, '');
 }
 
-/** `v1.2.3` exactly on a tag → `1.2.3`; anything else (between tags, no tags) → null. */
+/**
+ * A release tag's version: `v1.2.3` → `1.2.3`, and moby's `docker-v29.7.2` → `29.7.2`; anything
+ * else (between tags, no tags) → null.
+ */
 export function versionFromDescribe(describe: string): string | null {
-  const version = describe.trim().replace(/^v(?=\d)/, '');
+  const version = describe.trim().replace(/^(?:docker-)?v(?=\d)/, '');
   return semver.valid(version) && !/-\d+-g[0-9a-f]+$/.test(describe.trim()) ? version : null;
 }

@@ -17,11 +17,15 @@ export async function pipelineCommand(options: {
   config?: string | undefined;
   inventory?: string | undefined;
   version?: string | undefined;
+  docker?: string | undefined;
   acceptNew?: boolean;
   json?: boolean;
   verbose?: boolean;
 }): Promise<number> {
-  const loaded = await loadConfig({ file: options.config, overrides: { inventory: options.inventory } });
+  const loaded = await loadConfig({
+    file: options.config,
+    overrides: { inventory: options.inventory, docker: options.docker },
+  });
   const log = (line: string) => process.stderr.write(`crossdock: ${line}\n`);
   const report = await pipeline({
     loaded,

@@ -10,7 +10,7 @@ import * as v from 'valibot';
 import { CrossdockError, UserError } from '../errors.js';
 import { resolveTarget } from '../platform/resolve.js';
 import { loadTargets, type TargetRegistry } from '../platform/targets.js';
-import { recipesWith } from '../build/recipes.js';
+import { partsWith } from '../build/recipes.js';
 import {
   closest,
   DocumentError,
@@ -28,6 +28,7 @@ export const CONFIG_FILE_NAMES = ['crossdock.yaml', 'crossdock.yml', 'crossdock.
 export const FLAG_KEYS = {
   target: ['targets'],
   version: ['version'],
+  docker: ['build', 'docker'],
   'out-dir': ['build', 'outDir'],
   component: ['build', 'components'],
   jobs: ['build', 'jobs'],
@@ -179,7 +180,7 @@ function applyRules(config: Config, context: RuleContext): ResolvedConfig {
     }
   }
   // Components must be binaries of a known recipe, built-in or the file's own.
-  const binaries = recipesWith(config.build.recipes).flatMap((recipe) => recipe.binaries.map((binary) => binary.name));
+  const binaries = partsWith(config.build.recipes).flatMap((part) => part.binaries);
   (config.build.components ?? []).forEach((component, index) => {
     if (!binaries.includes(component)) {
       const suggestion = closest(component, binaries);

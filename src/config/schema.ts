@@ -28,8 +28,8 @@ export type Component = (typeof COMPONENTS)[number];
 const SourceSchema = v.pipe(
   v.string(),
   v.regex(
-    /^(?:git\+(?:https|file|ssh):\/\/\S+|debian:[a-z0-9][a-z0-9+.-]+(?:=\S+)?|\.{0,2}\/\S*|[A-Za-z0-9_.-][^\s:]*)$/,
-    'expected git+https://…#ref, git+file://…#ref, debian:<source-package>[=<version>] or a directory',
+    /^(?:git\+(?:https|file|ssh):\/\/\S+|debian:[a-z0-9][a-z0-9+.-]+(?:@[a-z][a-z0-9-]*)?(?:=\S+)?|\.{0,2}\/\S*|[A-Za-z0-9_.-][^\s:]*)$/,
+    'expected git+https://…#ref, git+file://…#ref, debian:<source-package>[@suite][=<version>] or a directory',
   ),
 );
 
@@ -42,10 +42,27 @@ export const BuildSchema = v.strictObject({
     v.optional(v.array(v.pipe(v.string(), v.minLength(1)))),
     v.description(`Binaries to build; default: every binary of every recipe (${COMPONENTS.join(', ')})`),
   ),
+  docker: v.pipe(
+    v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^(latest|v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?)$/, 'expected a Docker release such as 29.7.2, or latest'),
+      ),
+    ),
+    v.description(
+      "Docker release to build (29.7.2, or latest): moby, cli, containerd, runc and tini at the versions moby's Dockerfile pins, from upstream git or build.mirror",
+    ),
+  ),
+  mirror: v.pipe(
+    v.optional(v.string()),
+    v.description(
+      'Where build.docker fetches upstream git from: a base URL holding owner/repo.git, or a template with {owner} and {repo}; default https://github.com/{owner}/{repo}.git',
+    ),
+  ),
   sources: v.pipe(
     v.optional(v.record(v.string(), SourceSchema), {}),
     v.description(
-      "Source per recipe name (moby, cli, libnetwork, containerd, runc, tini, or your own), overriding the recipe's: git+https://…#ref, git+file://…#ref, a directory, or debian:<package>",
+      "Source per part (moby, cli, containerd, runc, tini, or your own recipe's name), overriding build.docker's and the default: git+https://…#ref, git+file://…#ref, a directory, or debian:<package>[@suite]",
     ),
   ),
   recipes: v.pipe(

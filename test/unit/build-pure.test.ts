@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { cacheKey, stableStringify } from '../../src/build/cache.js';
 import { formatSha256Sums, parseSha256Sums } from '../../src/build/checksums.js';
+import { debSrcList, parseAptSources } from '../../src/build/private-apt.js';
 import {
-  debSrcList,
   goBuildDependencies,
-  parseAptSources,
   debFileName,
   goLibrariesToInstall,
   sourceVersions,
@@ -52,8 +51,8 @@ describe('source specs', () => {
     ],
     ['git+file:///srv/mirror/moby@v27.5.1', { kind: 'git', url: 'file:///srv/mirror/moby', ref: 'v27.5.1' }],
     ['git+ssh://git@example.com/x/y.git', { kind: 'git', url: 'ssh://git@example.com/x/y.git', ref: 'HEAD' }],
-    ['debian:docker.io', { kind: 'debian', package: 'docker.io', version: null }],
-    ['debian:runc=1.1.5+ds1-1', { kind: 'debian', package: 'runc', version: '1.1.5+ds1-1' }],
+    ['debian:docker.io', { kind: 'debian', package: 'docker.io', suite: null, version: null }],
+    ['debian:runc=1.1.5+ds1-1', { kind: 'debian', package: 'runc', suite: null, version: '1.1.5+ds1-1' }],
     ['./src/tini', { kind: 'directory', path: '/work/project/src/tini' }],
   ])('%s', (spec, expected) => {
     expect(parseSourceSpec(spec, 'build.sources.x', '/work/project')).toEqual(expected);

@@ -145,7 +145,7 @@ describe('loadConfig', () => {
     const error = await configError({ 'crossdock.yaml': 'build:\n  components: [runc, dockred]\n' });
     expect(error.message).toMatch(/crossdock\.yaml:2:22 build\.components\[1\]: unknown component "dockred"$/);
     expect(error.hint).toMatch(
-      /^did you mean "dockerd"\? components: runc, containerd, containerd-shim-runc-v2, ctr, docker-init, dockerd, docker-proxy, docker$/,
+      /^did you mean "dockerd"\? components: dockerd, docker-proxy, docker, containerd, containerd-shim-runc-v2, ctr, runc, docker-init$/,
     );
     const cwd = await tempTree({
       'crossdock.yaml':

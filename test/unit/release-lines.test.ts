@@ -1,0 +1,299 @@
+import { describe, expect, it } from 'vitest';
+import { dockerPins, mobyTag, newestDockerRelease, repositoryUrl } from '../../src/build/docker-release.js';
+import { debianArchive, parseAptSources, sourcesList, suitesOf } from '../../src/build/private-apt.js';
+import type { GoRecipe } from '../../src/build/recipe-schema.js';
+import { detectLayout, parseModuleFile, type SourceTree } from '../../src/build/release-lines.js';
+import { parseSourceSpec, pickRemoteRef } from '../../src/build/sources.js';
+import { chooseGoPackage, combineRequirements, goVersion, madisonVersions } from '../../src/toolchain/go-toolchain.js';
+import { UserError } from '../../src/errors.js';
+
+/** A tree of paths; a directory exists when some path lies below it. */
+function tree(files: Record<string, string>): SourceTree {
+  return {
+    has: (path) => path in files || Object.keys(files).some((file) => file.startsWith(`${path}/`)),
+    read: (path) => files[path] ?? null,
+  };
+}
+
+const ldflagsOf = (recipe: unknown, binary: string) =>
+  (recipe as GoRecipe).binaries.find((b) => b.name === binary)?.ldflags ?? [];
+
+describe('release lines are read from the source itself', () => {
+  it("recognises Debian's docker.io 20.10 tree: engine and libnetwork in one GOPATH", () => {
+    const layout = detectLayout(
+      'moby',
+      tree({ 'engine/cmd/dockerd/docker.go': '', 'libnetwork/cmd/proxy/main.go': '', 'cli/cmd/docker/docker.go': '' }),
+    );
+    expect(layout.debian).toBe(true);
+    expect(layout.recipes.map((r) => [r.name, r.directory, (r as GoRecipe).importPath])).toEqual([
+      ['moby', 'engine', 'github.com/docker/docker'],
+      ['libnetwork', 'libnetwork', 'github.com/docker/libnetwork'],
+    ]);
+    expect(ldflagsOf(layout.recipes[0], 'dockerd')).toContain(
+      '-X github.com/docker/docker/dockerversion.Version={version}',
+    );
+  });
+
+  it('builds moby 23–28 in module mode from vendor.mod, with a stub go.mod, as hack/with-go-mod.sh does', () => {
+    const layout = detectLayout(
+      'moby',
+      tree({
+        'vendor.mod': 'module github.com/docker/docker\n\ngo 1.24.0\n',
+        'vendor/modules.txt': '',
+        'cmd/dockerd/docker.go': '',
+        'cmd/docker-proxy/main.go': '',
+        Dockerfile: 'ARG GO_VERSION=1.24.9\nARG CONTAINERD_VERSION=v1.7.28\n',
+      }),
+    );
+    const [recipe] = layout.recipes as GoRecipe[];
+    expect(layout.line).toMatch(/23–28/);
+    expect(recipe?.modFile).toBe('vendor.mod');
+    expect(recipe?.importPath).toBeUndefined();
+    expect(recipe?.generate).toEqual([{ path: 'go.mod', content: 'module github.com/docker/docker\n\ngo 1.24.0\n' }]);
+    expect(recipe?.binaries.map((b) => [b.name, b.package])).toEqual([
+      ['dockerd', './cmd/dockerd'],
+      ['docker-proxy', './cmd/docker-proxy'],
+    ]);
+    expect(layout.go).toEqual({
+      minimum: '1.24.0',
+      preferred: '1.24.9',
+      from: ['vendor.mod go 1.24.0', 'Dockerfile GO_VERSION=1.24.9'],
+    });
+  });
+
+  it('builds moby 29+ as the module github.com/moby/moby/v2, its version variables under /v2', () => {
+    const layout = detectLayout(
+      'moby',
+      tree({
+        'go.mod': 'module github.com/moby/moby/v2\n\ngo 1.26.3\n\ntool (\n\tgithub.com/x/y\n)\n',
+        'vendor/modules.txt': '',
+        'cmd/dockerd/docker.go': '',
+        'cmd/docker-proxy/main.go': '',
+      }),
+    );
+    expect(layout.line).toBe('moby 29+ (module github.com/moby/moby/v2)');
+    expect(ldflagsOf(layout.recipes[0], 'dockerd')).toEqual([
+      '-X github.com/moby/moby/v2/dockerversion.Version={version}',
+      '-X github.com/moby/moby/v2/dockerversion.GitCommit={revisionShort}',
+      '-X github.com/moby/moby/v2/dockerversion.BuildTime={buildTime}',
+      '-X github.com/moby/moby/v2/dockerversion.PlatformName=crossdock',
+    ]);
+    expect(layout.go.minimum).toBe('1.26.3');
+  });
+
+  it('refuses a moby tree of no known line, naming what it looked for', () => {
+    expect(() => detectLayout('moby', tree({ 'README.md': '' }))).toThrow(UserError);
+    expect(() => detectLayout('moby', tree({ 'README.md': '' }))).toThrow(/build\.sources\.moby/);
+  });
+
+  it('tells containerd 1.x from 2.x by its module path', () => {
+    const one = detectLayout(
+      'containerd',
+      tree({ 'go.mod': 'module github.com/containerd/containerd\ngo 1.23.0\n', 'vendor/modules.txt': '' }),
+    );
+    const two = detectLayout(
+      'containerd',
+      tree({ 'go.mod': 'module github.com/containerd/containerd/v2\ngo 1.26.3\n', 'vendor/modules.txt': '' }),
+    );
+    expect(one.line).toMatch(/^containerd 1\.x/);
+    expect(two.line).toMatch(/^containerd 2\.x/);
+    expect(ldflagsOf(two.recipes[0], 'ctr')).toEqual([
+      '-X github.com/containerd/containerd/v2/version.Version={version}',
+      '-X github.com/containerd/containerd/v2/version.Revision={revision}',
+      '-X github.com/containerd/containerd/v2/version.Package=github.com/containerd/containerd/v2',
+    ]);
+  });
+
+  it("builds Debian's containerd (no vendor/) in GOPATH mode, and refuses an upstream tree without vendor/", () => {
+    const debian = detectLayout(
+      'containerd',
+      tree({ 'go.mod': 'module github.com/containerd/containerd\n', 'debian/control': '' }),
+    );
+    expect(debian.debian).toBe(true);
+    expect((debian.recipes[0] as GoRecipe).importPath).toBe('github.com/containerd/containerd');
+    expect(() => detectLayout('containerd', tree({ 'go.mod': 'module github.com/containerd/containerd\n' }))).toThrow(
+      /no vendor\/ directory/,
+    );
+  });
+
+  it('sets runc 1.1 version with -X but leaves runc 1.2+ (VERSION embedded) to its file', () => {
+    const files = { 'go.mod': 'module github.com/opencontainers/runc\ngo 1.24.0\n', 'vendor/modules.txt': '' };
+    const old = detectLayout('runc', tree({ ...files, 'main.go': 'var version = "unknown"\n' }));
+    const embedded = detectLayout('runc', tree({ ...files, 'main.go': '//go:embed VERSION\nvar version string\n' }));
+    expect(ldflagsOf(old.recipes[0], 'runc')).toEqual(['-X main.version={version}', '-X main.gitCommit={revision}']);
+    expect(ldflagsOf(embedded.recipes[0], 'runc')).toEqual(['-X main.gitCommit={revision}']);
+    expect((embedded.recipes[0] as GoRecipe).binaries[0]?.expect).toEqual(['{version}', '{revision}']);
+  });
+
+  it('builds the docker/cli of vendor.mod in module mode, and the Debian cli/ in GOPATH mode', () => {
+    const upstream = detectLayout(
+      'cli',
+      tree({
+        'vendor.mod': 'module github.com/docker/cli\n\ngo 1.25.0\n',
+        'vendor/modules.txt': '',
+        'cmd/docker/docker.go': '',
+      }),
+    );
+    expect((upstream.recipes[0] as GoRecipe).modFile).toBe('vendor.mod');
+    const debian = detectLayout('cli', tree({ 'cli/cmd/docker/docker.go': '', 'engine/cmd/dockerd/x.go': '' }));
+    expect(debian.recipes[0]?.directory).toBe('cli');
+  });
+
+  it("gives upstream tini its git revision and Debian's tini none", () => {
+    const upstream = detectLayout('tini', tree({ 'src/tini.c': '' }));
+    const debian = detectLayout('tini', tree({ 'src/tini.c': '', 'debian/control': '' }));
+    expect(upstream.recipes[0]?.generate[0]?.content).toContain('" - git.{revisionShort}"');
+    expect(debian.recipes[0]?.generate[0]?.content).toContain('#define TINI_GIT ""');
+  });
+
+  it('reads go.mod lines, quoted or commented', () => {
+    expect(parseModuleFile('module "github.com/a/b" // x\n\ngo 1.22\ntoolchain go1.22.4\n')).toEqual({
+      module: 'github.com/a/b',
+      go: '1.22',
+      toolchain: '1.22.4',
+    });
+    expect(parseModuleFile('// nothing\n')).toBeNull();
+  });
+});
+
+describe('one Docker version in, the matching set out', () => {
+  const dockerfile = [
+    'ARG GO_VERSION=1.26.5',
+    'ARG DOCKERCLI_VERSION=v29.7.1',
+    'ARG CONTAINERD_VERSION=v2.3.3',
+    'ARG RUNC_VERSION=v1.4.3',
+    'ARG TINI_VERSION=v0.19.0',
+  ].join('\n');
+
+  it("reads containerd, runc, tini and Go from moby's Dockerfile", () => {
+    expect(dockerPins(dockerfile, 'moby')).toEqual({
+      containerd: 'v2.3.3',
+      runc: 'v1.4.3',
+      tini: 'v0.19.0',
+      go: '1.26.5',
+    });
+    expect(() => dockerPins('ARG GO_VERSION=1.26.5\n', 'moby docker-v29.7.2')).toThrow(/ARG CONTAINERD_VERSION/);
+  });
+
+  it('tags moby 29+ docker-vX.Y.Z and earlier releases vX.Y.Z', () => {
+    expect(mobyTag('29.7.2')).toBe('docker-v29.7.2');
+    expect(mobyTag('28.5.2')).toBe('v28.5.2');
+  });
+
+  it('finds the newest stable release among both tag styles', () => {
+    const tags = [
+      'a\trefs/tags/v28.5.2',
+      'b\trefs/tags/docker-v29.7.2',
+      'c\trefs/tags/docker-v29.8.0-rc.1',
+      'd\trefs/tags/docker-v29.10.0',
+      'e\trefs/tags/api/v1.52.0',
+      'f\trefs/tags/docker-v29.10.0^{}',
+    ].join('\n');
+    expect(newestDockerRelease(tags)).toBe('29.10.0');
+    expect(newestDockerRelease('')).toBeNull();
+  });
+
+  it('places repositories under a mirror base or a template', () => {
+    expect(repositoryUrl('https://github.com/{owner}/{repo}.git', 'runc')).toBe(
+      'https://github.com/opencontainers/runc.git',
+    );
+    expect(repositoryUrl('https://git.example.internal/mirrors/', 'cli')).toBe(
+      'https://git.example.internal/mirrors/docker/cli.git',
+    );
+    expect(repositoryUrl('file:///srv/{owner}+{repo}/repo', 'tini')).toBe('file:///srv/krallin+tini/repo');
+  });
+});
+
+describe('git sources fetch one ref', () => {
+  const listing = ['1\tHEAD', '2\trefs/heads/v1.2.3', '3\trefs/tags/v1.2.3', '4\trefs/tags/v1.2.3^{}'].join('\n');
+  it('prefers the tag of a name that is also a branch', () => {
+    expect(pickRemoteRef(listing, 'v1.2.3')).toBe('refs/tags/v1.2.3');
+    expect(pickRemoteRef(listing, 'HEAD')).toBe('HEAD');
+    expect(pickRemoteRef(listing, 'refs/heads/v1.2.3')).toBe('refs/heads/v1.2.3');
+    expect(pickRemoteRef(listing, 'main')).toBeNull();
+  });
+
+  it('reads debian:<package>@<suite>=<version>', () => {
+    expect(parseSourceSpec('debian:docker.io@trixie', 'x', '/')).toEqual({
+      kind: 'debian',
+      package: 'docker.io',
+      suite: 'trixie',
+      version: null,
+    });
+    expect(parseSourceSpec('debian:runc@forky=1.3.6+ds1-1', 'x', '/')).toMatchObject({
+      suite: 'forky',
+      version: '1.3.6+ds1-1',
+    });
+    expect(() => parseSourceSpec('debian:@forky', 'build.sources.runc', '/')).toThrow(/build\.sources\.runc/);
+  });
+});
+
+describe('the Go each build needs', () => {
+  it('reads Go versions in every spelling', () => {
+    expect(goVersion('go1.26.10')).toBe('1.26.10');
+    expect(goVersion('go version go1.19.8 linux/amd64')).toBe('1.19.8');
+    expect(goVersion('1.24.4-1~bpo12+1')).toBe('1.24.4');
+    expect(goVersion('1.22')).toBe('1.22.0');
+  });
+
+  it('needs the highest minimum of all sources, at moby’s pinned minor', () => {
+    const combined = combineRequirements([
+      { minimum: null, preferred: '1.26.5', from: [] },
+      { minimum: '1.24.0', preferred: null, from: ['runc go.mod go 1.24.0'] },
+      { minimum: '1.26.3', preferred: null, from: ['containerd go.mod go 1.26.3'] },
+    ]);
+    expect(combined.minimum).toBe('1.26.3');
+    expect(combined.preferred).toBe('1.26.5');
+  });
+
+  it("picks Debian's golang package: the preferred minor if new enough, else the oldest that is", () => {
+    const available = madisonVersions(
+      [
+        'golang-1.22-go | 1.22.12-1~bpo12+1 | http://deb.debian.org/debian bookworm-backports/main amd64 Packages',
+        'golang-1.23-go | 1.23.5-1~bpo12+1 | http://deb.debian.org/debian bookworm-backports/main amd64 Packages',
+        'golang-1.24-go | 1.24.4-1 | http://deb.debian.org/debian trixie/main amd64 Packages',
+        'golang-1.24-go | 1.24.9-1 | http://deb.debian.org/debian forky/main amd64 Packages',
+        'golang-1.26-go | 1.26.10-1 | http://deb.debian.org/debian forky/main amd64 Packages',
+      ].join('\n'),
+    );
+    expect(available.get('1.24')).toBe('1.24.9-1');
+    expect(chooseGoPackage(available, { minimum: '1.24.0', preferred: '1.24.9', from: [] })).toEqual({
+      minor: '1.24',
+      version: '1.24.9-1',
+    });
+    // moby pins 1.25, which Debian lacks: the oldest newer minor that satisfies the minimum.
+    expect(chooseGoPackage(available, { minimum: '1.25.0', preferred: '1.25.3', from: [] })).toEqual({
+      minor: '1.26',
+      version: '1.26.10-1',
+    });
+    expect(chooseGoPackage(available, { minimum: '1.27.0', preferred: null, from: [] })).toBeNull();
+  });
+});
+
+describe("Debian's other suites, from the machine's own mirror", () => {
+  it("finds the machine's Debian archive and writes lists for other suites of it", () => {
+    const machine = parseAptSources([
+      {
+        name: 'debian.sources',
+        text: [
+          'Types: deb',
+          'URIs: http://deb.debian.org/debian-security',
+          'Suites: bookworm-security',
+          'Components: main',
+          '',
+          'Types: deb',
+          'URIs: http://deb.debian.org/debian',
+          'Suites: bookworm bookworm-updates',
+          'Components: main contrib',
+          'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg',
+        ].join('\n'),
+      },
+    ]);
+    const archive = debianArchive(machine);
+    expect(archive?.uri).toBe('http://deb.debian.org/debian');
+    expect(sourcesList(suitesOf(archive ?? machine[0]!, ['forky']), ['deb', 'deb-src'])).toBe(
+      'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian forky main\n' +
+        'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian forky main\n',
+    );
+  });
+});
