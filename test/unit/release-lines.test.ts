@@ -290,8 +290,9 @@ describe("Debian's other suites, from the machine's own mirror", () => {
       },
     ]);
     const archive = debianArchive(machine);
-    expect(archive?.uri).toBe('http://deb.debian.org/debian');
-    expect(sourcesList(suitesOf(archive ?? machine[0]!, ['forky']), ['deb', 'deb-src'])).toBe(
+    if (!archive) throw new Error('no archive found');
+    expect(archive.uri).toBe('http://deb.debian.org/debian');
+    expect(sourcesList(suitesOf(archive, ['forky']), ['deb', 'deb-src'])).toBe(
       'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian forky main\n' +
         'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian forky main\n',
     );
