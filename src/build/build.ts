@@ -40,6 +40,7 @@ import { DEFAULT_SOURCES, type Part, partsWith } from './recipes.js';
 import { type BuiltinSource, detectLayout, directoryTree, isBuiltinSource, type Layout } from './release-lines.js';
 import { type DockerRelease, resolveDockerRelease, UPSTREAM_MIRROR } from './docker-release.js';
 import { combineRequirements, goEnvironmentOf, type GoToolchain, resolveGo } from '../toolchain/go-toolchain.js';
+import type { GoRequirement } from './release-lines.js';
 import { fetchSource, type SourceCheckout } from './fetch-source.js';
 import { buildProbeImage } from './probe-image.js';
 import { writeTarGz } from './tar.js';
@@ -157,9 +158,18 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   };
   const sources = new Map<string, SourceCheckout>();
   const layouts: Layout[] = [];
+  const goNeeds: GoRequirement[] = release?.pins.go ? [{ minimum: null, preferred: release.pins.go, from: [] }] : [];
   const selection: Selection = [];
   for (const { part, binaries } of parts) {
-    const checkout = await checkoutOf(sourceSpecOf(part, config, release), part.name);
+    const spec = sourceSpecOf(part, config, release);
+    const checkout = await checkoutOf(spec, part.name);
+    // Debian's Go libraries compile with the Go that Debian builds that suite with.
+    if (checkout.debianGo)
+      goNeeds.push({
+        minimum: checkout.debianGo,
+        preferred: checkout.debianGo,
+        from: [`${spec}: Debian builds it with Go ${checkout.debianGo}`],
+      });
     const recipes = part.recipe
       ? [part.recipe]
       : isBuiltinSource(part.name)
@@ -173,13 +183,10 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     }
   }
   const go = selection.some(({ recipe }) => recipe.language === 'go')
-    ? await resolveGo(
-        combineRequirements([
-          ...(release?.pins.go ? [{ minimum: null, preferred: release.pins.go, from: [] }] : []),
-          ...layouts.map((layout) => layout.go),
-        ]),
-        { runner, cacheDirectory },
-      )
+    ? await resolveGo(combineRequirements([...goNeeds, ...layouts.map((layout) => layout.go)]), {
+        runner,
+        cacheDirectory,
+      })
     : null;
 
   const fixedEpoch =

@@ -82,10 +82,32 @@ export async function fetchDebianSource(
   const dscFile = join(downloads, dscName);
   if (!existsSync(dscFile)) {
     await mkdir(downloads, { recursive: true });
-    await runner.run('apt-get', [...apt.options, 'source', '--download-only', `${spec.package}=${version}`], {
-      cwd: downloads,
-      mutates: true,
-    });
+    const fetched = await runner.run(
+      'apt-get',
+      [...apt.options, 'source', '--download-only', `${spec.package}=${version}`],
+      { cwd: downloads, mutates: true, allowFailure: true },
+    );
+    if (fetched.exitCode !== 0) {
+      // Some mirrors serve a suite's tarballs but not its .dsc; the Sources index apt verified
+      // against the signed Release holds every field and checksum the .dsc would.
+      const stanza = sourceStanza(showsrc.stdout, spec.package, version);
+      const files = stanza ? sourceFiles(stanza).filter((file) => !file.endsWith('.dsc')) : [];
+      const missing = files.filter((file) => !existsSync(join(downloads, file)));
+      if (!stanza || files.length === 0 || missing.length > 0) {
+        throw new MissingPrerequisiteError(
+          `${raw}: apt-get source ${spec.package}=${version} failed: ${
+            fetched.stderr
+              .trim()
+              .split('\n')
+              .find((line) => line.startsWith('E:')) ??
+            fetched.stderr.trim().split('\n').at(-1) ??
+            ''
+          }`,
+          { hint: missing.length ? `the mirror lacks ${missing.join(', ')}` : 'apt-get update, or try another suite' },
+        );
+      }
+      await writeFile(dscFile, dscFromSourcesStanza(stanza));
+    }
   }
   const dsc = await readFile(dscFile, 'utf8');
   const directory = join(
@@ -106,6 +128,9 @@ export async function fetchDebianSource(
     { allowFailure: true },
   );
   const { goPath, packages } = await goDependencies(goBuildDependencies(dsc), apt, context);
+  // The Go Debian builds this suite with: golang-go's version in the same lists.
+  const policy = await runner.run('apt-cache', [...apt.options, 'policy', 'golang-go'], { allowFailure: true });
+  const suiteGo = /Candidate:\s*(?:\d+:)?(\d+\.\d+)/.exec(policy.stdout)?.[1] ?? null;
   return {
     spec: raw,
     kind: 'debian',
@@ -117,7 +142,72 @@ export async function fetchDebianSource(
     description: `Debian source ${spec.package} ${version}`,
     goPath,
     goLibraries: packages,
+    ...(goPath.length > 0 && suiteGo ? { debianGo: suiteGo } : {}),
   };
+}
+
+/** The stanza of one version in `apt-cache showsrc` output. Pure. */
+export function sourceStanza(showsrc: string, name: string, version: string): string | null {
+  return (
+    showsrc
+      .split(/\n\s*\n/)
+      .find(
+        (stanza) => /^Package: (\S+)$/m.exec(stanza)?.[1] === name && /^Version: (\S+)$/m.exec(stanza)?.[1] === version,
+      ) ?? null
+  );
+}
+
+/** The file names a Sources stanza lists. Pure. */
+export function sourceFiles(stanza: string): string[] {
+  const block =
+    /^Checksums-Sha256:\n((?:[ \t].*\n?)*)/m.exec(stanza)?.[1] ?? /^Files:\n((?:[ \t].*\n?)*)/m.exec(stanza)?.[1] ?? '';
+  return block
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/)[2])
+    .filter((name): name is string => !!name);
+}
+
+const DSC_FIELDS = new Set([
+  'Format',
+  'Binary',
+  'Architecture',
+  'Version',
+  'Maintainer',
+  'Uploaders',
+  'Homepage',
+  'Standards-Version',
+  'Build-Depends',
+  'Build-Depends-Indep',
+  'Build-Depends-Arch',
+  'Build-Conflicts',
+  'Build-Conflicts-Indep',
+  'Go-Import-Path',
+  'Checksums-Sha1',
+  'Checksums-Sha256',
+  'Files',
+]);
+const CHECKSUM_FIELDS = new Set(['Checksums-Sha1', 'Checksums-Sha256', 'Files']);
+
+/**
+ * A .dsc made from the Sources index stanza of the same version: `Package` becomes `Source`,
+ * index-only fields go, and the checksum lists lose the .dsc's own line. Pure.
+ */
+export function dscFromSourcesStanza(stanza: string): string {
+  const fields: Array<{ name: string; lines: string[] }> = [];
+  for (const line of stanza.split('\n')) {
+    const field = /^([A-Za-z0-9-]+):(.*)$/.exec(line);
+    if (field?.[1]) fields.push({ name: field[1], lines: [field[2] ?? ''] });
+    else if (/^[ \t]/.test(line)) fields.at(-1)?.lines.push(line);
+  }
+  const out: string[] = [];
+  for (const { name, lines } of fields) {
+    if (name === 'Package') out.push(`Source:${lines[0] ?? ''}`);
+    else if (DSC_FIELDS.has(name)) {
+      const kept = CHECKSUM_FIELDS.has(name) ? lines.filter((line) => !line.trim().endsWith('.dsc')) : lines;
+      out.push(`${name}:${kept.join('\n')}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
 }
 
 /** Versions of a source package in `apt-cache showsrc` output (one stanza per version). Pure. */

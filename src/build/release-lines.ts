@@ -83,13 +83,20 @@ export interface Layout {
 const STATIC_TAGS = ['netgo', 'osusergo', 'static_build'];
 const MOBY_TAGS = [...STATIC_TAGS, 'exclude_graphdriver_btrfs', 'exclude_graphdriver_devicemapper'];
 
-/** Debian's docker.io: engine, cli, libnetwork and swarmkit in one GOPATH (debian/rules). */
-const DOCKER_IO_TREE = {
-  'github.com/docker/docker': 'engine',
-  'github.com/docker/cli': 'cli',
-  'github.com/docker/libnetwork': 'libnetwork',
-  'github.com/docker/swarmkit': 'swarmkit',
-};
+/**
+ * Debian's docker.io: one GOPATH of the trees it ships (debian/rules): engine and cli, plus
+ * libnetwork and swarmkit in 20.10, buildkit from 23 on.
+ */
+function dockerIoTree(tree: SourceTree): Record<string, string> {
+  const all = {
+    'github.com/docker/docker': 'engine',
+    'github.com/docker/cli': 'cli',
+    'github.com/docker/libnetwork': 'libnetwork',
+    'github.com/docker/swarmkit': 'swarmkit',
+    'github.com/moby/buildkit': 'buildkit',
+  };
+  return Object.fromEntries(Object.entries(all).filter(([, directory]) => tree.has(directory)));
+}
 
 /** `ARG GO_VERSION=1.26.5` in an upstream Dockerfile. Pure. */
 export function dockerfileArgument(dockerfile: string, name: string): string | null {
@@ -131,30 +138,46 @@ function vendorModStub(module: ModuleFile): Pick<GoRecipe, 'generate' | 'modFile
 }
 
 function mobyLayout(tree: SourceTree): Layout {
+  const dockerversion = 'github.com/docker/docker/dockerversion';
+  const engine = (binaries: GoBinary[]) =>
+    goRecipe({
+      name: 'moby',
+      source: 'debian:docker.io',
+      directory: 'engine',
+      importPath: 'github.com/docker/docker',
+      siblings: dockerIoTree(tree),
+      binaries,
+    });
   if (tree.has('engine/cmd/dockerd') && tree.has('libnetwork/cmd/proxy')) {
-    const dockerversion = 'github.com/docker/docker/dockerversion';
     return {
       source: 'moby',
       line: "moby 20.10 (Debian's docker.io tree: engine/, cli/, libnetwork/)",
       debian: true,
       go: NO_GO,
       recipes: [
-        goRecipe({
-          name: 'moby',
-          source: 'debian:docker.io',
-          directory: 'engine',
-          importPath: 'github.com/docker/docker',
-          siblings: DOCKER_IO_TREE,
-          binaries: [dockerdBinary(dockerversion, './cmd/dockerd')],
-        }),
+        engine([dockerdBinary(dockerversion, './cmd/dockerd')]),
         goRecipe({
           name: 'libnetwork',
           source: 'debian:docker.io',
           directory: 'libnetwork',
           importPath: 'github.com/docker/libnetwork',
-          siblings: DOCKER_IO_TREE,
+          siblings: dockerIoTree(tree),
           binaries: [goBinary({ name: 'docker-proxy', package: './cmd/proxy', smoke: ['--help'] })],
         }),
+      ],
+    };
+  }
+  if (tree.has('engine/cmd/dockerd') && tree.has('engine/cmd/docker-proxy') && tree.has('debian/control')) {
+    return {
+      source: 'moby',
+      line: "moby 23+ (Debian's docker.io tree: engine/, cli/, buildkit/)",
+      debian: true,
+      go: NO_GO,
+      recipes: [
+        engine([
+          dockerdBinary(dockerversion, './cmd/dockerd'),
+          goBinary({ name: 'docker-proxy', package: './cmd/docker-proxy', smoke: ['--help'] }),
+        ]),
       ],
     };
   }
@@ -235,7 +258,7 @@ function cliLayout(tree: SourceTree): Layout {
           source: 'debian:docker.io',
           directory: 'cli',
           importPath: 'github.com/docker/cli',
-          siblings: DOCKER_IO_TREE,
+          siblings: dockerIoTree(tree),
           binaries: [docker],
         }),
       ],

@@ -11,5 +11,7 @@ export function smokeFirstLine(stdout: string, stderr: string, binary: string): 
 
 export function normalizeSmokeLine(line: string, binary: string): string {
   const escaped = binary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return line.replace(new RegExp(`\\S*/[^/\\s]*${escaped}(?=[:\\s]|$)`, 'g'), binary).trim();
+  // The base name alone too: containerd 2.x's shim prints `<argv0 base name>:` for -v, and the
+  // build runs it under its cache name (`<key>-containerd-shim-runc-v2`).
+  return line.replace(new RegExp(`(?<=^|\\s)(?:\\S*/)?[^/\\s]*${escaped}(?=[:\\s]|$)`, 'g'), binary).trim();
 }

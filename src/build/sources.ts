@@ -34,6 +34,8 @@ export interface SourceCheckout {
   goPath?: string[];
   /** The Debian packages those Go libraries came from, for the SBOM. */
   goLibraries?: Array<{ name: string; version: string }>;
+  /** The Go minor Debian builds this suite with (`1.24`): what its Go libraries compile with. */
+  debianGo?: string;
 }
 
 /**

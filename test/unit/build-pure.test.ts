@@ -161,6 +161,12 @@ describe('smoke lines', () => {
     expect(normalizeSmokeLine('Usage of /root/.cache/crossdock/tmp/1c4118c9-docker-proxy:', 'docker-proxy')).toBe(
       'Usage of docker-proxy:',
     );
+    expect(
+      normalizeSmokeLine(
+        '3bb4ad89d9ff4105eabf41c04d920f51d26a4d17ff20354bb2f0ca8f8470cbaa-containerd-shim-runc-v2:',
+        'containerd-shim-runc-v2',
+      ),
+    ).toBe('containerd-shim-runc-v2:');
     expect(normalizeSmokeLine('Usage of /opt/crossdock/versions/20.10.24/docker-proxy:', 'docker-proxy')).toBe(
       'Usage of docker-proxy:',
     );

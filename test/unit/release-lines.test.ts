@@ -4,6 +4,7 @@ import { debianArchive, parseAptSources, sourcesList, suitesOf } from '../../src
 import type { GoRecipe } from '../../src/build/recipe-schema.js';
 import { detectLayout, parseModuleFile, type SourceTree } from '../../src/build/release-lines.js';
 import { parseSourceSpec, pickRemoteRef } from '../../src/build/sources.js';
+import { dscFromSourcesStanza, sourceFiles } from '../../src/build/debian-source.js';
 import { chooseGoPackage, combineRequirements, goVersion, madisonVersions } from '../../src/toolchain/go-toolchain.js';
 import { UserError } from '../../src/errors.js';
 
@@ -296,5 +297,64 @@ describe("Debian's other suites, from the machine's own mirror", () => {
       'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian forky main\n' +
         'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian forky main\n',
     );
+  });
+});
+
+describe('a Debian source whose .dsc the mirror lacks', () => {
+  const stanza = [
+    'Package: docker.io',
+    'Binary: docker.io, docker-cli',
+    'Version: 26.1.5+dfsg1-9+deb13u1',
+    'Maintainer: Debian Go Packaging Team <team+pkg-go@tracker.debian.org>',
+    'Build-Depends: debhelper-compat (= 13),',
+    ' golang-any',
+    'Architecture: linux-any all',
+    'Format: 3.0 (quilt)',
+    'Files:',
+    ' 0a 7997 docker.io_26.1.5+dfsg1-9+deb13u1.dsc',
+    ' 0b 4443500 docker.io_26.1.5+dfsg1.orig.tar.xz',
+    'Checksums-Sha256:',
+    ' 7c 7997 docker.io_26.1.5+dfsg1-9+deb13u1.dsc',
+    ' e0 4443500 docker.io_26.1.5+dfsg1.orig.tar.xz',
+    ' a5 71544 docker.io_26.1.5+dfsg1-9+deb13u1.debian.tar.xz',
+    'Directory: pool/main/d/docker.io',
+    'Priority: optional',
+  ].join('\n');
+
+  it('lists the files of the version from the Sources index', () => {
+    expect(sourceFiles(stanza)).toEqual([
+      'docker.io_26.1.5+dfsg1-9+deb13u1.dsc',
+      'docker.io_26.1.5+dfsg1.orig.tar.xz',
+      'docker.io_26.1.5+dfsg1-9+deb13u1.debian.tar.xz',
+    ]);
+  });
+
+  it('writes the .dsc from the signed index: Source for Package, no index-only fields, no line for itself', () => {
+    const dsc = dscFromSourcesStanza(stanza);
+    expect(dsc).toMatch(/^Source: docker.io\nBinary: docker.io, docker-cli\n/);
+    expect(dsc).toContain('Build-Depends: debhelper-compat (= 13),\n golang-any\n');
+    expect(dsc).not.toMatch(/Directory|Priority|\.dsc/);
+    expect(dsc).toContain('Checksums-Sha256:\n e0 4443500 docker.io_26.1.5+dfsg1.orig.tar.xz\n a5 71544');
+  });
+
+  it("recognises Debian's docker.io 23+ tree (engine/, cli/, buildkit/), docker-proxy in engine/cmd", () => {
+    const layout = detectLayout(
+      'moby',
+      tree({
+        'engine/cmd/dockerd/docker.go': '',
+        'engine/cmd/docker-proxy/main.go': '',
+        'cli/cmd/docker/docker.go': '',
+        'buildkit/go.mod': '',
+        'debian/control': '',
+      }),
+    );
+    const [recipe] = layout.recipes as GoRecipe[];
+    expect(layout.line).toMatch(/^moby 23\+ \(Debian/);
+    expect(recipe?.siblings).toEqual({
+      'github.com/docker/docker': 'engine',
+      'github.com/docker/cli': 'cli',
+      'github.com/moby/buildkit': 'buildkit',
+    });
+    expect(recipe?.binaries.map((b) => b.package)).toEqual(['./cmd/dockerd', './cmd/docker-proxy']);
   });
 });
