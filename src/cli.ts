@@ -111,6 +111,7 @@ export function createCli() {
     .action(async (action: string, flags: Flags) => {
       const { toolchainCommand } = await import('./commands/toolchain.js');
       return toolchainCommand(action, {
+        config: flags.config as string | undefined,
         targets: listFlag(flags.target),
         dryRun: Boolean(flags.dryRun),
         json: Boolean(flags.json),

@@ -6,7 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { availableParallelism, homedir } from 'node:os';
+import { availableParallelism } from 'node:os';
+import { defaultCacheDirectory } from '../fs/cache-directory.js';
 import { join } from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { ResolvedConfig } from '../config/load.js';
@@ -39,8 +40,13 @@ import type { Recipe } from './recipe-schema.js';
 import { DEFAULT_SOURCES, type Part, partsWith } from './recipes.js';
 import { type BuiltinSource, detectLayout, directoryTree, isBuiltinSource, type Layout } from './release-lines.js';
 import { type DockerRelease, resolveDockerRelease, UPSTREAM_MIRROR } from './docker-release.js';
-import { combineRequirements, goEnvironmentOf, type GoToolchain, resolveGo } from '../toolchain/go-toolchain.js';
-import type { GoRequirement } from './release-lines.js';
+import {
+  combineRequirements,
+  goEnvironmentOf,
+  type GoRequirement,
+  type GoToolchain,
+  resolveGo,
+} from '../toolchain/go-toolchain.js';
 import { fetchSource, type SourceCheckout } from './fetch-source.js';
 import { buildProbeImage } from './probe-image.js';
 import { writeTarGz } from './tar.js';
@@ -83,9 +89,7 @@ export class BuildFailedError extends FailureError {
   }
 }
 
-export function defaultCacheDirectory(env: Record<string, string | undefined> = process.env): string {
-  return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'crossdock');
-}
+export { defaultCacheDirectory };
 
 /** The parts (built-in sources and the user's recipes) and binaries the components ask for. */
 export function selectParts(config: ResolvedConfig): Array<{ part: Part; binaries: string[] }> {
@@ -141,53 +145,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ? normalizeVersion(config.version, 'version')
       : undefined;
 
-  const sourceContext = { runner, cacheDirectory, baseDirectory: options.baseDirectory };
-  const release = config.build.docker
-    ? await resolveDockerRelease(config.build.docker, config.build.mirror ?? UPSTREAM_MIRROR, sourceContext)
-    : null;
-  // Sources, once per spec (Debian's docker.io holds moby and the cli).
-  const checkouts = new Map<string, Promise<SourceCheckout>>();
-  if (release) checkouts.set(release.sources.moby, Promise.resolve(release.moby));
-  const checkoutOf = (spec: string, name: string) => {
-    let checkout = checkouts.get(spec);
-    if (!checkout) {
-      checkout = fetchSource(spec, `build.sources.${name}`, sourceContext);
-      checkouts.set(spec, checkout);
-    }
-    return checkout;
-  };
-  const sources = new Map<string, SourceCheckout>();
-  const layouts: Layout[] = [];
-  const goNeeds: GoRequirement[] = release?.pins.go ? [{ minimum: null, preferred: release.pins.go, from: [] }] : [];
-  const selection: Selection = [];
-  for (const { part, binaries } of parts) {
-    const spec = sourceSpecOf(part, config, release);
-    const checkout = await checkoutOf(spec, part.name);
-    // Debian's Go libraries compile with the Go that Debian builds that suite with.
-    if (checkout.debianGo)
-      goNeeds.push({
-        minimum: checkout.debianGo,
-        preferred: checkout.debianGo,
-        from: [`${spec}: Debian builds it with Go ${checkout.debianGo}`],
-      });
-    const recipes = part.recipe
-      ? [part.recipe]
-      : isBuiltinSource(part.name)
-        ? detectLayoutOf(part.name, checkout, layouts)
-        : [];
-    for (const recipe of recipes) {
-      const wanted = recipe.binaries.map((b) => b.name).filter((name) => binaries.includes(name));
-      if (wanted.length === 0) continue;
-      sources.set(recipe.name, checkout);
-      selection.push({ recipe, binaries: wanted });
-    }
-  }
-  const go = selection.some(({ recipe }) => recipe.language === 'go')
-    ? await resolveGo(combineRequirements([...goNeeds, ...layouts.map((layout) => layout.go)]), {
-        runner,
-        cacheDirectory,
-      })
-    : null;
+  const { release, sources, selection, go } = await prepareSources({
+    config,
+    runner,
+    cacheDirectory,
+    baseDirectory: options.baseDirectory,
+  });
 
   const fixedEpoch =
     config.build.sourceDateEpoch ?? (process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined);
@@ -277,6 +240,80 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
 /** Which of the five sources compile C (tini) or link C with cgo (runc). */
 const C_SOURCES = new Set(['tini', 'runc']);
+
+export interface PreparedSources {
+  release: DockerRelease | null;
+  /** The checkout of each recipe, by recipe name. */
+  sources: Map<string, SourceCheckout>;
+  layouts: Layout[];
+  selection: Selection;
+  /** The one Go every Go recipe builds with; null when nothing is Go. */
+  go: GoToolchain | null;
+}
+
+/**
+ * Everything a build needs before it compiles: `build.docker` resolved, each source fetched and
+ * its release line detected, the Go they need found or provisioned. `toolchain setup` runs this
+ * too, so the main job finds its sources and its Go in place.
+ */
+export async function prepareSources(options: {
+  config: ResolvedConfig;
+  runner: Runner;
+  cacheDirectory: string;
+  baseDirectory: string;
+}): Promise<PreparedSources> {
+  const { config, runner, cacheDirectory } = options;
+  const parts = selectParts(config);
+  const sourceContext = { runner, cacheDirectory, baseDirectory: options.baseDirectory };
+  const release = config.build.docker
+    ? await resolveDockerRelease(config.build.docker, config.build.mirror ?? UPSTREAM_MIRROR, sourceContext)
+    : null;
+  // Sources, once per spec (Debian's docker.io holds moby and the cli).
+  const checkouts = new Map<string, Promise<SourceCheckout>>();
+  if (release) checkouts.set(release.sources.moby, Promise.resolve(release.moby));
+  const checkoutOf = (spec: string, name: string) => {
+    let checkout = checkouts.get(spec);
+    if (!checkout) {
+      checkout = fetchSource(spec, `build.sources.${name}`, sourceContext);
+      checkouts.set(spec, checkout);
+    }
+    return checkout;
+  };
+  const sources = new Map<string, SourceCheckout>();
+  const layouts: Layout[] = [];
+  const goNeeds: GoRequirement[] = release?.pins.go ? [{ minimum: null, preferred: release.pins.go, from: [] }] : [];
+  const selection: Selection = [];
+  for (const { part, binaries } of parts) {
+    const spec = sourceSpecOf(part, config, release);
+    const checkout = await checkoutOf(spec, part.name);
+    // Debian's Go libraries compile with the Go that Debian builds that suite with.
+    if (checkout.debianGo)
+      goNeeds.push({
+        minimum: checkout.debianGo,
+        preferred: checkout.debianGo,
+        from: [`${spec}: Debian builds it with Go ${checkout.debianGo}`],
+      });
+    const recipes = part.recipe
+      ? [part.recipe]
+      : isBuiltinSource(part.name)
+        ? detectLayoutOf(part.name, checkout, layouts)
+        : [];
+    for (const recipe of recipes) {
+      const wanted = recipe.binaries.map((b) => b.name).filter((name) => binaries.includes(name));
+      if (wanted.length === 0) continue;
+      sources.set(recipe.name, checkout);
+      selection.push({ recipe, binaries: wanted });
+    }
+  }
+  const go = selection.some(({ recipe }) => recipe.language === 'go')
+    ? await resolveGo(combineRequirements([...goNeeds, ...layouts.map((layout) => layout.go)]), {
+        runner,
+        cacheDirectory,
+      })
+    : null;
+
+  return { release, sources, layouts, selection, go };
+}
 
 function preflight(
   options: BuildOptions,

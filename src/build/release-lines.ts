@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
+import type { GoRequirement } from '../toolchain/go-toolchain.js';
 import type { CRecipe, GoBinary, GoRecipe, Recipe } from './recipe-schema.js';
 
 /** The five sources a Docker bundle is built from; `build.sources` takes these keys. */
@@ -60,14 +61,6 @@ export function parseModuleFile(text: string): ModuleFile | null {
   const module = line('module');
   if (!module) return null;
   return { module, go: line('go'), toolchain: line('toolchain')?.replace(/^go/, '') ?? null };
-}
-
-/** What Go a source asks for: `minimum` from its go line, `preferred` from its Dockerfile pin. */
-export interface GoRequirement {
-  minimum: string | null;
-  preferred: string | null;
-  /** Where each figure came from, for messages: `go.mod go 1.26.3`. */
-  from: string[];
 }
 
 export interface Layout {

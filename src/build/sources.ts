@@ -1,14 +1,17 @@
 /**
  * Sources: a spec from a recipe or crossdock.yaml → a directory with the code, its exact
- * revision and its commit time (SOURCE_DATE_EPOCH). Git repositories are mirrored once into the
- * cache and fetched by ref; each revision is extracted once and reused.
+ * revision and its commit time (SOURCE_DATE_EPOCH). Git sources are shallow fetches of one ref into
+ * a bare repository in the cache; each revision is extracted once and reused.
  */
-import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import { sha256 } from './checksums.js';
+import { materialize } from '../fs/materialize.js';
+
+export { materialize };
 import { versionFromDescribe } from './version.js';
 
 export type SourceSpec =
@@ -36,21 +39,6 @@ export interface SourceCheckout {
   goLibraries?: Array<{ name: string; version: string }>;
   /** The Go minor Debian builds this suite with (`1.24`): what its Go libraries compile with. */
   debianGo?: string;
-}
-
-/**
- * Fills a cache directory once: into a private partial directory first, renamed into place when
- * complete, so an interrupted fetch never leaves a tree that looks whole.
- */
-export async function materialize(directory: string, fill: (partial: string) => Promise<void>): Promise<void> {
-  if (existsSync(join(directory, '.crossdock-complete'))) return;
-  const partial = `${directory}.partial-${process.pid}`;
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(dirname(partial), { recursive: true });
-  await fill(partial);
-  await writeFile(join(partial, '.crossdock-complete'), '');
-  await rm(directory, { recursive: true, force: true });
-  await rename(partial, directory);
 }
 
 export function parseSourceSpec(spec: string, where: string, baseDirectory: string): SourceSpec {

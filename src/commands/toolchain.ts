@@ -1,4 +1,10 @@
-import { defaultBinfmtPaths } from '../binfmt/binfmt-misc.js';
+import { type BinfmtPaths, defaultBinfmtPaths, isMounted } from '../binfmt/binfmt-misc.js';
+import { binfmtInstall, type InstallResult } from '../binfmt/binfmt.js';
+import { defaultCacheDirectory, prepareSources } from '../build/build.js';
+import { loadConfig } from '../config/load.js';
+import type { Runner } from '../exec/runner.js';
+import type { Target, TargetRegistry } from '../platform/targets.js';
+import { type Toolchain } from '../toolchain/definitions.js';
 import { ExitCode, UserError } from '../errors.js';
 import { loadTargets } from '../platform/targets.js';
 import { loadToolchains } from '../toolchain/definitions.js';
@@ -10,6 +16,7 @@ import { createTaskList } from '../ui/renderer.js';
 import { createRunner, targetsFromFlag } from './shared.js';
 
 interface ToolchainFlags {
+  config?: string | undefined;
   targets?: string[] | undefined;
   dryRun?: boolean;
   json?: boolean;
@@ -30,30 +37,58 @@ async function setupCommand(flags: ToolchainFlags): Promise<number> {
   const targets = targetsFromFlag(registry, flags.targets);
   const runner = createRunner({ dryRun: flags.dryRun ?? false });
   const binfmtPaths = defaultBinfmtPaths();
+  const say = (line: string) => process.stderr.write(`${line}\n`);
   const before = await doctor({ registry, toolchains, targets, runner, binfmtPaths });
   const plan = planSetup(before);
-  if (isEmptyPlan(plan) && plan.manual.length === 0) {
-    if (flags.json) printJson({ plan, installed: false, ready: before.ready });
-    else
-      process.stderr.write(
-        `Nothing to install for ${targets.map((t) => t.name).join(', ')}.${before.ready ? '' : ' Next: crossdock binfmt install'}\n`,
-      );
-    return ExitCode.Ok;
-  }
-  await createTaskList(setupTasks(plan, runner), { json: flags.json, verbose: flags.verbose }).run();
+  const aptNeeded = !isEmptyPlan(plan) || plan.manual.length > 0;
+  if (aptNeeded) await createTaskList(setupTasks(plan, runner), { json: flags.json, verbose: flags.verbose }).run();
   if (runner.dryRun) {
     if (flags.json) printJson({ plan, installed: false });
     return ExitCode.Ok;
   }
   const after = planSetup(await doctor({ registry, toolchains, targets, runner, binfmtPaths }));
-  if (flags.json) printJson({ plan, installed: true, remaining: after });
   if (!isEmptyPlan(after)) {
+    if (flags.json) printJson({ plan, installed: true, remaining: after });
     throw new UserError(`still missing after apt-get: ${after.groups.flatMap((g) => g.packages).join(' ')}`, {
       hint: 'check the apt sources (foreign architectures need a mirror that carries them)',
     });
   }
-  process.stderr.write('Toolchains installed. Next: crossdock binfmt install\n');
+  // The main job runs foreign binaries (verification, emulated boards): register QEMU for them
+  // where this process may, leaving handlers registered differently as they are.
+  const handlers = await registerHandlers(registry, toolchains, targets, runner, binfmtPaths);
+  // The sources the main job builds, and the Go they need, so the first build starts at once.
+  const sources = await prepareConfiguredSources(runner, flags.config);
+  if (flags.json) printJson({ plan, installed: aptNeeded, remaining: after, handlers, go: sources.go });
+  else {
+    say(aptNeeded ? 'Toolchains installed.' : `Nothing to install for ${targets.map((t) => t.name).join(', ')}.`);
+    for (const handler of handlers) say(`binfmt ${handler.name}: ${handler.action}`);
+    if (sources.go) say(`Go ${sources.go.version} (${sources.go.origin}) for ${sources.lines.join('; ')}`);
+  }
   return ExitCode.Ok;
+}
+
+async function registerHandlers(
+  registry: TargetRegistry,
+  toolchains: readonly Toolchain[],
+  targets: readonly Target[],
+  runner: Runner,
+  paths: BinfmtPaths,
+): Promise<InstallResult[]> {
+  const qemu = toolchains.find((t) => t.kind === 'emulator');
+  if (!qemu || process.getuid?.() !== 0 || !isMounted(paths)) return [];
+  const results = await binfmtInstall({ registry, qemu, paths, runner }, targets);
+  return results.filter((result) => result.action !== 'kept');
+}
+
+async function prepareConfiguredSources(runner: Runner, configFile: string | undefined) {
+  const loaded = await loadConfig({ file: configFile });
+  const prepared = await prepareSources({
+    config: loaded.config,
+    runner,
+    cacheDirectory: loaded.config.build.cacheDir ?? defaultCacheDirectory(),
+    baseDirectory: loaded.baseDirectory,
+  });
+  return { go: prepared.go, lines: prepared.layouts.map((layout) => layout.line) };
 }
 
 async function verifyCommand(flags: ToolchainFlags): Promise<number> {

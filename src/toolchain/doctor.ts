@@ -8,6 +8,8 @@ import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import semver from 'semver';
 import type { BinfmtPaths } from '../binfmt/binfmt-misc.js';
+import { defaultCacheDirectory } from '../fs/cache-directory.js';
+import { cachedGos } from './go-toolchain.js';
 import { binfmtStatus } from '../binfmt/binfmt.js';
 import { findExecutable } from '../exec/find-executable.js';
 import type { Runner } from '../exec/runner.js';
@@ -52,6 +54,8 @@ export interface DoctorOptions {
   path?: string;
   /** Where builds will write, for the disk-space check. */
   workDirectory?: string;
+  /** crossdock's cache, for the Go toolchains it unpacked there. */
+  cacheDirectory?: string;
   distribution?: Distribution;
   /** dpkg's foreign architectures, when known (setup adds the missing ones). */
   foreignArchitectures?: readonly string[];
@@ -246,7 +250,23 @@ async function hostCheckList(
     tool('dpkg-source', 'dpkg-source', ['dpkg-dev'], 'Debian sources', true),
     tool('ssh', 'ssh', ['openssh-client'], 'install onto boards', false),
     tool('sshd', 'sshd', ['openssh-server'], 'emulated test boards', false),
+    tool('debootstrap', 'debootstrap', ['debootstrap'], "the emulated boards' Debian rootfs", false),
+    tool('ip', 'ip', ['iproute2'], "the emulated boards' network namespaces", false),
+    tool('openssl', 'openssl', ['openssl'], 'fleet tls certificates', false),
+    tool('skopeo', 'skopeo', ['skopeo'], 'tests read the health-check images with it', false),
   ];
+  // Go newer than the system's: what `toolchain setup` or a build unpacked from Debian.
+  const gos = await cachedGos(options.runner, options.cacheDirectory ?? defaultCacheDirectory());
+  checks.push({
+    id: 'go-cache',
+    title: "Go toolchains in crossdock's cache (for sources newer than the system's Go)",
+    ok: true,
+    required: false,
+    detail: gos.length
+      ? gos.map((go) => `go${go.version} (${go.origin})`).join(', ')
+      : 'none yet: toolchain setup (or the first build) fetches the Go its sources need',
+    fix: null,
+  });
   const directory = options.workDirectory ?? process.cwd();
   const minimum = options.minimumFreeBytes ?? 10 * GIB;
   try {

@@ -12,12 +12,19 @@ import semver from 'semver';
 import { MissingPrerequisiteError } from '../errors.js';
 import { findExecutable } from '../exec/find-executable.js';
 import type { Runner } from '../exec/runner.js';
-import { materialize } from '../build/sources.js';
-import { debianArchive, privateApt, readMachineAptSources, sourcesList, suitesOf } from '../build/private-apt.js';
-import type { GoRequirement } from '../build/release-lines.js';
+import { materialize } from '../fs/materialize.js';
+import { debianArchive, privateApt, readMachineAptSources, sourcesList, suitesOf } from './private-apt.js';
 
 /** Where Debian keeps golang-1.NN-go builds newer than bookworm's 1.19, oldest suite first. */
 export const GO_SUITES = ['bookworm-backports', 'trixie', 'forky'];
+
+/** What Go a source asks for: `minimum` from its go line, `preferred` from its Dockerfile pin. */
+export interface GoRequirement {
+  minimum: string | null;
+  preferred: string | null;
+  /** Where each figure came from, for messages: `go.mod go 1.26.3`. */
+  from: string[];
+}
 
 export interface GoToolchain {
   /** The go command to run. */
@@ -100,7 +107,7 @@ async function versionOf(runner: Runner, command: string): Promise<string | null
 }
 
 /** Go builds already unpacked into the cache, newest first. */
-async function cachedGos(runner: Runner, cacheDirectory: string): Promise<GoToolchain[]> {
+export async function cachedGos(runner: Runner, cacheDirectory: string): Promise<GoToolchain[]> {
   const root = join(cacheDirectory, 'go');
   if (!existsSync(root)) return [];
   const found: GoToolchain[] = [];
@@ -126,11 +133,13 @@ export async function resolveGo(requirement: GoRequirement, options: ResolveGoOp
     ?.split('.')
     .slice(0, 2)
     .join('.');
-  const cachedPick = cached.find((go) => go.version.startsWith(`${preferredMinor ?? '-'}.`)) ?? cached.at(-1);
-  if (cachedPick) return cachedPick;
+  // The pinned minor when it is here; another cached one only when Debian has none to fetch.
+  const cachedPreferred = cached.find((go) => !preferredMinor || go.version.startsWith(`${preferredMinor}.`));
+  if (cachedPreferred) return cachedPreferred;
   const needs = `Go ${requirement.minimum ?? '?'} (${requirement.from.join(', ') || 'the sources'})`;
   const have = pathVersion ? `go ${pathVersion} on PATH` : 'no go on PATH';
   if (options.offline) {
+    if (cached[0]) return cached[0];
     throw new MissingPrerequisiteError(`the sources need ${needs}; ${have}`, {
       hint: 'crossdock toolchain setup fetches it from Debian into the cache',
     });
@@ -146,6 +155,8 @@ export async function resolveGo(requirement: GoRequirement, options: ResolveGoOp
     allowFailure: true,
   });
   const choice = chooseGoPackage(madisonVersions(madison.stdout), requirement);
+  const fallback = cached.at(-1);
+  if (fallback && (!choice || !choice.version.startsWith(`${preferredMinor ?? '-'}.`))) return fallback;
   if (!choice) {
     throw new MissingPrerequisiteError(
       `the sources need ${needs}; ${have}, and Debian's ${GO_SUITES.join(', ')} have none`,

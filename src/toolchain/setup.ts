@@ -17,8 +17,12 @@ export interface SetupPlan {
   manual: Array<{ target: string | null; check: Check }>;
 }
 
-/** Installs what the targets need and the build host's required tools; `includeOptional` adds the rest (ssh, sshd). */
-export function planSetup(report: DoctorReport, options: { includeOptional?: boolean } = {}): SetupPlan {
+/**
+ * Installs what the targets need and every host tool the main job and the tests use (ssh, sshd,
+ * debootstrap for the emulated fleet, skopeo, openssl): `pipeline` must run right after it.
+ * `buildOnly` keeps to what a build needs.
+ */
+export function planSetup(report: DoctorReport, options: { buildOnly?: boolean } = {}): SetupPlan {
   const foreignArchitectures = new Set<string>();
   const groups = new Map<string, Set<string>>();
   const manual: SetupPlan['manual'] = [];
@@ -35,7 +39,7 @@ export function planSetup(report: DoctorReport, options: { includeOptional?: boo
     groups.set(check.install.group, group);
   };
   for (const target of report.targets) for (const check of target.checks) consider(target.target, check);
-  for (const check of report.host.checks) if (check.required || options.includeOptional) consider(null, check);
+  for (const check of report.host.checks) if (check.required || !options.buildOnly) consider(null, check);
   return {
     foreignArchitectures: [...foreignArchitectures],
     groups: [...groups].map(([title, packages]) => ({ title, packages: [...packages] })),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cacheKey, stableStringify } from '../../src/build/cache.js';
 import { formatSha256Sums, parseSha256Sums } from '../../src/build/checksums.js';
-import { debSrcList, parseAptSources } from '../../src/build/private-apt.js';
+import { debSrcList, parseAptSources } from '../../src/toolchain/private-apt.js';
 import {
   goBuildDependencies,
   debFileName,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dockerPins, mobyTag, newestDockerRelease, repositoryUrl } from '../../src/build/docker-release.js';
-import { debianArchive, parseAptSources, sourcesList, suitesOf } from '../../src/build/private-apt.js';
+import { debianArchive, parseAptSources, sourcesList, suitesOf } from '../../src/toolchain/private-apt.js';
 import type { GoRecipe } from '../../src/build/recipe-schema.js';
 import { detectLayout, parseModuleFile, type SourceTree } from '../../src/build/release-lines.js';
 import { parseSourceSpec, pickRemoteRef } from '../../src/build/sources.js';

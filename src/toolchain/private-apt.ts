@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MissingPrerequisiteError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
-import { sha256 } from './checksums.js';
+import { createHash } from 'node:crypto';
 
 /** How long crossdock's own lists are trusted before `apt-get update` refreshes them. */
 const LISTS_MAX_AGE_MS = 6 * 3600 * 1000;
@@ -112,7 +112,7 @@ export async function privateApt(runner: Runner, cacheDirectory: string, list: s
     throw new MissingPrerequisiteError('no Debian package sources (deb lines) in /etc/apt', {
       hint: 'debian: sources and Go from Debian need a Debian or Ubuntu machine with its mirror in /etc/apt/sources.list*',
     });
-  const directory = join(cacheDirectory, 'apt', sha256(list).slice(0, 12));
+  const directory = join(cacheDirectory, 'apt', createHash('sha256').update(list).digest('hex').slice(0, 12));
   for (const sub of ['lists/partial', 'cache/archives/partial', 'src', 'debs'])
     await mkdir(join(directory, sub), { recursive: true });
   const listFile = join(directory, 'sources.list');
