@@ -448,7 +448,11 @@ async function buildOne(
       values,
       targetFlags,
       cacheDirectory: job.cacheDirectory,
-      gopath: [...(source.goPath ?? []), ...(options.gopath ?? [])],
+      gopath: [
+        ...[source.vendorRoots?.[recipe.directory] ?? source.vendorRoots?.['.']].filter((root) => root !== undefined),
+        ...(source.goPath ?? []),
+        ...(options.gopath ?? []),
+      ],
       go: job.go ? { command: job.go.command, env: goEnvironmentOf(job.go) } : null,
       runner: options.runner,
       onOutput,

@@ -128,12 +128,11 @@ export async function fetchDebianSource(
     ['-l', join(directory, 'debian', 'changelog'), '-S', 'Timestamp'],
     { allowFailure: true },
   );
-  const { goPath: libraries, packages } = await goDependencies(goBuildDependencies(dsc), apt, context);
+  const { goPath, packages } = await goDependencies(goBuildDependencies(dsc), apt, context);
   const lifted = join(directory, LIFTED_VENDOR);
-  const goPath = [
-    ...(existsSync(lifted) ? (await readdir(lifted)).sort().map((tree) => join(lifted, tree)) : []),
-    ...libraries,
-  ];
+  const vendorRoots = existsSync(lifted)
+    ? Object.fromEntries((await readdir(lifted)).map((tree) => [tree === 'root' ? '.' : tree, join(lifted, tree)]))
+    : {};
   // The Go Debian builds this suite with: golang-go's version in the same lists.
   const policy = await runner.run('apt-cache', [...apt.options, 'policy', 'golang-go'], { allowFailure: true });
   const suiteGo = /Candidate:\s*(?:\d+:)?(\d+\.\d+)/.exec(policy.stdout)?.[1] ?? null;
@@ -148,6 +147,7 @@ export async function fetchDebianSource(
     description: `Debian source ${spec.package} ${version}`,
     goPath,
     goLibraries: packages,
+    vendorRoots,
     ...(goPath.length > 0 && suiteGo ? { debianGo: suiteGo } : {}),
   };
 }
@@ -159,7 +159,8 @@ const LIFTED_VENDOR = '.crossdock-vendor';
  * What dh-golang does with the vendor/ a Debian tree keeps (the few libraries Debian does not
  * package): it becomes part of GOPATH, below the trees built together (docker.io's engine, cli and
  * buildkit), so a patched sibling wins over its vendored copy. Left in place, Go's GOPATH mode
- * would prefer the vendored copy (docker.io 26's engine/vendor holds an unpatched buildkit).
+ * would prefer the vendored copy (docker.io 26's engine/vendor holds an unpatched buildkit). Each
+ * tree's vendor serves that tree's own build only (cli/vendor holds a partial swarmkit).
  */
 async function liftVendorDirectories(tree: string): Promise<void> {
   const candidates = [
@@ -172,6 +173,9 @@ async function liftVendorDirectories(tree: string): Promise<void> {
     const target = join(tree, LIFTED_VENDOR, candidate === '.' ? 'root' : candidate);
     await mkdir(target, { recursive: true });
     await rename(vendor, join(target, 'src'));
+    // Go reads `x/v4` imports as `x` (minimal module compatibility) only in code with a go.mod
+    // above it; in place, the tree's own go.mod was that.
+    await writeFile(join(target, 'src', 'go.mod'), 'module crossdock.invalid/vendor\n');
   }
 }
 

@@ -1,4 +1,5 @@
-import { type BinfmtPaths, defaultBinfmtPaths, isMounted } from '../binfmt/binfmt-misc.js';
+import { existsSync } from 'node:fs';
+import { type BinfmtPaths, defaultBinfmtPaths } from '../binfmt/binfmt-misc.js';
 import { binfmtInstall, type InstallResult } from '../binfmt/binfmt.js';
 import { defaultCacheDirectory, prepareSources } from '../build/build.js';
 import { loadConfig } from '../config/load.js';
@@ -75,7 +76,8 @@ async function registerHandlers(
   paths: BinfmtPaths,
 ): Promise<InstallResult[]> {
   const qemu = toolchains.find((t) => t.kind === 'emulator');
-  if (!qemu || process.getuid?.() !== 0 || !isMounted(paths)) return [];
+  // binfmt_misc is mounted by binfmtInstall where it is not; only root may do either.
+  if (!qemu || process.getuid?.() !== 0 || !existsSync(paths.miscDirectory)) return [];
   const results = await binfmtInstall({ registry, qemu, paths, runner }, targets);
   return results.filter((result) => result.action !== 'kept');
 }

@@ -36,7 +36,9 @@ export interface StepResult {
 /**
  * Runs steps in one fresh user+mount namespace (one binfmt_misc instance) and returns each
  * step's output. A step is a shell command line; `crossdock` in it is the built bin.
- * binfmt_misc starts unmounted there, as on a fresh host: crossdock has to mount it.
+ * binfmt_misc starts unmounted there, as on a fresh host: crossdock has to mount it. A host
+ * whose binfmt_misc is mounted (systemd's, or `toolchain setup`'s) passes that mount on, locked:
+ * an empty tmpfs over it gives the namespace the unmounted state back.
  */
 export async function inBinfmtNamespace(
   directory: string,
@@ -45,6 +47,7 @@ export async function inBinfmtNamespace(
 ): Promise<Record<string, StepResult>> {
   const names = Object.keys(steps);
   const script = [
+    'if [ -e /proc/sys/fs/binfmt_misc/register ]; then mount -t tmpfs crossdock-unmounted /proc/sys/fs/binfmt_misc; fi',
     `crossdock() { node ${JSON.stringify(CLI)} "$@"; }`,
     ...names.map(
       (name, index) =>
