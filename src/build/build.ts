@@ -448,11 +448,7 @@ async function buildOne(
       values,
       targetFlags,
       cacheDirectory: job.cacheDirectory,
-      gopath: [
-        ...[source.vendorRoots?.[recipe.directory] ?? source.vendorRoots?.['.']].filter((root) => root !== undefined),
-        ...(source.goPath ?? []),
-        ...(options.gopath ?? []),
-      ],
+      gopath: [...(source.goPath ?? []), ...(options.gopath ?? [])],
       go: job.go ? { command: job.go.command, env: goEnvironmentOf(job.go) } : null,
       runner: options.runner,
       onOutput,

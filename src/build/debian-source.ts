@@ -5,7 +5,7 @@
  * with `dpkg -x` into a GOPATH in the cache, so the host stays clean.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MissingPrerequisiteError, UserError } from '../errors.js';
 import { findExecutable } from '../exec/find-executable.js';
@@ -121,7 +121,6 @@ export async function fetchDebianSource(
       cwd: downloads,
       mutates: true,
     });
-    await liftVendorDirectories(partial);
   });
   const timestamp = await runner.run(
     'dpkg-parsechangelog',
@@ -129,10 +128,6 @@ export async function fetchDebianSource(
     { allowFailure: true },
   );
   const { goPath, packages } = await goDependencies(goBuildDependencies(dsc), apt, context);
-  const lifted = join(directory, LIFTED_VENDOR);
-  const vendorRoots = existsSync(lifted)
-    ? Object.fromEntries((await readdir(lifted)).map((tree) => [tree === 'root' ? '.' : tree, join(lifted, tree)]))
-    : {};
   // The Go Debian builds this suite with: golang-go's version in the same lists.
   const policy = await runner.run('apt-cache', [...apt.options, 'policy', 'golang-go'], { allowFailure: true });
   const suiteGo = /Candidate:\s*(?:\d+:)?(\d+\.\d+)/.exec(policy.stdout)?.[1] ?? null;
@@ -147,36 +142,8 @@ export async function fetchDebianSource(
     description: `Debian source ${spec.package} ${version}`,
     goPath,
     goLibraries: packages,
-    vendorRoots,
     ...(goPath.length > 0 && suiteGo ? { debianGo: suiteGo } : {}),
   };
-}
-
-/** Where a Debian tree's vendor/ directories go, each as a GOPATH root of its own. */
-const LIFTED_VENDOR = '.crossdock-vendor';
-
-/**
- * What dh-golang does with the vendor/ a Debian tree keeps (the few libraries Debian does not
- * package): it becomes part of GOPATH, below the trees built together (docker.io's engine, cli and
- * buildkit), so a patched sibling wins over its vendored copy. Left in place, Go's GOPATH mode
- * would prefer the vendored copy (docker.io 26's engine/vendor holds an unpatched buildkit). Each
- * tree's vendor serves that tree's own build only (cli/vendor holds a partial swarmkit).
- */
-async function liftVendorDirectories(tree: string): Promise<void> {
-  const candidates = [
-    '.',
-    ...(await readdir(tree, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name),
-  ];
-  for (const candidate of candidates) {
-    const vendor = join(tree, candidate, 'vendor');
-    if (candidate === 'debian' || !existsSync(vendor)) continue;
-    const target = join(tree, LIFTED_VENDOR, candidate === '.' ? 'root' : candidate);
-    await mkdir(target, { recursive: true });
-    await rename(vendor, join(target, 'src'));
-    // Go reads `x/v4` imports as `x` (minimal module compatibility) only in code with a go.mod
-    // above it; in place, the tree's own go.mod was that.
-    await writeFile(join(target, 'src', 'go.mod'), 'module crossdock.invalid/vendor\n');
-  }
 }
 
 /** The stanza of one version in `apt-cache showsrc` output. Pure. */

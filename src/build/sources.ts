@@ -37,8 +37,6 @@ export interface SourceCheckout {
   goPath?: string[];
   /** The Debian packages those Go libraries came from, for the SBOM. */
   goLibraries?: Array<{ name: string; version: string }>;
-  /** A Debian tree's vendor/ directories as GOPATH roots, by the directory they served. */
-  vendorRoots?: Record<string, string>;
   /** The Go minor Debian builds this suite with (`1.24`): what its Go libraries compile with. */
   debianGo?: string;
 }
