@@ -3,6 +3,7 @@
  * deterministic: nothing in them depends on the clock, the cache or the machine's paths.
  */
 import type { GoModule } from '../platform/elf.js';
+import semver from 'semver';
 import { sha256 } from './checksums.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -43,6 +44,40 @@ export interface Manifest {
   sources: Array<{ recipe: string; spec: string; revision: string; version: string | null }>;
   toolchains: Record<string, string>;
   artifacts: ManifestArtifact[];
+}
+
+/**
+ * A file name a manifest may list: `docker-29.7.2-armv6.tgz`, or one folder deep
+ * (`systemd/docker.service`). Nothing that climbs (`..`), starts at the root or hides. Pure.
+ */
+export function isDistFileName(file: string): boolean {
+  return /^(?:[A-Za-z0-9][A-Za-z0-9._+-]*\/)?[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(file);
+}
+
+/** A version that names a directory on a board (`/opt/crossdock/versions/<version>`). Pure. */
+export function isDistVersion(version: string): boolean {
+  return semver.valid(version) !== null && /^[0-9A-Za-z.+-]+$/.test(version);
+}
+
+/**
+ * What a manifest read from anywhere (a dist, a release) must be before any of its names is
+ * joined to a path: a hostile release must not write outside the cache or name a version that
+ * climbs out of the install root. Names the first problem. Pure.
+ */
+export function manifestProblem(value: unknown): string | null {
+  const manifest = value as Partial<Manifest> | null;
+  if (!manifest || manifest.schemaVersion !== 1 || !Array.isArray(manifest.artifacts))
+    return 'not a crossdock manifest (schemaVersion 1 with version and artifacts)';
+  if (typeof manifest.version !== 'string' || !isDistVersion(manifest.version))
+    return `version ${JSON.stringify(manifest.version)} is not a semver version`;
+  for (const artifact of manifest.artifacts as unknown[]) {
+    const { file, sha256: sum } = (artifact ?? {}) as Partial<ManifestArtifact>;
+    if (typeof file !== 'string' || !isDistFileName(file))
+      return `artifact file ${JSON.stringify(file)} is not a dist file name`;
+    if (typeof sum !== 'string' || !/^[0-9a-f]{64}$/.test(sum))
+      return `${file}: sha256 ${JSON.stringify(sum)} is not a SHA-256`;
+  }
+  return null;
 }
 
 export function bundleName(version: string, target: string): string {

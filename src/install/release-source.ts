@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { sha256File } from '../build/checksums.js';
-import { type Manifest, MANIFEST_FILE, SUMS_FILE } from '../build/manifest.js';
+import { type Manifest, MANIFEST_FILE, manifestProblem, SUMS_FILE } from '../build/manifest.js';
 import { FailureError, UserError } from '../errors.js';
 import { createGitHubClients, describeRequestError, isRequestError } from '../release/github-client.js';
 import { assetName } from '../release/plan.js';
@@ -25,8 +25,9 @@ export interface ReleaseSpec {
 }
 
 export function parseReleaseSpec(value: string): ReleaseSpec {
-  const match = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)@(\S+)$/.exec(value);
-  if (!match?.[1] || !match[2] || !match[3])
+  // The tag names a directory of the cache: no slashes, nothing that climbs.
+  const match = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)@([A-Za-z0-9][A-Za-z0-9_.+-]*)$/.exec(value);
+  if (!match?.[1] || !match[2] || !match[3] || match[1].startsWith('.') || match[2].startsWith('.'))
     throw new UserError(`--release ${value}: expected OWNER/NAME@TAG`, {
       hint: 'e.g. --release acme/docker-arm@v27.5.1',
     });
@@ -136,6 +137,12 @@ export async function fetchReleaseDist(
     });
   await download(MANIFEST_FILE, MANIFEST_FILE, manifestSum);
   const manifest = JSON.parse(await readFile(join(directory, MANIFEST_FILE), 'utf8')) as Manifest;
+  // Checked before any name it lists is joined to the cache directory.
+  const problem = manifestProblem(manifest);
+  if (problem)
+    throw new FailureError(`--release ${where}: ${MANIFEST_FILE}: ${problem}`, {
+      hint: 'not a release crossdock published; nothing was downloaded from it or installed',
+    });
   if (assets.has(`${SUMS_FILE}.sig`)) await download(`${SUMS_FILE}.sig`, `${SUMS_FILE}.sig`, null);
   const urls = new Map<string, string>();
   for (const artifact of manifest.artifacts) {

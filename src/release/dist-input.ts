@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256File } from '../build/checksums.js';
-import { type Manifest, MANIFEST_FILE } from '../build/manifest.js';
+import { type Manifest, MANIFEST_FILE, manifestProblem } from '../build/manifest.js';
 import { FailureError, UserError } from '../errors.js';
 import type { DistInput } from './plan.js';
 
@@ -26,8 +26,9 @@ export async function readDist(directory: string): Promise<DistInput> {
   } catch (error) {
     throw new UserError(`${file}: not JSON (${(error as Error).message})`, { hint: 'rebuild the dist' });
   }
-  if (manifest.schemaVersion !== 1 || typeof manifest.version !== 'string' || !Array.isArray(manifest.artifacts))
-    throw new UserError(`${file}: not a crossdock manifest (schemaVersion 1 with version and artifacts)`, {
+  const problem = manifestProblem(manifest);
+  if (problem)
+    throw new UserError(`${file}: ${problem}`, {
       hint: 'rebuild the dist with this version of crossdock',
     });
   const valid = manifest as Manifest;
