@@ -164,11 +164,13 @@ async function tlsCommand(
     import('../install/remote-api.js'),
   ]);
   const directory = options.tlsDirectory ?? defaultCaDirectory();
-  // Only enable makes a CA; status and disable work with what is there.
+  // Only enable makes a CA, and not under --dry-run; status and disable work with what is there.
+  const dryRun = options.dryRun ?? false;
   const ca =
-    action === 'enable'
+    action === 'enable' && !dryRun
       ? await FleetCa.open(directory, createRunner({}))
       : await FleetCa.open(directory, createRunner({}), { create: false });
+  if (action === 'enable' && dryRun && !ca) options.log?.(`would make a new CA in ${directory}`);
   if (ca?.created)
     options.log?.(`made a new CA in ${ca.directory} (keep ca-key.pem safe: it admits clients to every board)`);
   const caProblem = ca?.caProblem();
@@ -180,6 +182,7 @@ async function tlsCommand(
     dockerConfig: dockerConfigDirectory(),
     renew: options.renew ?? false,
     restart: options.restart ?? false,
+    dryRun,
   };
   const outcomes = await forEachHost(inventory, hosts, (runner, host) => work(runner, host, tlsOptions), options);
   const results = outcomes.map((o) =>

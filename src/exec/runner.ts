@@ -15,6 +15,11 @@ export interface RunOptions {
    * and not run; commands that only look (probes, `--version`) run even under dry-run.
    */
   mutates?: boolean;
+  /**
+   * Remote runners turn the rule round: a command on a board mutates unless it is marked
+   * read-only, so a forgotten mark can only make a dry-run skip a look, never change a board.
+   */
+  readOnly?: boolean;
   /** Return a non-zero exit instead of throwing CommandFailedError. */
   allowFailure?: boolean;
   /** Called per output line as it arrives, e.g. to stream into a listr2 task. */

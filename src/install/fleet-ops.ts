@@ -33,7 +33,7 @@ interface VersionRecord {
 }
 
 async function versionRecord(runner: SshRunner, version: string): Promise<VersionRecord | null> {
-  const text = await runner.run('cat', [`${layout.versions}/${version}.json`], { allowFailure: true });
+  const text = await runner.run('cat', [`${layout.versions}/${version}.json`], { allowFailure: true, readOnly: true });
   if (text.exitCode !== 0) return null;
   try {
     return JSON.parse(text.stdout) as VersionRecord;

@@ -380,10 +380,14 @@ export async function readState(runner: SshRunner): Promise<RemoteState> {
   ].join('\n');
   // The layout part runs in a subshell: on a fresh board it stops early, the systemd check must not.
   const output = (
-    await runner.run('sh', [
-      '-c',
-      `(${script})\n[ -d /run/systemd/system ] && echo systemd=1\n[ -f ${layout.daemonConfig} ] && printf "daemon=%s\\n" "$(sha256sum ${layout.daemonConfig})"\n:`,
-    ])
+    await runner.run(
+      'sh',
+      [
+        '-c',
+        `(${script})\n[ -d /run/systemd/system ] && echo systemd=1\n[ -f ${layout.daemonConfig} ] && printf "daemon=%s\\n" "$(sha256sum ${layout.daemonConfig})"\n:`,
+      ],
+      { readOnly: true },
+    )
   ).stdout;
   const value = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(output)?.[1]?.trim() ?? '';
   const version = (link: string) => (link ? (link.split('/').at(-1) ?? null) : null);
@@ -552,6 +556,7 @@ async function fetchOnBoard(
 async function remoteSha256(runner: SshRunner, path: string): Promise<string | null> {
   const result = await runner.run('sh', ['-c', `sha256sum ${shellQuote(path)} 2>/dev/null || true`], {
     privileged: true,
+    readOnly: true,
   });
   return /^([0-9a-f]{64})\s/.exec(result.stdout)?.[1] ?? null;
 }
@@ -582,7 +587,8 @@ export async function healthy(
     `for i in ${binaries.map((_, index) => index).join(' ')}; do printf '\n${MARK} %s out\n' "$i"; cat "$d/$i.out" 2>/dev/null; printf '\n${MARK} %s err\n' "$i"; cat "$d/$i.err" 2>/dev/null; printf '\n${MARK} %s rc %s\n' "$i" "$(cat "$d/$i.rc")"; done`,
     'rm -rf "$d"',
   ].join('\n');
-  const output = (await runner.run('sh', ['-c', script], { allowFailure: true, timeoutMs: 120_000 })).stdout;
+  const output = (await runner.run('sh', ['-c', script], { allowFailure: true, timeoutMs: 120_000, readOnly: true }))
+    .stdout;
   const parts = new Map<string, string>();
   let key: string | null = null;
   for (const line of output.split('\n')) {
@@ -621,7 +627,12 @@ export async function healthy(
           ]
         : []),
     ].join('\n');
-    const server = await runner.run('sh', ['-c', check], { allowFailure: true, timeoutMs: 150_000, privileged: true });
+    const server = await runner.run('sh', ['-c', check], {
+      allowFailure: true,
+      timeoutMs: 150_000,
+      privileged: true,
+      readOnly: true,
+    });
     if (server.exitCode !== 0) return false;
   }
   return true;

@@ -36,7 +36,16 @@ const DOCKER = `${boardLayout().bin}/docker`;
 
 export interface TlsHostResult {
   name: string;
-  action: 'configured' | 'unchanged' | 'restarted' | 'skipped' | 'failed' | 'disabled' | 'not-configured' | 'enabled';
+  action:
+    | 'configured'
+    | 'unchanged'
+    | 'restarted'
+    | 'skipped'
+    | 'failed'
+    | 'disabled'
+    | 'not-configured'
+    | 'enabled'
+    | 'would-configure';
   /** The board's server certificate: made in this run, or kept from an earlier one. */
   certificate: 'issued' | 'kept' | null;
   notAfter: string | null;
@@ -57,6 +66,8 @@ export interface TlsOptions {
   restart?: boolean;
   /** How long to keep asking the API to answer after a restart. */
   apiWaitMs?: number;
+  /** Look at each board and say what enable would do; issue no certificate, write nothing. */
+  dryRun?: boolean;
 }
 
 const STATE_SCRIPT = [
@@ -113,7 +124,7 @@ function disableScript(): string {
 }
 
 export async function boardTlsState(runner: SshRunner) {
-  const result = await runner.run('sh', ['-c', STATE_SCRIPT], { privileged: true, allowFailure: true });
+  const result = await runner.run('sh', ['-c', STATE_SCRIPT], { privileged: true, allowFailure: true, readOnly: true });
   return parseBoardTlsState(result.stdout);
 }
 
@@ -143,7 +154,7 @@ function base(host: InventoryHost): TlsHostResult {
 export async function enableTls(runner: SshRunner, host: InventoryHost, options: TlsOptions): Promise<TlsHostResult> {
   const result = base(host);
   const { ca } = options;
-  if (!ca) throw new Error('fleet tls enable needs the CA');
+  if (!ca && !options.dryRun) throw new Error('fleet tls enable needs the CA');
   const state = await boardTlsState(runner);
   const possible = boardCannot(state);
   if (possible?.action === 'skip') {
@@ -153,6 +164,10 @@ export async function enableTls(runner: SshRunner, host: InventoryHost, options:
   }
   if (possible?.action === 'refuse') {
     result.error = `${host.name}: ${possible.reason}; ${possible.hint}`;
+    return result;
+  }
+  if (options.dryRun || !ca) {
+    result.action = 'would-configure';
     return result;
   }
   const server = await ca.server(host.name, subjectAltNames(host), { renew: options.renew ?? false });

@@ -127,6 +127,7 @@ async function swarmInfo(runner: SshRunner): Promise<SwarmInfo> {
   const result = await runner.run(DOCKER, ['info', '--format', '{{json .Swarm}}'], {
     privileged: true,
     allowFailure: true,
+    readOnly: true,
   });
   if (result.exitCode !== 0)
     throw new FailureError(
@@ -348,10 +349,17 @@ export async function swarmLeave(
 }
 
 async function listNodes(runner: SshRunner): Promise<SwarmNode[]> {
-  const ids = (await runner.run(DOCKER, ['node', 'ls', '-q'], { privileged: true })).stdout.split('\n').filter(Boolean);
+  const ids = (await runner.run(DOCKER, ['node', 'ls', '-q'], { privileged: true, readOnly: true })).stdout
+    .split('\n')
+    .filter(Boolean);
   if (ids.length === 0) return [];
   return parseNodes(
-    (await runner.run(DOCKER, ['node', 'inspect', '--format', '{{json .}}', ...ids], { privileged: true })).stdout,
+    (
+      await runner.run(DOCKER, ['node', 'inspect', '--format', '{{json .}}', ...ids], {
+        privileged: true,
+        readOnly: true,
+      })
+    ).stdout,
   );
 }
 
@@ -439,7 +447,10 @@ async function checkService(
 async function activeProbeImage(runner: SshRunner): Promise<ProbeImageOnBoard | null> {
   const state = await readState(runner);
   if (!state.current) return null;
-  const record = await runner.run('cat', [`${layout.versions}/${state.current}.json`], { allowFailure: true });
+  const record = await runner.run('cat', [`${layout.versions}/${state.current}.json`], {
+    allowFailure: true,
+    readOnly: true,
+  });
   if (record.exitCode !== 0) return null;
   return (JSON.parse(record.stdout) as { image?: ProbeImageOnBoard }).image ?? null;
 }

@@ -162,6 +162,7 @@ export async function probeBoard(
 ): Promise<ProbeReport> {
   const result = await runner.run('sh', ['-c', probeScript(options.installPath ?? '/opt/crossdock')], {
     timeoutMs: 60_000,
+    readOnly: true,
   });
   return parseProbe(runner.host, result.stdout, registry);
 }

@@ -181,7 +181,7 @@ export class SshRunner implements Runner {
   ): Promise<RunResult> {
     const line = this.commandLine(command, args, options);
     const shown = this.redactor.redact(formatCommand(command, args), options.secrets ?? []);
-    if (this.dryRun && options.mutates) {
+    if (this.dryRun && !options.readOnly) {
       this.options.log?.(`${this.host}: would run: ${shown}`);
       return { command: shown, exitCode: 0, signal: null, stdout: '', stderr: '', skipped: true, durationMs: 0 };
     }

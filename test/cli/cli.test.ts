@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crossdock } from '../helpers/cli.js';
@@ -123,6 +123,15 @@ describe('the crossdock bin', () => {
     expect(result.stderr).toBe(
       'crossdock: fleet tls open: unknown tls action\n  hint: fleet tls enable | status | disable',
     );
+  });
+
+  it('makes no CA on this machine under fleet tls enable --dry-run (#17 finding 2)', async () => {
+    // A board nothing listens for: the CA decision comes before any connection.
+    const cwd = await tempTree({ 'inventory.yaml': 'hosts:\n  pi-a: { address: 127.0.0.1, port: 1 }\n' });
+    const tls = join(cwd, 'tls');
+    const result = await crossdock(['fleet', 'tls', 'enable', '--dry-run', '--tls-dir', tls], { cwd });
+    expect(result.stderr).toContain(`would make a new CA in ${tls}`);
+    expect(existsSync(tls)).toBe(false);
   });
 
   it('reads build --version as the release version, not as the global --version', async () => {
