@@ -60,8 +60,11 @@ export interface HostInstallOptions {
   registry: TargetRegistry;
   keep: number;
   dryRun: boolean;
-  /** Seconds the watchdog waits for the commit before switching back. */
-  watchdogSeconds: number;
+  /**
+   * Seconds the watchdog waits for the commit before switching back; by default as long as the
+   * steps it guards may take on the board (watchdogDeadline).
+   */
+  watchdogSeconds?: number;
   /** allowed_signers file: SHA256SUMS.sig must verify on the board and list the bundle. */
   allowedSigners?: string | null;
   /** Public URLs of the dist's files (install --release): a board that reaches them downloads itself. */
@@ -304,9 +307,12 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
     }
 
     step('switch');
+    const token = randomBytes(8).toString('hex');
+    const deadline =
+      options.watchdogSeconds ?? watchdogDeadline({ systemd: state.systemd, containers: !!image?.image });
     await runner.run(
       'sh',
-      ['-c', switchScript(manifest.version, unpacked, options.watchdogSeconds, state.systemd)],
+      ['-c', switchScript(manifest.version, unpacked, { token, seconds: deadline, systemd: state.systemd })],
       // The version's record on standard input: a real build's is more than argv may carry.
       { ...root, input: record },
     );
@@ -334,10 +340,26 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
         containerProblem = containers.problem;
       }
     }
+    // The watchdog may have fired while the checks ran (a slow board): commit and rollback act
+    // only while `pending` is still this install's, under the lock the watchdog takes too.
+    const tooLate = (what: string) =>
+      `${runner.host}: the watchdog switched back to ${state.current ?? 'nothing'} before the ${what} (its deadline, ${String(deadline)} s, passed during the checks)`;
     if (healthyNow) {
       step('commit');
       const doomed = pruneList(state, manifest.version, options.keep);
-      await runner.run('rm', ['-rf', `${layout.root}/pending`, ...doomed], root);
+      const committed = await runner.run(
+        'sh',
+        ['-c', whilePending(token, `rm -rf pending ${doomed.map(shellQuote).join(' ')}`)],
+        root,
+      );
+      if (!committed.stdout.includes(PENDING_OURS)) {
+        result.status = state.current ? 'rolled-back' : 'failed';
+        result.health = 'ok';
+        result.activeVersion = state.current;
+        result.error = tooLate('commit');
+        result.hint = 'give the watchdog more time (watchdogSeconds) than the checks take, and install again';
+        return result;
+      }
       result.status = 'installed';
       result.health = 'ok';
       result.activeVersion = manifest.version;
@@ -347,17 +369,18 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
     step('rollback');
     result.health = 'failed';
     if (state.current) {
-      await runner.run('sh', ['-c', revertScript()], root);
-      if (state.systemd)
-        await runner.run('sh', ['-c', RESTART_DAEMONS], {
-          ...root,
-          allowFailure: true,
-        });
+      // Reverted once: by this run, or already by the watchdog (then not again, or `previous` would
+      // take the board two versions back).
+      await runner.run(
+        'sh',
+        ['-c', whilePending(token, `${revertScript()}${state.systemd ? `; ${RESTART_DAEMONS}` : ''}`)],
+        { ...root, allowFailure: true },
+      );
       result.status = 'rolled-back';
       result.activeVersion = state.current;
       result.error = `${runner.host}: ${manifest.version} failed its health check${containerProblem ? ` (${containerProblem})` : ''}; switched back to ${state.current}`;
     } else {
-      await runner.run('sh', ['-c', `rm -f ${layout.current} ${layout.root}/pending`], root);
+      await runner.run('sh', ['-c', whilePending(token, `rm -f ${layout.current} pending`)], root);
       result.status = 'failed';
       result.activeVersion = null;
       result.error = `${runner.host}: ${manifest.version} failed its health check${containerProblem ? ` (${containerProblem})` : ''}; nothing to switch back to`;
@@ -407,8 +430,12 @@ export async function readState(runner: SshRunner): Promise<RemoteState> {
  * `previous`, link the binaries into /usr/local/bin once (they point at `current`), and leave a
  * watchdog that reverts unless `pending` is gone by then.
  */
-function switchScript(version: string, binaries: readonly string[], watchdogSeconds: number, systemd: boolean): string {
-  const token = randomBytes(8).toString('hex');
+function switchScript(
+  version: string,
+  binaries: readonly string[],
+  watchdog: { token: string; seconds: number; systemd: boolean },
+): string {
+  const { token, systemd } = watchdog;
   const links = binaries
     .map((b) => `ln -sfn ${shellQuote(`${layout.current}/${b}`)} ${shellQuote(`${layout.bin}/${b}`)}`)
     .join('; ');
@@ -423,13 +450,47 @@ function switchScript(version: string, binaries: readonly string[], watchdogSeco
     `printf '%s\\n%s\\n%s\\n' "$old" ${token} "$oldprevious" > pending.new && mv -f pending.new pending`,
     // A watchdog that reverts on a board running systemd restarts the daemons too: the link
     // alone would leave the new build running until the next restart.
-    `(setsid sh -c ${shellQuote(`sleep ${watchdogSeconds}; cd ${layout.root} && [ "$(sed -n 2p pending 2>/dev/null)" = ${token} ] && { ${revertScript()}; ${systemd ? `${RESTART_DAEMONS};` : ''} }`)} </dev/null >/dev/null 2>&1 &)`,
+    `(setsid sh -c ${shellQuote(`sleep ${String(watchdog.seconds)}; ${whilePending(token, `${revertScript()}${systemd ? `; ${RESTART_DAEMONS}` : ''}`)}`)} </dev/null >/dev/null 2>&1 &)`,
     `ln -sfn ${shellQuote(`versions/${version}`)} current.new && mv -T current.new current`,
     restoreDaemonConfigScript(shellQuote(version)),
     `if [ -n "$old" ] && [ "$old" != ${shellQuote(`versions/${version}`)} ]; then ln -sfn "$old" previous.new && mv -T previous.new previous; fi`,
     `mkdir -p ${shellQuote(layout.bin)}`,
     links,
   ].join('\n');
+}
+
+/** What whilePending prints when `pending` was still the install's and the body ran. */
+export const PENDING_OURS = 'crossdock-pending-ours';
+
+/**
+ * Runs `body` in the install root only while `pending` still names this install's token, under
+ * a lock (flock, where the board has it) that the watchdog, the commit and the rollback all take:
+ * of the three, exactly one acts on a switch.
+ */
+export function whilePending(token: string, body: string, root = layout.root): string {
+  return [
+    `cd ${shellQuote(root)} || exit 1`,
+    'exec 9>.pending.lock',
+    'command -v flock >/dev/null 2>&1 && flock 9',
+    `if [ "$(sed -n 2p pending 2>/dev/null)" = ${shellQuote(token)} ]; then { ${body}; }; echo ${PENDING_OURS}; fi`,
+  ].join('\n');
+}
+
+/** The longest each step between switch and commit may take, in seconds (their timeouts below). */
+const GUARDED_STEP_SECONDS = { restart: 120, smoke: 120, server: 150, containers: 15 * 60, margin: 60 };
+
+/**
+ * The watchdog's deadline: as long as the steps it guards may take on this board (a slow Pi's
+ * health and container checks outlast a fixed 300 s). Pure.
+ */
+export function watchdogDeadline(board: { systemd: boolean; containers: boolean }): number {
+  const steps = GUARDED_STEP_SECONDS;
+  const guarded =
+    steps.smoke +
+    steps.margin +
+    (board.systemd ? steps.restart + steps.server : 0) +
+    (board.containers ? steps.containers : 0);
+  return guarded;
 }
 
 /** Back to what `pending` (or else `previous`) names, atomically; used by rollback and the watchdog. */

@@ -107,7 +107,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
           registry: options.registry,
           keep: options.keep ?? 3,
           dryRun: options.dryRun ?? false,
-          watchdogSeconds: options.watchdogSeconds ?? 300,
+          ...(options.watchdogSeconds !== undefined ? { watchdogSeconds: options.watchdogSeconds } : {}),
           allowedSigners: options.inventory.allowedSigners,
           fix: options.fix ?? false,
           daemon: host.daemon,

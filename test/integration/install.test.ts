@@ -369,6 +369,41 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     expect(again.report?.hosts[0]).toMatchObject({ status: 'installed', activeVersion: '3.0.0', bytesSent: 0 });
   });
 
+  it('a watchdog that fires before the commit: reported as switched back, never as installed (#17 finding 3)', async () => {
+    const inventory = await loadInventory(inventoryFile);
+    const host = inventory.hosts.find((h) => h.name === 'rpi-zero-1');
+    if (!host) throw new Error('no board');
+    const registry = await loadTargets();
+    const good = await readDist(await dist('9.0.0', ['armv6']));
+    const slow = await readDist(await dist('9.0.1', ['armv6']));
+    const connect = () => SshRunner.connect(host, { knownHosts: [inventory.knownHosts ?? ''] });
+    const first = await connect();
+    await installHost(first, { dist: good, registry, keep: 3, dryRun: false }).finally(() => {
+      first.dispose();
+    });
+    const runner = await connect();
+    try {
+      const late = await installHost(runner, {
+        dist: slow,
+        registry,
+        keep: 3,
+        dryRun: false,
+        watchdogSeconds: 1,
+        // A board slower than its watchdog: the checks outlast the deadline.
+        onStep: (step) => {
+          if (step === 'commit') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 4000);
+        },
+      });
+      expect(late).toMatchObject({ status: 'rolled-back', activeVersion: '9.0.0' });
+      expect(late.error).toMatch(/the watchdog switched back to 9\.0\.0 before the commit/);
+    } finally {
+      runner.dispose();
+    }
+    expect(await onBoard('rpi-zero-1', 'readlink /opt/crossdock/current; ls /opt/crossdock')).toBe(
+      'versions/9.0.0\ncurrent\nincoming\nprevious\nversions',
+    );
+  });
+
   it('a link cut during any step leaves the board on a working version, and the next run completes', async () => {
     const inventory = await loadInventory(inventoryFile);
     const host = inventory.hosts.find((h) => h.name === 'rpi-3-1');
