@@ -309,7 +309,8 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
     step('switch');
     const token = randomBytes(8).toString('hex');
     const deadline =
-      options.watchdogSeconds ?? watchdogDeadline({ systemd: state.systemd, containers: !!image?.image });
+      options.watchdogSeconds ??
+      watchdogDeadline({ systemd: state.systemd, containers: state.systemd && !!image?.image });
     await runner.run(
       'sh',
       ['-c', switchScript(manifest.version, unpacked, { token, seconds: deadline, systemd: state.systemd })],
