@@ -100,6 +100,15 @@ export function verifyHostKey(
 }
 
 /** A known_hosts line for a host, hashed like `HashKnownHosts yes` unless told otherwise. */
+/**
+ * What --accept-new appends to a known_hosts file that holds `existing`: a file without its
+ * final newline gets one first, or the key would be glued onto the last entry (corrupting it and
+ * never being found again). Pure.
+ */
+export function knownHostsAppendix(existing: string, line: string): string {
+  return existing.length > 0 && !existing.endsWith('\n') ? `\n${line}` : line;
+}
+
 export function knownHostsLine(host: string, port: number, blob: Buffer, options: { hash?: boolean } = {}): string {
   const name = hostField(host, port);
   let field = name;

@@ -16,7 +16,14 @@ import { CommandFailedError, RemoteError, UserError } from '../errors.js';
 import { Redactor } from '../exec/redact.js';
 import { formatCommand, type Runner, type RunOptions, type RunResult, shellQuote } from '../exec/runner.js';
 import type { InventoryHost } from './inventory.js';
-import { fingerprint, type HostKeyVerdict, knownHostsLine, parseKnownHosts, verifyHostKey } from './known-hosts.js';
+import {
+  fingerprint,
+  type HostKeyVerdict,
+  knownHostsAppendix,
+  knownHostsLine,
+  parseKnownHosts,
+  verifyHostKey,
+} from './known-hosts.js';
 
 const CIPHERS = [
   'chacha20-poly1305@openssh.com',
@@ -119,7 +126,8 @@ export class SshRunner implements Runner {
       const file = options.knownHosts[0];
       if (file) {
         await mkdir(dirname(file), { recursive: true });
-        await appendFile(file, knownHostsLine(host.address, host.port, presented));
+        const existing = await readFile(file, 'utf8').catch(() => '');
+        await appendFile(file, knownHostsAppendix(existing, knownHostsLine(host.address, host.port, presented)));
         options.log?.(`${host.name}: recorded host key ${fingerprint(presented)} in ${file}`);
       }
     }
@@ -382,8 +390,10 @@ export class SshRunner implements Runner {
         channel.on('data', lines('stdout'));
         channel.stderr.on('data', lines('stderr'));
         let exitCode = 0;
+        let exited = false;
         let signal: string | null = null;
         channel.on('exit', (code: number | null, signalName?: string) => {
+          exited = true;
           if (typeof code === 'number') exitCode = code;
           if (signalName) {
             // OpenSSH sends "ILL"; some servers send "SIGILL".
@@ -393,6 +403,12 @@ export class SshRunner implements Runner {
         });
         channel.on('close', () => {
           if (timer) clearTimeout(timer);
+          // A channel that closes without an exit status (the link cut mid-command) is not a
+          // success: the command may not have run, or not to its end.
+          if (!exited && !timedOut) {
+            reject(new RemoteError(`${this.host}: the connection closed before the command reported its exit status`));
+            return;
+          }
           resolve({
             exitCode,
             signal,

@@ -3,7 +3,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { fingerprint, knownHostsLine, parseKnownHosts, verifyHostKey } from '../../src/remote/known-hosts.js';
+import {
+  fingerprint,
+  knownHostsAppendix,
+  knownHostsLine,
+  parseKnownHosts,
+  verifyHostKey,
+} from '../../src/remote/known-hosts.js';
 import { tempTree } from '../helpers/temp.js';
 import { requireTools } from '../helpers/tools.js';
 
@@ -15,6 +21,23 @@ async function hostKey(directory: string, name: string) {
 }
 
 describe.runIf(requireTools('ssh-keygen'))('known_hosts', () => {
+  it('--accept-new adds its line after a last entry that lacks its newline, breaking neither (#17 finding 5)', async () => {
+    const directory = await tempTree();
+    const first = await hostKey(directory, 'first');
+    const second = await hostKey(directory, 'second');
+    const file = join(directory, 'known_hosts');
+    const existing = `pi-a ${first.publicLine}`; // no final newline, as editors leave it
+    await writeFile(file, existing + knownHostsAppendix(existing, knownHostsLine('pi-b', 22, second.blob)));
+    const text = await readFile(file, 'utf8');
+    expect(verifyHostKey(parseKnownHosts(text), 'pi-a', 22, first.blob).kind).toBe('known');
+    expect(verifyHostKey(parseKnownHosts(text), 'pi-b', 22, second.blob).kind).toBe('known');
+    // OpenSSH agrees: both hosts are found.
+    for (const host of ['pi-a', 'pi-b'])
+      expect((await execa('ssh-keygen', ['-F', host, '-f', file], { reject: false })).exitCode).toBe(0);
+    expect(knownHostsAppendix('', 'x\n')).toBe('x\n');
+    expect(knownHostsAppendix('a\n', 'x\n')).toBe('x\n');
+  });
+
   it('finds plain, [host]:port and hashed entries as ssh-keygen -F does, and tells changed from unknown', async () => {
     const directory = await tempTree();
     const key = await hostKey(directory, 'a');
