@@ -115,9 +115,10 @@ export function wantsProbeImage(selection: ReadonlyArray<{ binaries: readonly st
 export function sourceSpecOf(part: Part, config: ResolvedConfig, release: DockerRelease | null): string {
   const configured = config.build.sources[part.name];
   if (configured) return configured;
-  if (part.recipe) return config.build.sources[part.recipe.source] ?? part.recipe.source;
-  const name = part.name as BuiltinSource;
-  return release?.sources[name] ?? DEFAULT_SOURCES[name];
+  // A user's recipe may build from one of the five (source: moby) as they resolve here.
+  const spec = part.recipe?.source ?? part.name;
+  if (isBuiltinSource(spec)) return config.build.sources[spec] ?? release?.sources[spec] ?? DEFAULT_SOURCES[spec];
+  return config.build.sources[spec] ?? spec;
 }
 
 interface Job {
