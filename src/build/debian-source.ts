@@ -5,7 +5,7 @@
  * with `dpkg -x` into a GOPATH in the cache, so the host stays clean.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MissingPrerequisiteError, UserError } from '../errors.js';
 import { findExecutable } from '../exec/find-executable.js';
@@ -122,6 +122,7 @@ export async function fetchDebianSource(
       mutates: true,
     });
   });
+  await applyCleanExclusions(directory);
   const timestamp = await runner.run(
     'dpkg-parsechangelog',
     ['-l', join(directory, 'debian', 'changelog'), '-S', 'Timestamp'],
@@ -144,6 +145,36 @@ export async function fetchDebianSource(
     goLibraries: packages,
     ...(goPath.length > 0 && suiteGo ? { debianGo: suiteGo } : {}),
   };
+}
+
+/**
+ * What the package's own `debian/rules clean` removes before Debian builds it. docker.io's clean
+ * step deletes every Files-Excluded path under each tree (`*\/vendor/github.com/moby/buildkit`
+ * and so on), even where the repacked tarball still holds it, so that the patched sibling trees
+ * and Debian's golang-*-dev packages are what the GOPATH finds, not stale vendored copies. Pure:
+ * returns paths relative to a top-level tree; empty when the rules do not run that step.
+ */
+export function cleanExclusions(rules: string, copyright: string): string[] {
+  if (!/Files\\?-Excluded/.test(rules) || !/\$\(RM\)/.test(rules)) return [];
+  const field = /^Files-Excluded:[ \t]*((?:.*\n?)(?:[ \t]+.*\n?)*)/m.exec(copyright);
+  if (!field?.[1]) return [];
+  return field[1]
+    .split(/\s+/)
+    .filter((entry) => entry !== '' && !entry.startsWith('~') && !entry.includes('..') && !entry.startsWith('/'));
+}
+
+/** Applies {@link cleanExclusions} to every top-level tree of an unpacked source; idempotent. */
+async function applyCleanExclusions(directory: string): Promise<void> {
+  const rules = await readFile(join(directory, 'debian', 'rules'), 'utf8').catch(() => '');
+  const copyright = await readFile(join(directory, 'debian', 'copyright'), 'utf8').catch(() => '');
+  const entries = cleanExclusions(rules, copyright);
+  if (entries.length === 0) return;
+  const trees = (await readdir(directory, { withFileTypes: true }))
+    .filter((entry) => entry.isDirectory() && entry.name !== 'debian')
+    .map((entry) => entry.name);
+  for (const tree of trees) {
+    for (const entry of entries) await rm(join(directory, tree, entry), { recursive: true, force: true });
+  }
 }
 
 /** The stanza of one version in `apt-cache showsrc` output. Pure. */

@@ -6,12 +6,18 @@
 import type { Recipe } from './recipe-schema.js';
 import { BUILTIN_SOURCE_NAMES, BUILTIN_SOURCES, type BuiltinSource } from './release-lines.js';
 
-/** The embedded default: Debian bookworm's source packages (docker.io holds moby and the cli). */
+/**
+ * The embedded default: the newest Docker this machine's Debian mirror can build offline, Debian
+ * trixie's docker.io 26.1.5 (moby and the cli, with Debian's security fixes) and the containerd and
+ * runc trixie ships beside it. forky's 28.5.2 would be newer, but the mirror lacks its .dsc and
+ * its buildkit tarball; trixie's tini lacks its debian tarball, so tini (0.19.0 either way) is
+ * bookworm's.
+ */
 export const DEFAULT_SOURCES: Record<BuiltinSource, string> = {
-  moby: 'debian:docker.io',
-  cli: 'debian:docker.io',
-  containerd: 'debian:containerd',
-  runc: 'debian:runc',
+  moby: 'debian:docker.io@trixie',
+  cli: 'debian:docker.io@trixie',
+  containerd: 'debian:containerd@trixie',
+  runc: 'debian:runc@trixie',
   tini: 'debian:tini',
 };
 

@@ -5,7 +5,9 @@
  * will not start is installed: the health check fails and the board is switched back, still
  * answering with the good build.
  *
- * Needs a dist of a real build: CROSSDOCK_E2E_DIST=dist/<version> (.ci/e2e-build sets it).
+ * Needs a dist of a real build: CROSSDOCK_E2E_DIST=dist/<version> (.ci/e2e-build sets it). With
+ * CROSSDOCK_E2E_PREVIOUS_DIST (Docker 20.10.24, crossdock's default before), the board starts on
+ * that one: a container made there must outlive the upgrade and the rollback to it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -22,6 +24,8 @@ import { SshRunner } from '../../src/remote/ssh-runner.js';
 import { crossdock } from '../helpers/cli.js';
 
 const source = process.env.CROSSDOCK_E2E_DIST;
+/** An older release line's aarch64 dist (20.10.24, crossdock's default before): the upgrade from it. */
+const previous = process.env.CROSSDOCK_E2E_PREVIOUS_DIST;
 let work: string;
 let state: string;
 let inventoryFile: string;
@@ -157,6 +161,47 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
     expect(report).toMatchObject({ target: 'aarch64', init: 'systemd' });
     expect(report?.iptables).not.toBeNull();
   });
+
+  it.runIf(previous)(
+    'an upgrade in place from Docker 20.10.24 keeps the data root and its containers, and so does the rollback',
+    async () => {
+      const old = JSON.parse(await readFile(join(previous ?? '', 'manifest.json'), 'utf8')) as Manifest;
+      const oldEngine = old.sources.find((s) => s.recipe === 'moby')?.version ?? old.version;
+      const first = await install(previous ?? '');
+      expect(first.exitCode, `${first.stderr}\n${JSON.stringify(first.host)}`).toBe(0);
+      expect(first.host).toMatchObject({ status: 'installed', health: 'ok', activeVersion: old.version });
+      const image = old.artifacts.find((a) => a.kind === 'image' && a.target === 'aarch64')?.image;
+      if (!image) throw new Error(`${previous} has no aarch64 health-check image`);
+      // A service the user runs: restarted by its policy, with a named volume holding its data.
+      const made = await onBoard(
+        `docker volume create kept-data >/dev/null && docker run -d --name kept --restart always -v kept-data:/data ${image.tag} serve 8080 kept >/dev/null && docker inspect -f '{{.Id}}' kept && docker info --format '{{.DockerRootDir}}'`,
+      );
+      expect(made.code, made.err).toBe(0);
+      const [id, root] = made.out.split('\n');
+
+      const upgrade = await install(source ?? '');
+      expect(upgrade.exitCode, `${upgrade.stderr}\n${JSON.stringify(upgrade.host)}`).toBe(0);
+      expect(upgrade.host).toMatchObject({ status: 'installed', health: 'ok', activeVersion: manifest.version });
+      const survived = async (server: string) => {
+        const after = await onBoard(
+          "docker version --format '{{.Server.Version}}'; docker info --format '{{.DockerRootDir}}'; docker inspect -f '{{.Id}}' kept; docker volume ls -q --filter name=kept-data; docker stop kept >/dev/null && docker start kept >/dev/null && docker inspect -f '{{.State.Running}}' kept",
+        );
+        expect(after.out, after.err).toBe([server, root, id, 'kept-data', 'true'].join('\n'));
+      };
+      await survived(engine);
+
+      // Back to the old major: its dockerd and containerd read what the new ones left.
+      const rollback = await cli(['fleet', 'rollback', '--inventory', inventoryFile, '--json']);
+      expect(rollback.exitCode, rollback.stderr).toBe(0);
+      expect(JSON.parse(rollback.stdout)).toMatchObject([
+        { status: 'rolled-back', from: manifest.version, to: old.version },
+      ]);
+      await survived(oldEngine);
+      const removed = await onBoard('docker rm -f kept >/dev/null && docker volume rm kept-data >/dev/null');
+      expect(removed.code, removed.err).toBe(0);
+    },
+    900_000,
+  );
 
   it('install: dockerd of our build answers on its socket, with containerd behind it', async () => {
     const started = Date.now();

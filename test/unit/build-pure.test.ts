@@ -3,6 +3,7 @@ import { cacheKey, stableStringify } from '../../src/build/cache.js';
 import { formatSha256Sums, parseSha256Sums } from '../../src/build/checksums.js';
 import { debSrcList, parseAptSources } from '../../src/toolchain/private-apt.js';
 import {
+  cleanExclusions,
   goBuildDependencies,
   debFileName,
   goLibrariesToInstall,
@@ -108,6 +109,19 @@ describe('Debian sources', () => {
     const showsrc =
       'Package: runc\nFormat: 3.0 (quilt)\nBinary: runc\nVersion: 1.1.5+ds1-1\n\nPackage: runc\nFormat: 3.0 (quilt)\nVersion: 1.1.5+ds1-1+deb12u1\n\nPackage: other\nVersion: 9\n';
     expect(sourceVersions(showsrc, 'runc')).toEqual(['1.1.5+ds1-1', '1.1.5+ds1-1+deb12u1']);
+  });
+
+  it("removes what the package's clean step removes: Files-Excluded, but not the ~kept entries", () => {
+    const copyright =
+      'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n' +
+      'Files-Excluded:\n    .github\n    vendor/github.com/moby/buildkit\n   ~vendor/code.cloudfoundry.org\n' +
+      ' ~B~vendor/github.com/armon/go-radix\n    ../escape\n\nFiles-Excluded-distribution:\n    */docs\n\n' +
+      'Files: *\nCopyright: Docker\n';
+    const rules =
+      "override_dh_clean:\n\t$(RM) -rv `perl -0nE 'say grep { $$_=q{ */}.$$_ } split(/\\s+/,$$1) if m{^Files\\-Excluded:\\s*(.*?)(?:\\n\\n|^Files|^Comment:)}sm;' debian/copyright`\n";
+    expect(cleanExclusions(rules, copyright)).toEqual(['.github', 'vendor/github.com/moby/buildkit']);
+    // A package whose rules do not run that step keeps its tree as unpacked.
+    expect(cleanExclusions('%:\n\tdh $@\n', copyright)).toEqual([]);
   });
 });
 
