@@ -38,8 +38,51 @@ export function readInputs(env: Record<string, string | undefined>): ActionInput
   return inputs;
 }
 
+/** A list input (targets, from): items separated by spaces or commas. */
 function words(value: string | undefined): string[] {
   return (value ?? '').split(/[\s,]+/).filter(Boolean);
+}
+
+/**
+ * The args input split as a shell splits words: on whitespace only (a comma belongs to its flag:
+ * `--component runc,containerd`), with '…' and "…" quoting and \ escaping, so
+ * `--notes "release notes.md"` stays one word. No expansion of any kind. Pure.
+ */
+export function shellWords(text: string): string[] {
+  const out: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote: "'" | '"' | null = null;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i] ?? '';
+    if (quote === "'") {
+      if (c === "'") quote = null;
+      else word += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = null;
+      else if (c === '\\' && ['"', '\\', '$', '`'].includes(text[i + 1] ?? '')) word += text[++i] ?? '';
+      else word += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < text.length) {
+      word += text[++i] ?? '';
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) out.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (quote)
+    throw new UserError(`action input args: the ${quote} quote opened there is never closed`, {
+      hint: `close it, e.g. args: --notes ${quote}release notes.md${quote}`,
+    });
+  if (inWord) out.push(word);
+  return out;
 }
 
 /** The crossdock command line for the inputs; an input the command does not take is an error. */
@@ -50,7 +93,7 @@ export function actionArguments(inputs: ActionInputs): string[][] {
       hint: 'with: command: build',
     });
   const takes: Record<ActionCommand, ReadonlyArray<keyof ActionInputs>> = {
-    setup: ['targets'],
+    setup: ['targets', 'config'],
     build: ['targets', 'config', 'version'],
     release: ['config', 'repo', 'tag', 'from'],
     install: ['config', 'inventory', 'from', 'repo', 'tag'],
@@ -62,11 +105,20 @@ export function actionArguments(inputs: ActionInputs): string[][] {
         hint: `${command} takes: ${takes[command].join(', ') || 'no other input'}`,
       });
   const flag = (name: keyof ActionInputs, as: string) => (inputs[name] ? [as, inputs[name]] : []);
-  const extra = words(inputs.args);
+  const extra = shellWords(inputs.args ?? '');
   const targets = words(inputs.targets).join(',');
   switch (command) {
     case 'setup':
-      return [['toolchain', 'setup', ...(targets ? ['--target', targets] : []), '--json', ...extra]];
+      return [
+        [
+          'toolchain',
+          'setup',
+          ...(targets ? ['--target', targets] : []),
+          ...flag('config', '--config'),
+          '--json',
+          ...extra,
+        ],
+      ];
     case 'build':
       return [
         [

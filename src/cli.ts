@@ -151,7 +151,7 @@ export function createCli() {
       '--docker <version>',
       "Docker release (29.7.2, or latest): all five sources at the versions moby's Dockerfile pins",
     )
-    .option('--out <dir>', 'Output directory (default dist)')
+    .option('--out-dir, --out <dir>', 'Output directory (default: build.outDir, else dist)')
     .option('--jobs <n>', 'Builds at once')
     .option('--no-smoke', 'Skip the smoke runs under QEMU')
     .option('--json', 'Print JSON')
@@ -165,7 +165,7 @@ export function createCli() {
         overrides: {
           ...configOverrides(flags),
           component: listFlag(flags.component),
-          'out-dir': flags.out,
+          'out-dir': flags.outDir,
           smoke: flags.smoke === false ? false : undefined,
         },
       });
@@ -266,6 +266,7 @@ export function createCli() {
     .action(async (flags: Flags) => {
       const { probeCommand } = await import('./commands/probe.js');
       return probeCommand({
+        config: flags.config as string | undefined,
         inventory: textFlag(flags.inventory),
         limit: textFlag(flags.limit),
         acceptNew: Boolean(flags.acceptNew),
@@ -305,10 +306,11 @@ export function createCli() {
         apiUrl: textFlag(flags.apiUrl),
         fix: Boolean(flags.fix),
         limit: textFlag(flags.limit),
-        canary: flags.canary === undefined ? undefined : Number(flags.canary),
+        config: flags.config as string | undefined,
+        canary: textFlag(flags.canary),
         batch: textFlag(flags.batch),
         maxFail: textFlag(flags.maxFail),
-        keep: flags.keep === undefined ? undefined : Number(flags.keep),
+        keep: textFlag(flags.keep),
         resume: Boolean(flags.resume),
         stateFile: textFlag(flags.stateFile),
         acceptNew: Boolean(flags.acceptNew),
@@ -339,6 +341,7 @@ export function createCli() {
     .action(async (action: string, subAction: string | undefined, flags: Flags) => {
       const { fleetCommand } = await import('./commands/fleet.js');
       return fleetCommand(action, {
+        config: flags.config as string | undefined,
         subAction,
         renew: Boolean(flags.renew),
         restart: Boolean(flags.restart),
@@ -410,11 +413,71 @@ export function createCli() {
   // cac's cli.version() would make --version a global boolean and swallow `build --version 1.2.3`;
   // main() answers a bare `crossdock --version` itself.
   cli.usage('<command> [options]\n\n  crossdock --version prints the version of crossdock');
-  cli.help();
+  cli.help((sections) => commandHelp(cli.matchedCommand, sections));
   return cli;
 }
 
-export async function main(argv: string[] = process.argv): Promise<number> {
+type HelpSection = { title?: string; body: string };
+type CacCommand = ReturnType<ReturnType<typeof cac>['command']>;
+
+/**
+ * A command's --help as a newcomer needs it: what the command does (its description names its
+ * actions: fleet status|rollback|swarm|tls), every option including one named --version (which cac
+ * hides for commands), and no "(default: true)" on a --no-… switch that is off unless given.
+ */
+function commandHelp(command: CacCommand | undefined, sections: HelpSection[]): HelpSection[] {
+  if (!command || command.name === '') return sections;
+  const out = sections.map((section) => {
+    if (section.title !== 'Options') return section;
+    const hidden = command.options.filter((option) => option.name === 'version');
+    const lines = [
+      ...hidden.map((option) => `  ${option.rawName}  ${option.description}`),
+      ...section.body.split('\n'),
+    ];
+    const width = Math.max(...lines.map((line) => /^ {2}(\S.*?) {2}/.exec(line)?.[1]?.length ?? 0));
+    return {
+      ...section,
+      body: lines
+        .map((line) => {
+          const match = /^ {2}(\S.*?) {2,}(.*)$/.exec(line);
+          if (!match) return line;
+          const [, name = '', description = ''] = match;
+          const text = name.startsWith('--no-') ? description.replace(/ \(default: true\)\s*$/, '') : description;
+          return `  ${name.padEnd(width)}  ${text.trimEnd()}`;
+        })
+        .join('\n'),
+    };
+  });
+  // One line per action: "status: …; rollback: …" reads as a list.
+  out.splice(1, 0, { body: command.description.split(/; (?=[a-z][a-z -]*(?:\|[a-z]+)*: )/).join('\n') });
+  return out;
+}
+
+/** `crossdock help [command]` is `crossdock [command] --help`. Pure. */
+export function helpArgv(argv: readonly string[]): string[] {
+  const [node = 'node', bin = 'crossdock', first, second] = argv;
+  if (first !== 'help') return [...argv];
+  return second ? [node, bin, second, '--help'] : [node, bin, '--help'];
+}
+
+/** cac reports an unknown option camelCased (`--outDir`): name it as it was typed. Pure. */
+export function typedOption(message: string, argv: readonly string[]): string {
+  const match = /^Unknown option `(-{1,2})([^`]+)`/.exec(message);
+  if (!match) return message;
+  const camel = match[2] ?? '';
+  const typed = argv.find(
+    (arg) =>
+      arg.startsWith('-') &&
+      arg
+        .replace(/^-+/, '')
+        .split('=')[0]
+        ?.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase()) === camel,
+  );
+  return typed ? `unknown option ${typed.split('=')[0] ?? typed}` : `unknown option ${match[1] ?? ''}${camel}`;
+}
+
+export async function main(rawArgv: string[] = process.argv): Promise<number> {
+  const argv = helpArgv(rawArgv);
   const [first] = argv.slice(2);
   if (first === '--version' || first === '-v') {
     process.stdout.write(`crossdock/${packageVersion()} ${process.platform}-${process.arch} node-${process.version}\n`);
@@ -437,6 +500,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     const code: unknown = await cli.runMatchedCommand();
     return typeof code === 'number' ? code : ExitCode.Ok;
   } catch (error) {
+    if (error instanceof Error && error.name === 'CACError') error.message = typedOption(error.message, argv);
     return report(error);
   }
 }

@@ -577,12 +577,27 @@ async function cpuWrapper(environment: BoardEnvironment, target: Target, cpu: st
   return output;
 }
 
+/** The Debian package that provides each tool boards need. */
+export const BOARD_TOOL_PACKAGES: Readonly<Record<string, string>> = {
+  debootstrap: 'debootstrap',
+  unshare: 'util-linux',
+  ip: 'iproute2',
+  'ssh-keygen': 'openssh-client',
+  cc: 'build-essential',
+  mke2fs: 'e2fsprogs',
+  'qemu-img': 'qemu-utils',
+};
+
+/** The apt-get command that installs exactly the missing tools' packages. Pure. */
+export function boardToolsHint(missing: readonly string[]): string {
+  const packages = [...new Set(missing.map((tool) => BOARD_TOOL_PACKAGES[tool] ?? tool))];
+  return `apt-get install ${packages.join(' ')}`;
+}
+
 function requireTools(tools: readonly string[]): void {
   const missing = tools.filter((tool) => !findExecutable(tool));
   if (missing.length > 0)
-    throw new MissingPrerequisiteError(`boards need ${missing.join(', ')}`, {
-      hint: 'apt-get install debootstrap util-linux iproute2 openssh-client build-essential',
-    });
+    throw new MissingPrerequisiteError(`boards need ${missing.join(', ')}`, { hint: boardToolsHint(missing) });
   if (process.getuid?.() !== 0)
     throw new MissingPrerequisiteError('boards need root (namespaces, veth pairs, mounts)', {
       hint: 'run crossdock board up as root (sudo -E)',

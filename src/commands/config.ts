@@ -6,6 +6,8 @@ import { type ConfigOverrides, loadConfig } from '../config/load.js';
 import { ConfigSchema } from '../config/schema.js';
 import { packageRoot } from '../package-root.js';
 import { TargetSchema } from '../platform/target-schema.js';
+import { loadTargets, type TargetRegistry } from '../platform/targets.js';
+import { InventorySchema } from '../remote/inventory.js';
 import { ToolchainSchema } from '../toolchain/definitions.js';
 import { printJson } from '../ui/output.js';
 
@@ -24,21 +26,33 @@ export async function configCommand(options: {
   return 0;
 }
 
-/** The JSON Schemas committed for editors, generated from the valibot schemas. */
-export function jsonSchemas(): Record<string, object> {
+/**
+ * The JSON Schemas committed for editors, generated from the valibot schemas. crossdock.yaml's
+ * `targets` lists the names `crossdock targets` knows, so an editor flags `targets: [sparc]` as
+ * the CLI does.
+ */
+export function jsonSchemas(registry: TargetRegistry): Record<string, object> {
   const generate = (schema: GenericSchema, title: string) => ({
     title,
     ...toJsonSchema(schema, { errorMode: 'ignore', target: 'draft-07' }),
   });
+  const config = generate(ConfigSchema, 'crossdock.yaml') as unknown as { properties: { targets: { items: object } } };
+  const names = new Set<string>();
+  for (const target of registry.targets) {
+    names.add(target.name);
+    for (const list of Object.values(target.names)) for (const name of list) names.add(name);
+  }
+  config.properties.targets.items = { type: 'string', enum: [...names].sort() };
   return {
-    'crossdock.schema.json': generate(ConfigSchema, 'crossdock.yaml'),
+    'crossdock.schema.json': config,
+    'inventory.schema.json': generate(InventorySchema, 'crossdock inventory (inventory.yaml)'),
     'targets/schema.json': generate(TargetSchema, 'crossdock target definition (targets/*.yaml)'),
     'toolchains/schema.json': generate(ToolchainSchema, 'crossdock toolchain definition (toolchains/*.yaml)'),
   };
 }
 
 export async function schemaCommand(options: { write?: boolean }): Promise<number> {
-  const schemas = jsonSchemas();
+  const schemas = jsonSchemas(await loadTargets());
   if (!options.write) {
     printJson(schemas['crossdock.schema.json']);
     return 0;

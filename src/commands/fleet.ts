@@ -1,13 +1,14 @@
 import { ExitCode, UserError } from '../errors.js';
 import { hostStatus, rollbackHost } from '../install/fleet-ops.js';
 import { type FleetOptions, forEachHost } from '../remote/fleet.js';
-import { type Inventory, type InventoryHost, limitHosts, loadInventory } from '../remote/inventory.js';
+import type { Inventory, InventoryHost } from '../remote/inventory.js';
 import { formatTable, printJson } from '../ui/output.js';
-import { createRunner } from './shared.js';
+import { createRunner, openFleet } from './shared.js';
 
 export async function fleetCommand(
   action: string,
   options: {
+    config?: string | undefined;
     inventory: string | undefined;
     limit?: string | undefined;
     json?: boolean;
@@ -35,15 +36,7 @@ export async function fleetCommand(
     throw new UserError(`fleet tls ${options.subAction ?? ''}: unknown tls action`.trimEnd(), {
       hint: 'fleet tls enable | status | disable',
     });
-  const inventory = await loadInventory(options.inventory ?? 'inventory.yaml', {
-    runner: createRunner({}),
-    sshConfig: options.sshConfig,
-  });
-  const hosts = limitHosts(inventory.hosts, options.limit);
-  const fleet = {
-    acceptNew: options.acceptNew ?? false,
-    log: (line: string) => process.stderr.write(`crossdock: ${line}\n`),
-  };
+  const { inventory, hosts, fleet } = await openFleet(options);
   if (action === 'swarm') return swarmCommand(options.subAction ?? '', inventory, hosts, { ...fleet, ...options });
   if (action === 'tls') return tlsCommand(options.subAction ?? '', inventory, hosts, { ...fleet, ...options });
   if (action === 'status') {

@@ -1,27 +1,24 @@
-import { join } from 'node:path';
 import { ExitCode, UserError } from '../errors.js';
 import type { HostResult } from '../install/install-host.js';
 import { install, isFailure } from '../install/install.js';
-import { loadTargets } from '../platform/targets.js';
-import { limitHosts, loadInventory } from '../remote/inventory.js';
 import { appendSummary, emit, hostsSummary, workflowCommand } from '../ui/github-actions.js';
 import { formatTable, printJson } from '../ui/output.js';
-import { createRunner } from './shared.js';
-import { defaultCacheDirectory } from '../boards/rootfs.js';
+import { countFlag, openFleet } from './shared.js';
 import { fetchReleaseDist, parseReleaseSpec } from '../install/release-source.js';
 import { packageVersion } from '../package-root.js';
 
 export interface InstallCommandOptions {
+  config?: string | undefined;
   inventory: string | undefined;
   from: string | undefined;
   release?: string | undefined;
   apiUrl?: string | undefined;
   fix?: boolean;
   limit?: string | undefined;
-  canary?: number | undefined;
+  canary?: string | undefined;
   batch?: string | undefined;
   maxFail?: string | undefined;
-  keep?: number | undefined;
+  keep?: string | undefined;
   dryRun?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -38,42 +35,45 @@ export async function installCommand(options: InstallCommandOptions): Promise<nu
     });
   if (options.from && options.release)
     throw new UserError('install: --from and --release both given', { hint: 'install one build: pass one of them' });
-  const log = (line: string) => process.stderr.write(`crossdock: ${line}\n`);
+  const canary = countFlag('canary', options.canary);
+  const keep = countFlag('keep', options.keep, 1);
+  const { context, inventory, hosts, fleet } = await openFleet(options);
+  const { log } = context;
   let dist = options.from ?? '';
   let downloadUrls: ReadonlyMap<string, string> | undefined;
   if (options.release) {
     const fetched = await fetchReleaseDist(parseReleaseSpec(options.release), {
-      apiUrl: options.apiUrl ?? process.env.GITHUB_API_URL ?? 'https://api.github.com',
-      token: process.env.GITHUB_TOKEN ?? process.env.GH_TOKEN,
-      cacheDirectory: defaultCacheDirectory(),
+      apiUrl: options.apiUrl ?? context.githubApiUrl,
+      token: context.githubToken,
+      cacheDirectory: context.cacheDirectory,
       userAgent: `crossdock/${packageVersion()}`,
       log,
     });
     dist = fetched.directory;
     downloadUrls = fetched.urls;
   }
-  const inventoryFile = options.inventory ?? 'inventory.yaml';
-  const inventory = await loadInventory(inventoryFile, { runner: createRunner({}), sshConfig: options.sshConfig });
-  const maxFail = options.maxFail === undefined ? 0 : Number(options.maxFail.replace(/%$/, ''));
+  const { waves } = context.install;
+  const maxFail = options.maxFail === undefined ? waves.maxFailPercent : Number(options.maxFail.replace(/%$/, ''));
   if (!Number.isFinite(maxFail) || maxFail < 0 || maxFail > 100)
     throw new UserError(`--max-fail ${options.maxFail ?? ''}: expected a percentage from 0 to 100`, {
       hint: 'e.g. --max-fail 10%',
     });
   const report = await install({
     inventory,
-    hosts: limitHosts(inventory.hosts, options.limit),
+    hosts,
     dist,
     ...(downloadUrls ? { downloadUrls } : {}),
     fix: options.fix ?? false,
-    registry: await loadTargets(),
-    canary: options.canary,
-    batch: options.batch,
+    registry: context.registry,
+    canary: canary ?? waves.canary,
+    batch: options.batch ?? waves.batchSize,
     maxFailPercent: maxFail,
-    keep: options.keep,
+    keep,
+    healthTimeoutSeconds: context.install.healthTimeoutSeconds,
     dryRun: options.dryRun ?? false,
     resume: options.resume ?? false,
-    acceptNew: options.acceptNew ?? false,
-    stateFile: options.stateFile ?? join(inventoryFile, '..', '.crossdock-install-state.json'),
+    acceptNew: fleet.acceptNew,
+    stateFile: options.stateFile ?? context.install.stateFile,
     renderer: { json: options.json, verbose: options.verbose },
     log,
   });

@@ -1,9 +1,8 @@
-import { loadConfig } from '../config/load.js';
+import { resolveContext } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { isFailure } from '../install/install.js';
 import { packageVersion } from '../package-root.js';
 import { pipeline } from '../pipeline.js';
-import { loadTargets } from '../platform/targets.js';
 import { loadToolchains } from '../toolchain/definitions.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +10,6 @@ import { type Manifest, MANIFEST_FILE } from '../build/manifest.js';
 import { appendSummary, buildSummary, hostsSummary, releaseSummary, setOutput } from '../ui/github-actions.js';
 import { printJson } from '../ui/output.js';
 import { hostTable } from './install.js';
-import { createRunner } from './shared.js';
 
 export async function pipelineCommand(options: {
   config?: string | undefined;
@@ -22,20 +20,20 @@ export async function pipelineCommand(options: {
   json?: boolean;
   verbose?: boolean;
 }): Promise<number> {
-  const loaded = await loadConfig({
-    file: options.config,
-    overrides: { inventory: options.inventory, docker: options.docker },
+  const context = await resolveContext({
+    configFile: options.config,
+    flags: { inventory: options.inventory, docker: options.docker },
   });
-  const log = (line: string) => process.stderr.write(`crossdock: ${line}\n`);
+  const { log } = context;
   const report = await pipeline({
-    loaded,
-    registry: await loadTargets(),
+    loaded: { config: context.config, file: context.configFile, baseDirectory: context.baseDirectory },
+    registry: context.registry,
     toolchains: await loadToolchains(),
-    runner: createRunner({}),
+    runner: context.runner(),
     version: options.version,
-    token: process.env.GITHUB_TOKEN || process.env.GH_TOKEN || undefined,
+    token: context.githubToken,
     userAgent: `crossdock/${packageVersion()}`,
-    acceptNew: options.acceptNew ?? false,
+    acceptNew: options.acceptNew === true || context.install.acceptNew,
     renderer: { json: options.json, verbose: options.verbose },
     log,
   });

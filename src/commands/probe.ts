@@ -1,28 +1,19 @@
 import { ExitCode } from '../errors.js';
-import { loadTargets } from '../platform/targets.js';
 import { forEachHost } from '../remote/fleet.js';
-import { limitHosts, loadInventory } from '../remote/inventory.js';
 import { probeBoard } from '../remote/probe.js';
 import { formatTable, printJson } from '../ui/output.js';
-import { createRunner } from './shared.js';
+import { openFleet } from './shared.js';
 
 export async function probeCommand(options: {
+  config?: string | undefined;
   inventory: string | undefined;
   limit?: string | undefined;
   acceptNew?: boolean;
   json?: boolean;
   sshConfig?: string | undefined;
 }): Promise<number> {
-  const inventory = await loadInventory(options.inventory ?? 'inventory.yaml', {
-    runner: createRunner({}),
-    sshConfig: options.sshConfig,
-  });
-  const hosts = limitHosts(inventory.hosts, options.limit);
-  const registry = await loadTargets();
-  const outcomes = await forEachHost(inventory, hosts, (runner) => probeBoard(runner, registry), {
-    acceptNew: options.acceptNew ?? false,
-    log: (line) => process.stderr.write(`crossdock: ${line}\n`),
-  });
+  const { context, inventory, hosts, fleet } = await openFleet(options);
+  const outcomes = await forEachHost(inventory, hosts, (runner) => probeBoard(runner, context.registry), fleet);
   if (options.json) {
     printJson(
       outcomes.map((o) =>

@@ -1,13 +1,12 @@
 import { join } from 'node:path';
 import type { ConfigOverrides } from '../config/load.js';
-import { loadConfig } from '../config/load.js';
+import { resolveContext } from '../context.js';
 import { ExitCode, UserError } from '../errors.js';
 import { packageVersion } from '../package-root.js';
 import { parseReleaseTag } from '../release/plan.js';
 import { type NotesSource, publishRelease, type ReleaseReport } from '../release/publish.js';
 import { appendSummary, mask, releaseSummary, setOutput } from '../ui/github-actions.js';
 import { printJson } from '../ui/output.js';
-import { createRunner } from './shared.js';
 
 export interface ReleaseCommandOptions {
   config?: string | undefined;
@@ -26,8 +25,8 @@ export interface ReleaseCommandOptions {
 
 export async function releaseCommand(dists: string[], options: ReleaseCommandOptions): Promise<number> {
   const env = options.env ?? process.env;
-  const loaded = await loadConfig({ file: options.config, overrides: options.overrides });
-  const { release, build } = loaded.config;
+  const context = await resolveContext({ configFile: options.config, flags: options.overrides, env });
+  const { release, build } = context.config;
   if (options.notes !== undefined && options.generateNotes)
     throw new UserError('--notes and --generate-notes: give one of them', {
       hint: '--notes FILE publishes your text; --generate-notes writes it from the manifest and git log',
@@ -49,16 +48,16 @@ export async function releaseCommand(dists: string[], options: ReleaseCommandOpt
     : options.notes !== undefined
       ? { kind: 'file', path: options.notes }
       : { kind: 'none' };
-  const log = (line: string) => process.stderr.write(`crossdock: ${line}\n`);
+  const { log } = context;
   // The runner masks secrets it was given; a token from elsewhere is masked here, before any output.
-  mask(env.GITHUB_TOKEN || env.GH_TOKEN || undefined);
+  mask(context.githubToken);
   const report = await publishRelease({
     dists: directories,
     repository: release.repository,
     tag: options.tag,
     tagPrefix: release.tagPrefix,
-    apiUrl: release.apiUrl,
-    token: env.GITHUB_TOKEN || env.GH_TOKEN || undefined,
+    apiUrl: context.githubApiUrl,
+    token: context.githubToken,
     userAgent: `crossdock/${packageVersion()}`,
     draft: options.draft ?? false,
     notes,
@@ -67,8 +66,8 @@ export async function releaseCommand(dists: string[], options: ReleaseCommandOpt
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     targetCommitish: options.targetCommitish ?? env.GITHUB_SHA,
     signingKey: build.signingKey,
-    runner: createRunner({}),
-    cwd: loaded.baseDirectory,
+    runner: context.runner(),
+    cwd: context.baseDirectory,
     renderer: { json: options.json, verbose: options.verbose },
     log,
   });

@@ -116,10 +116,6 @@ export const InstallSchema = v.strictObject({
     v.optional(v.string(), 'inventory.yaml'),
     v.description('Inventory of boards, relative to the config file'),
   ),
-  prefix: v.pipe(
-    v.optional(v.pipe(v.string(), v.regex(/^\/\S+$/, 'expected an absolute path')), '/opt/crossdock'),
-    v.description('Where versions are unpacked on the board'),
-  ),
   hostKeys: v.pipe(
     v.optional(v.picklist(['strict', 'accept-new']), 'strict'),
     v.description('strict: the board must be in known_hosts; accept-new: trust a board seen for the first time'),
@@ -127,18 +123,21 @@ export const InstallSchema = v.strictObject({
   waves: v.optional(
     v.strictObject({
       canary: v.pipe(
-        v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 1),
-        v.description('Boards in the first wave'),
+        v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
+        v.description('Boards in the first wave (install --canary)'),
       ),
-      batchSize: v.optional(positiveInteger('Boards per later wave'), 5),
+      batchSize: v.optional(positiveInteger('Boards per later wave (install --batch); default: all at once')),
       maxFailPercent: v.pipe(
         v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(100, 'expected a percentage 0–100')), 0),
-        v.description('Stop the rollout when more than this share of boards fail'),
+        v.description('Stop the rollout when more than this share of boards fail (install --max-fail)'),
       ),
     }),
     {},
   ),
-  healthTimeoutSeconds: v.optional(positiveInteger('How long the health check may take'), 60),
+  healthTimeoutSeconds: v.optional(
+    positiveInteger('How long dockerd and containerd have to answer after the restart, in seconds'),
+    90,
+  ),
 });
 
 export const ConfigSchema = v.strictObject({

@@ -65,6 +65,8 @@ export interface HostInstallOptions {
    * steps it guards may take on the board (watchdogDeadline).
    */
   watchdogSeconds?: number;
+  /** Seconds dockerd and containerd have to answer after the restart (install.healthTimeoutSeconds). */
+  healthTimeoutSeconds?: number;
   /** allowed_signers file: SHA256SUMS.sig must verify on the board and list the bundle. */
   allowedSigners?: string | null;
   /** Public URLs of the dist's files (install --release): a board that reaches them downloads itself. */
@@ -310,7 +312,11 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
     const token = randomBytes(8).toString('hex');
     const deadline =
       options.watchdogSeconds ??
-      watchdogDeadline({ systemd: state.systemd, containers: state.systemd && !!image?.image });
+      watchdogDeadline({
+        systemd: state.systemd,
+        containers: state.systemd && !!image?.image,
+        healthSeconds: options.healthTimeoutSeconds,
+      });
     await runner.run(
       'sh',
       ['-c', switchScript(manifest.version, unpacked, { token, seconds: deadline, systemd: state.systemd })],
@@ -327,7 +333,7 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
 
     step('health');
     let containerProblem: string | null = null;
-    let healthyNow = await healthy(runner, manifest.version, binaries, state.systemd);
+    let healthyNow = await healthy(runner, manifest.version, binaries, state.systemd, options.healthTimeoutSeconds);
     if (healthyNow && image?.image) {
       step('containers');
       const containers = await containerHealth(
@@ -477,19 +483,23 @@ export function whilePending(token: string, body: string, root = layout.root): s
   ].join('\n');
 }
 
+/** How long dockerd and containerd have to answer after the restart, unless the config says otherwise. */
+export const DEFAULT_HEALTH_SECONDS = 90;
+
 /** The longest each step between switch and commit may take, in seconds (their timeouts below). */
-const GUARDED_STEP_SECONDS = { restart: 120, smoke: 120, server: 150, containers: 15 * 60, margin: 60 };
+const GUARDED_STEP_SECONDS = { restart: 120, smoke: 120, containers: 15 * 60, margin: 60 };
 
 /**
  * The watchdog's deadline: as long as the steps it guards may take on this board (a slow Pi's
  * health and container checks outlast a fixed 300 s). Pure.
  */
-export function watchdogDeadline(board: { systemd: boolean; containers: boolean }): number {
+export function watchdogDeadline(board: { systemd: boolean; containers: boolean; healthSeconds?: number }): number {
   const steps = GUARDED_STEP_SECONDS;
+  const server = serverCheckSeconds(board.healthSeconds ?? DEFAULT_HEALTH_SECONDS);
   const guarded =
     steps.smoke +
     steps.margin +
-    (board.systemd ? steps.restart + steps.server : 0) +
+    (board.systemd ? steps.restart + server : 0) +
     (board.containers ? steps.containers : 0);
   return guarded;
 }
@@ -627,11 +637,17 @@ async function remoteSha256(runner: SshRunner, path: string): Promise<string | n
  * Health: each binary answers its smoke command with the first line the build recorded; where
  * systemd runs, dockerd answers on its socket with the server version of this build.
  */
+/** The server check's own timeout: the wait for an answer plus the docker and ctr calls after it. Pure. */
+function serverCheckSeconds(healthSeconds: number): number {
+  return healthSeconds + 60;
+}
+
 export async function healthy(
   runner: SshRunner,
   version: string,
   binaries: readonly ManifestBinary[],
   systemd: boolean,
+  healthSeconds = DEFAULT_HEALTH_SECONDS,
 ): Promise<boolean> {
   const directory = `${layout.versions}/${version}`;
   // Every binary's smoke command at once, in one round trip: on an emulated or slow board each
@@ -678,7 +694,7 @@ export async function healthy(
     // socket activation may still be starting it), client and server are the same build, and
     // containerd answers on its own socket.
     const check = [
-      'for i in $(seq 1 45); do',
+      `for i in $(seq 1 ${Math.max(1, Math.ceil(healthSeconds / 2))}); do`,
       `  v=$(${layout.bin}/docker version --format '{{.Client.Version}} {{.Server.Version}}' 2>/dev/null) && break`,
       '  sleep 2',
       'done',
@@ -691,7 +707,7 @@ export async function healthy(
     ].join('\n');
     const server = await runner.run('sh', ['-c', check], {
       allowFailure: true,
-      timeoutMs: 150_000,
+      timeoutMs: serverCheckSeconds(healthSeconds) * 1000,
       privileged: true,
       readOnly: true,
     });

@@ -27,6 +27,8 @@ export interface InstallOptions extends FleetOptions {
   stateFile?: string | undefined;
   resume?: boolean;
   watchdogSeconds?: number;
+  /** Seconds dockerd and containerd have to answer after the restart. */
+  healthTimeoutSeconds?: number;
   renderer?: RendererContext;
   /** Apply the safe preflight fixes (install --fix). */
   fix?: boolean;
@@ -108,6 +110,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
           keep: options.keep ?? 3,
           dryRun: options.dryRun ?? false,
           ...(options.watchdogSeconds !== undefined ? { watchdogSeconds: options.watchdogSeconds } : {}),
+          ...(options.healthTimeoutSeconds !== undefined ? { healthTimeoutSeconds: options.healthTimeoutSeconds } : {}),
           allowedSigners: options.inventory.allowedSigners,
           fix: options.fix ?? false,
           daemon: host.daemon,

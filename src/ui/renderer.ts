@@ -3,7 +3,7 @@
  * and --verbose get the line-per-event simple renderer; --json and tests get silence (the JSON
  * report is the output).
  */
-import { Listr, type ListrTask } from 'listr2';
+import { Listr, ListrLogger, type ListrTask, ProcessOutput } from 'listr2';
 
 export type RendererChoice = 'default' | 'simple' | 'silent';
 
@@ -34,15 +34,20 @@ export function createTaskList<Context extends object>(
   } = {},
 ): Listr<Context> {
   const renderer = chooseRenderer(options);
+  // Progress goes to stderr, both streams of it: listr2 writes to stdout by default, which put
+  // spinner lines into `crossdock toolchain verify > file`. stdout carries only results.
+  const logger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
   return new Listr<Context>(tasks, {
     concurrent: options.concurrent ?? false,
     exitOnError: options.exitOnError ?? true,
     ...(options.context ? { ctx: options.context } : {}),
-    // listr2 types the renderer statically; this policy picks it at run time.
+    // listr2 types the renderer statically; this policy picks it at run time, and listr2's own
+    // fallback (taken when stdout is not a terminal) must not overrule it.
     renderer: renderer as 'default',
     fallbackRenderer: 'simple',
-    // Output goes to stderr so that stdout stays clean for --json and pipes.
-    rendererOptions: renderer === 'default' ? { collapseSubtasks: false } : {},
+    fallbackRendererCondition: () => false,
+    rendererOptions: renderer === 'default' ? { collapseSubtasks: false, logger } : { logger },
+    fallbackRendererOptions: { logger },
     collectErrors: 'minimal',
   });
 }

@@ -114,7 +114,22 @@ describe('the crossdock bin', () => {
     expect(command.stderr).toContain('unknown command "frobnicate"');
     const option = await crossdock(['targets', '--frobnicate']);
     expect(option.exitCode).toBe(2);
-    expect(option.stderr).toContain('Unknown option `--frobnicate`');
+    expect(option.stderr).toContain('crossdock: unknown option --frobnicate');
+    // Named as typed, not as the parser camelCases it (--outDir).
+    const typed = await crossdock(['build', '--target', 'armv6', '--out-dirr=x']);
+    expect(typed.stderr).toContain('crossdock: unknown option --out-dirr\n');
+  });
+
+  it('`crossdock help build` is `crossdock build --help`: the description, then every option', async () => {
+    const help = await crossdock(['help', 'build']);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain('Build the engine and runtime for each target');
+    // --version of build is the release version: cac hides options of that name unless we show it.
+    expect(help.stdout).toMatch(/--version <version> +Release version/);
+    expect(help.stdout).toMatch(/--no-smoke +Skip the smoke runs under QEMU\n/);
+    const fleet = await crossdock(['fleet', '--help']);
+    for (const action of ['status:', 'rollback:', 'swarm init|status|leave:', 'tls enable|status|disable:'])
+      expect(fleet.stdout).toContain(`\n${action}`);
   });
 
   it('refuses an unknown fleet tls action with exit 2 and the actions there are', async () => {

@@ -102,6 +102,25 @@ describe('action.yml and the workflows', () => {
   });
 });
 
+describe('the example workflow a user copies', () => {
+  it('a run by hand hands no branch name to --version, and the rollout runs where the boards are', async () => {
+    const text = await readFile(join(ROOT, 'examples/workflows/docker-for-pis.yml'), 'utf8');
+    const workflow = parse(text) as Workflow & {
+      on: { workflow_dispatch?: { inputs?: Record<string, unknown> } };
+      jobs: Record<string, { 'runs-on': string | string[]; if?: string }>;
+    };
+    // github.ref_name is "main" on workflow_dispatch: never a version or a tag by itself.
+    for (const job of Object.values(workflow.jobs))
+      for (const step of job.steps)
+        for (const [input, value] of Object.entries(step.with ?? {}))
+          if (input === 'version' || input === 'tag') expect(String(value)).not.toBe('${{ github.ref_name }}');
+    expect(workflow.on.workflow_dispatch?.inputs).toHaveProperty('version');
+    expect(workflow.jobs.release?.if).toContain("github.ref_type == 'tag'");
+    // GitHub's hosted runners cannot reach boards on a private LAN.
+    expect(workflow.jobs.rollout?.['runs-on']).toContain('self-hosted');
+  });
+});
+
 describe.runIf(hasCommand('cc') && hasCommand('git'))("the action entry point under a runner's environment", () => {
   let work: string;
   beforeAll(() => {

@@ -178,6 +178,57 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     );
   });
 
+  it("crossdock.yaml's install keys reach install and probe: the inventory, the waves, the host keys (#16)", async () => {
+    const from = await dist('1.1.0', ['armv6', 'aarch64', 'armv7']);
+    const cwd = join(work, 'configured');
+    await mkdir(cwd, { recursive: true });
+    // The same boards under another name and with an empty known_hosts beside it.
+    const text = await readFile(inventoryFile, 'utf8');
+    await writeFile(join(cwd, 'fleet.yaml'), text.replace(/^knownHosts: .*$/m, 'knownHosts: fleet.known_hosts'));
+    await writeFile(join(cwd, 'fleet.known_hosts'), '');
+    await writeFile(
+      join(cwd, 'crossdock.yaml'),
+      'install:\n  inventory: fleet.yaml\n  waves: { canary: 1, batchSize: 1 }\n',
+    );
+    // Progress on: the renderer a CI log gets, which must write to stderr only.
+    const env = {
+      CROSSDOCK_BOARD_DIR: state,
+      HOME: work,
+      XDG_CACHE_HOME: dirname(defaultCacheDirectory()),
+      VITEST: '',
+    };
+    const strict = await crossdock(['probe', '--json'], { cwd, env });
+    expect(strict.exitCode).not.toBe(0);
+    expect(strict.stdout).toContain('is not in known_hosts');
+
+    await writeFile(
+      join(cwd, 'crossdock.yaml'),
+      'install:\n  inventory: fleet.yaml\n  hostKeys: accept-new\n  waves: { canary: 1, batchSize: 1 }\n',
+    );
+    const probe = await crossdock(['probe', '--json'], { cwd, env });
+    expect(probe.exitCode, probe.stderr).toBe(0);
+    expect((JSON.parse(probe.stdout) as Array<{ name: string }>).map((h) => h.name)).toEqual([
+      'rpi-zero-1',
+      'rpi-3-1',
+      'rpi-4-32-1',
+    ]);
+    expect((await readFile(join(cwd, 'fleet.known_hosts'), 'utf8')).trim().split('\n')).toHaveLength(3);
+
+    const planned = await crossdock(['install', '--from', from, '--dry-run'], { cwd, env });
+    expect(planned.exitCode, planned.stderr).toBe(0);
+    const [header, ...rows] = planned.stdout.trim().split('\n');
+    expect(header).toMatch(/^HOST\s+TARGET\s+STATUS/);
+    expect(rows.map((row) => row.split(/\s+/).slice(0, 3))).toEqual([
+      ['rpi-zero-1', 'armv6', 'planned'],
+      ['rpi-3-1', 'aarch64', 'planned'],
+      ['rpi-4-32-1', 'armv7', 'planned'],
+    ]);
+    // One canary, then one board per wave, as the file says; all of it on stderr.
+    expect(planned.stderr).toContain('canary: rpi-zero-1');
+    expect(planned.stderr).toContain('wave 2: rpi-3-1');
+    expect(planned.stderr).toContain('wave 3: rpi-4-32-1');
+  });
+
   it('a full disk fails cleanly in preflight, with nothing half-installed', async () => {
     await onBoard(
       'rpi-zero-1',

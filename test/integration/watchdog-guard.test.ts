@@ -51,5 +51,7 @@ describe("the watchdog's deadline", () => {
     expect(watchdogDeadline({ systemd: false, containers: false })).toBe(180);
     expect(watchdogDeadline({ systemd: true, containers: false })).toBe(450);
     expect(watchdogDeadline({ systemd: true, containers: true })).toBe(1350);
+    // install.healthTimeoutSeconds: a slower board's longer wait for dockerd is guarded too.
+    expect(watchdogDeadline({ systemd: true, containers: false, healthSeconds: 300 })).toBe(660);
   });
 });

@@ -25,10 +25,12 @@ describe('loadConfig', () => {
     expect(file).toBeNull();
     expect(config.targets).toEqual(['x86_64', 'aarch64', 'armv7', 'armv6']);
     expect(config.build).toMatchObject({ outDir: join(cwd, 'dist'), smoke: true, smokeTimeoutSeconds: 120 });
-    expect(config.install).toMatchObject({
-      prefix: '/opt/crossdock',
+    expect(config.install).toEqual({
+      inventory: join(cwd, 'inventory.yaml'),
       hostKeys: 'strict',
-      waves: { canary: 1, batchSize: 5, maxFailPercent: 0 },
+      // The flags' own defaults: no canary wave, every board at once, stop at the first failure.
+      waves: { canary: 0, maxFailPercent: 0 },
+      healthTimeoutSeconds: 90,
     });
   });
 

@@ -82,6 +82,16 @@ describe('the action entry point', () => {
       actionArguments({ command: 'install', inventory: 'i.yaml', repo: 'o/n', tag: 'v1', args: '--canary 1' }),
     ).toEqual([['install', '--inventory', 'i.yaml', '--release', 'o/n@v1', '--json', '--canary', '1']]);
     expect(actionArguments({})).toEqual([['pipeline', '--json']]);
+    // args split as a shell would: commas stay inside a flag's value, quotes keep a value whole.
+    expect(
+      actionArguments({ command: 'build', args: `--component runc,containerd --version "1.2.3" --out-dir 'my dist'` }),
+    ).toEqual([['build', '--json', '--component', 'runc,containerd', '--version', '1.2.3', '--out-dir', 'my dist']]);
+    expect(actionArguments({ command: 'setup', config: 'ci/crossdock.yaml' })).toEqual([
+      ['toolchain', 'setup', '--config', 'ci/crossdock.yaml', '--json'],
+    ]);
+    expect(() => actionArguments({ command: 'build', args: '--version "1.2' })).toThrow(
+      'action input args: the " quote opened there is never closed',
+    );
   });
 
   it('refuses an unknown command and an input the command does not take', () => {

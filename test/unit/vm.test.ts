@@ -69,3 +69,12 @@ describe('full-system board models', () => {
     expect(vmPackages('amd64')).toContain('linux-image-amd64');
   });
 });
+
+describe('what boards need, and the fix the hint names', () => {
+  it('names the package that provides each missing tool, not a fixed list', async () => {
+    const { boardToolsHint } = await import('../../src/boards/board.js');
+    // vm-arm64 without qemu-img: qemu-utils provides it, not debootstrap or build-essential.
+    expect(boardToolsHint(['qemu-img'])).toBe('apt-get install qemu-utils');
+    expect(boardToolsHint(['debootstrap', 'ip', 'mke2fs'])).toBe('apt-get install debootstrap iproute2 e2fsprogs');
+  });
+});
