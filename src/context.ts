@@ -97,7 +97,7 @@ export async function resolveContext(request: ContextRequest = {}): Promise<Comm
 
 /** Whether the file itself names release.apiUrl (the schema's default would hide GITHUB_API_URL). */
 async function configSetsApiUrl(file: string): Promise<boolean> {
-  const { readSource } = await import('./config/document.js');
+  const { readSource } = await import('./document/document.js');
   const parsed = await readSource(resolve(file));
   const release = (parsed.data as { release?: { apiUrl?: unknown } } | null)?.release;
   return typeof release?.apiUrl === 'string';

@@ -4,7 +4,7 @@
  *   import { loadTargets, resolveTarget, inspectFile, loadConfig } from 'crossdock';
  */
 
-export { DocumentError, type DocumentProblem } from './config/document.js';
+export { DocumentError, type DocumentProblem } from './document/document.js';
 export {
   type ConfigOverrides,
   type LoadConfigOptions,
@@ -44,7 +44,7 @@ export {
   type Toolchain,
   toolchainPackages,
   versionSatisfies,
-} from './toolchain/definitions.js';
+} from './platform/toolchains.js';
 export { chooseRenderer, createTaskList, type RendererChoice } from './ui/renderer.js';
 export { findExecutable } from './exec/find-executable.js';
 export { hostTarget, hostDistribution, parseOsRelease, type Distribution } from './platform/host.js';
@@ -77,7 +77,7 @@ export { BUILTIN_SOURCES, detectLayout, directoryTree, type Layout, type SourceT
 export { resolveDockerRelease, type DockerRelease } from './build/docker-release.js';
 export { resolveGo, type GoToolchain } from './toolchain/go-toolchain.js';
 export { RecipeSchema, type Recipe } from './build/recipe-schema.js';
-export { type Manifest, type ManifestArtifact, type ManifestBinary } from './build/manifest.js';
+export { type Manifest, type ManifestArtifact, type ManifestBinary } from './dist/manifest.js';
 export { parseReleaseTag, shouldMakeLatest, mergeDists, planAssets } from './release/plan.js';
 export {
   publishRelease,
@@ -86,7 +86,7 @@ export {
   type AssetOutcome,
   type NotesSource,
 } from './release/publish.js';
-export { readDist } from './release/dist-input.js';
+export { readDist } from './dist/read-dist.js';
 export { releaseNotes, gitChanges } from './release/notes.js';
 export {
   loadInventory,

@@ -21,7 +21,7 @@ import { forEachHost } from './remote/fleet.js';
 import { loadInventory } from './remote/inventory.js';
 import { probeBoard } from './remote/probe.js';
 import { publishRelease, type ReleaseReport } from './release/publish.js';
-import type { Toolchain } from './toolchain/definitions.js';
+import type { Toolchain } from './platform/toolchains.js';
 import type { RendererContext } from './ui/renderer.js';
 
 /** The fleet `pipeline` rehearses on when there is no inventory: the three kinds of Pi that differ. */

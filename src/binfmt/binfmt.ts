@@ -10,7 +10,7 @@ import type { Runner } from '../exec/runner.js';
 import { readElfFile } from '../platform/elf-file.js';
 import { hostTarget } from '../platform/host.js';
 import type { Target, TargetRegistry } from '../platform/targets.js';
-import { expandTemplate, type Toolchain } from '../toolchain/definitions.js';
+import { expandTemplate, type Toolchain } from '../platform/toolchains.js';
 import {
   type BinfmtPaths,
   ensureMounted,

@@ -1,9 +1,9 @@
 /** Emulated board models (targets/boards/models.yaml), checked against the target registry. */
 import { join } from 'node:path';
 import * as v from 'valibot';
-import { loadDocument } from '../config/document.js';
+import { loadDocument } from '../document/document.js';
 import { UserError } from '../errors.js';
-import { closest } from '../config/document.js';
+import { closest } from '../document/document.js';
 import { defaultTargetsDirectory, type Target, type TargetRegistry } from '../platform/targets.js';
 
 const ModelSchema = v.strictObject({

@@ -18,10 +18,10 @@ import { readElfFile } from '../platform/elf-file.js';
 import { hostTarget } from '../platform/host.js';
 import type { Target, TargetRegistry } from '../platform/targets.js';
 import { packageVersion } from '../package-root.js';
-import { expandTemplate, type Toolchain } from '../toolchain/definitions.js';
+import { expandTemplate, type Toolchain } from '../platform/toolchains.js';
 import { createTaskList, type RendererContext } from '../ui/renderer.js';
 import { cacheKey, readCache, writeCache } from './cache.js';
-import { formatSha256Sums, parseSha256Sums, sha256, sha256File } from './checksums.js';
+import { formatSha256Sums, parseSha256Sums, sha256, sha256File } from '../dist/checksums.js';
 import { compile, targetCFlags } from './compile.js';
 import {
   bundleName,
@@ -33,7 +33,7 @@ import {
   serializeManifest,
   spdxDocument,
   SUMS_FILE,
-} from './manifest.js';
+} from '../dist/manifest.js';
 import type { BuildValues } from './placeholders.js';
 import { fillPlaceholders } from './placeholders.js';
 import type { Recipe } from './recipe-schema.js';

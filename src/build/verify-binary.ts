@@ -10,7 +10,7 @@ import { CrossdockError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import { type InspectReport, inspectFile } from '../platform/inspect.js';
 import type { Target, TargetRegistry } from '../platform/targets.js';
-import type { Toolchain } from '../toolchain/definitions.js';
+import type { Toolchain } from '../platform/toolchains.js';
 
 export interface BinaryVerification {
   binary: string;

@@ -14,7 +14,7 @@ import { probeMessage, probeProgram } from '../emulation/probe-program.js';
 import { runUnderEmulation } from '../emulation/run-under-emulation.js';
 import { ExitCode, UserError } from '../errors.js';
 import { loadTargets, type TargetRegistry } from '../platform/targets.js';
-import { loadToolchains, type Toolchain } from '../toolchain/definitions.js';
+import { loadToolchains, type Toolchain } from '../platform/toolchains.js';
 import { formatTable, printJson } from '../ui/output.js';
 import { createRunner, targetsFromFlag } from './shared.js';
 

@@ -4,7 +4,7 @@ import type { ConfigOverrides } from '../config/load.js';
 import { loadConfig } from '../config/load.js';
 import { ExitCode } from '../errors.js';
 import { loadTargets } from '../platform/targets.js';
-import { loadToolchains } from '../toolchain/definitions.js';
+import { loadToolchains } from '../platform/toolchains.js';
 import { appendSummary, buildSummary, setOutput } from '../ui/github-actions.js';
 import { printJson } from '../ui/output.js';
 import { createRunner } from './shared.js';

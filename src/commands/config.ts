@@ -8,7 +8,7 @@ import { packageRoot } from '../package-root.js';
 import { TargetSchema } from '../platform/target-schema.js';
 import { loadTargets, type TargetRegistry } from '../platform/targets.js';
 import { InventorySchema } from '../remote/inventory.js';
-import { ToolchainSchema } from '../toolchain/definitions.js';
+import { ToolchainSchema } from '../platform/toolchains.js';
 import { printJson } from '../ui/output.js';
 
 export async function configCommand(options: {

@@ -1,7 +1,7 @@
 import { defaultBinfmtPaths } from '../binfmt/binfmt-misc.js';
 import { ExitCode } from '../errors.js';
 import { loadTargets } from '../platform/targets.js';
-import { loadToolchains } from '../toolchain/definitions.js';
+import { loadToolchains } from '../platform/toolchains.js';
 import { type Check, type DoctorReport, doctor } from '../toolchain/doctor.js';
 import { printJson } from '../ui/output.js';
 import { createRunner, targetsFromFlag } from './shared.js';

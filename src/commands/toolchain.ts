@@ -6,7 +6,7 @@ import { loadConfig } from '../config/load.js';
 import type { Runner } from '../exec/runner.js';
 import { ExitCode, UserError } from '../errors.js';
 import { loadTargets, type Target, type TargetRegistry } from '../platform/targets.js';
-import { loadToolchains, type Toolchain } from '../toolchain/definitions.js';
+import { loadToolchains, type Toolchain } from '../platform/toolchains.js';
 import { doctor } from '../toolchain/doctor.js';
 import { isEmptyPlan, planSetup, setupTasks } from '../toolchain/setup.js';
 import { type ProbeResult, verifyTarget } from '../toolchain/verify.js';

@@ -19,7 +19,7 @@ import {
   type ParsedDocument,
   readSource,
   validateDocument,
-} from './document.js';
+} from '../document/document.js';
 import { type Config, ConfigSchema } from './schema.js';
 
 export const CONFIG_FILE_NAMES = ['crossdock.yaml', 'crossdock.yml', 'crossdock.json'];

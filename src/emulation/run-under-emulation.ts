@@ -8,7 +8,7 @@ import { LocalRunner } from '../exec/local-runner.js';
 import type { RunResult, Runner } from '../exec/runner.js';
 import { hostTarget } from '../platform/host.js';
 import type { Target, TargetRegistry } from '../platform/targets.js';
-import { expandTemplate, type Toolchain } from '../toolchain/definitions.js';
+import { expandTemplate, type Toolchain } from '../platform/toolchains.js';
 
 export interface EmulationOptions {
   target: Target;

@@ -3,7 +3,7 @@
  * rollback (switch back to the previous version atomically, restart, check health, and switch
  * forward again if the previous version is not healthy either).
  */
-import type { ManifestBinary } from '../build/manifest.js';
+import type { ManifestBinary } from '../dist/manifest.js';
 import { shellQuote } from '../exec/runner.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import { containerHealth, type ProbeImageOnBoard } from './container-health.js';

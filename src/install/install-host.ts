@@ -12,16 +12,16 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import semver from 'semver';
-import { type Manifest, type ManifestBinary, SUMS_FILE } from '../build/manifest.js';
+import { type Manifest, type ManifestBinary, SUMS_FILE } from '../dist/manifest.js';
 import { normalizeSmokeLine, smokeFirstLine } from '../build/smoke-line.js';
 import { FailureError } from '../errors.js';
 import { shellQuote } from '../exec/runner.js';
 import type { TargetRegistry } from '../platform/targets.js';
 import { probeBoard } from '../remote/probe.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
-import { sha256 } from '../build/checksums.js';
+import { sha256 } from '../dist/checksums.js';
 import { containerHealth } from './container-health.js';
-import { type DaemonConfig, daemonJson } from './daemon-config.js';
+import { type DaemonConfig, daemonJson } from '../engine/daemon-config.js';
 import { boardLayout, chooseBundle, preflightFindings, versionsToPrune } from './plan.js';
 
 export type HostStatus =

@@ -8,7 +8,7 @@
  * `options.vocabulary` or with a prefix: `debian:armhf`, `raspbian:armhf`.
  */
 
-import { closest } from '../config/document.js';
+import { closest } from '../document/document.js';
 import { UserError } from '../errors.js';
 import { VOCABULARIES, type Vocabulary } from './target-schema.js';
 import type { Target, TargetRegistry } from './targets.js';

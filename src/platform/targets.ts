@@ -4,7 +4,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { DocumentError, loadDocument } from '../config/document.js';
+import { DocumentError, loadDocument } from '../document/document.js';
 import { UserError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
 import {

@@ -9,12 +9,12 @@ import { readFile, rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Octokit } from '@octokit/rest';
-import { sha256 } from '../build/checksums.js';
-import { SUMS_FILE } from '../build/manifest.js';
+import { sha256 } from '../dist/checksums.js';
+import { SUMS_FILE } from '../dist/manifest.js';
 import { FailureError, MissingPrerequisiteError, UserError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import { createTaskList, type RendererContext } from '../ui/renderer.js';
-import { readDist } from './dist-input.js';
+import { readDist } from '../dist/read-dist.js';
 import { createGitHubClients, describeRequestError, hasErrorCode, parseRepository } from './github-client.js';
 import { gitChanges, releaseNotes } from './notes.js';
 import {

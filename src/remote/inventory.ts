@@ -4,12 +4,13 @@
  * OpenSSH's own resolution (`ssh -G`: ~/.ssh/config Host aliases, HostName, User, Port,
  * IdentityFile, ProxyJump), so an inventory can name `pi-zero-1` and let ~/.ssh/config say the rest.
  */
+import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import * as v from 'valibot';
-import { loadDocument } from '../config/document.js';
+import { loadDocument } from '../document/document.js';
 import { UserError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
-import { type DaemonConfig, DaemonConfigSchema, layerDaemonConfig } from '../install/daemon-config.js';
+import { type DaemonConfig, DaemonConfigSchema, layerDaemonConfig } from '../engine/daemon-config.js';
 
 const Sudo = v.union([
   v.boolean(),
@@ -83,6 +84,8 @@ export interface InventoryHost {
   port: number;
   user: string;
   identityFiles: string[];
+  /** The inventory named the key: one that cannot be read is an error, not skipped like ssh -G's defaults. */
+  identityRequired?: boolean;
   proxyJump: string | null;
   sudo: SudoMode;
   tags: string[];
@@ -136,8 +139,13 @@ export async function loadInventory(
 ): Promise<Inventory> {
   const document = await loadDocument(file, InventorySchema);
   const base = dirname(resolve(file));
-  const path = (value: string) =>
-    isAbsolute(value) ? value : resolve(base, value.replace(/^~(?=\/)/, options.home ?? '~'));
+  // `~/.ssh/id_ed25519` (README's own example, and how ssh -G prints its defaults) is the home
+  // directory's, never a folder named ~ beside the inventory.
+  const home = options.home ?? homedir();
+  const path = (value: string) => {
+    const expanded = value === '~' ? home : value.replace(/^~(?=\/)/, home);
+    return isAbsolute(expanded) ? expanded : resolve(base, expanded);
+  };
   const groupsOf = new Map<string, string[]>();
   for (const [group, definition] of Object.entries(document.groups ?? {})) {
     for (const host of definition.hosts) {
@@ -165,6 +173,7 @@ export async function loadInventory(
       port: (pick('port') as number | undefined) ?? ssh.port ?? 22,
       user: (pick('user') as string | undefined) ?? ssh.user ?? 'root',
       identityFiles: identityFile ? [path(identityFile)] : (ssh.identityFiles ?? []).map(path),
+      identityRequired: identityFile !== undefined,
       proxyJump: (pick('proxyJump') as string | undefined) ?? ssh.proxyJump ?? null,
       sudo:
         sudo === undefined || sudo === false

@@ -84,7 +84,17 @@ export class SshRunner implements Runner {
     let presented: Buffer | undefined;
     const ssh = new NodeSSH();
     const privateKeys = await Promise.all(
-      host.identityFiles.map(async (file) => readFile(file, 'utf8').catch(() => null)),
+      host.identityFiles.map(async (file) =>
+        readFile(file, 'utf8').catch((caught: unknown) => {
+          const error = caught as NodeJS.ErrnoException;
+          // ssh -G lists every default key, most of which do not exist; a key the inventory names must.
+          if (host.identityRequired)
+            throw new UserError(`${host.name}: identityFile ${file}: cannot read it (${error.code ?? error.message})`, {
+              hint: 'fix identityFile in the inventory (relative paths are relative to the inventory; ~ is your home)',
+            });
+          return null;
+        }),
+      ),
     );
     const privateKey = privateKeys.find((key): key is string => key !== null);
     // ProxyJump a,b,c: reach c through b through a, each hop verified like any host.
@@ -152,8 +162,27 @@ export class SshRunner implements Runner {
     });
   }
 
+  /**
+   * Whether this board's sudo really asks for a password, asked once per connection with
+   * `sudo -n true`. An inventory may name a password where sudo has NOPASSWD (Raspberry Pi OS's
+   * default): a password written to stdin that sudo never reads would reach the command instead,
+   * ending up in daemon.json, the version record, or in front of a streamed bundle.
+   */
+  private sudoAsks: Promise<boolean> | null = null;
+
+  private async sudoAsksForPassword(): Promise<boolean> {
+    this.sudoAsks ??= this.exec('sudo -n true', undefined, { timeoutMs: 30_000 }).then(
+      (result) => result.exitCode !== 0,
+    );
+    return this.sudoAsks;
+  }
+
   /** The shell line for a command: cwd and environment applied, sudo when asked for root. */
-  commandLine(command: string, args: readonly string[], options: RunOptions & { privileged?: boolean } = {}): string {
+  commandLine(
+    command: string,
+    args: readonly string[],
+    options: RunOptions & { privileged?: boolean; sudoWithoutPassword?: boolean } = {},
+  ): string {
     const env = Object.entries(options.env ?? {});
     const envPart =
       env.length === 0
@@ -166,7 +195,7 @@ export class SshRunner implements Runner {
           ];
     const sudo =
       options.privileged && this.target.user !== 'root' && this.target.sudo.kind !== 'none'
-        ? this.target.sudo.kind === 'password'
+        ? this.target.sudo.kind === 'password' && !options.sudoWithoutPassword
           ? "sudo -S -p '' --"
           : 'sudo -n --'
         : '';
@@ -187,12 +216,16 @@ export class SshRunner implements Runner {
       onInputProgress?: (sent: number) => void;
     } = {},
   ): Promise<RunResult> {
-    const line = this.commandLine(command, args, options);
     const shown = this.redactor.redact(formatCommand(command, args), options.secrets ?? []);
     if (this.dryRun && !options.readOnly) {
       this.options.log?.(`${this.host}: would run: ${shown}`);
       return { command: shown, exitCode: 0, signal: null, stdout: '', stderr: '', skipped: true, durationMs: 0 };
     }
+    const askable = options.privileged === true && this.target.user !== 'root' && this.target.sudo.kind === 'password';
+    const line = this.commandLine(command, args, {
+      ...options,
+      sudoWithoutPassword: askable && !(await this.sudoAsksForPassword()),
+    });
     const needsPassword = line.startsWith('sudo -S');
     if (needsPassword && !this.options.sudoPassword)
       throw new UserError(`${this.host}: sudo needs a password and none was given`, {
@@ -475,7 +508,8 @@ function connectError(
 ): Error {
   const where = `${host.name} (${host.user}@${host.address}:${host.port})`;
   const print = key ? fingerprint(key) : 'unknown';
-  if (verdict?.kind === 'unknown')
+  // Under --accept-new an unknown key was accepted: whatever failed next is not the host key.
+  if (verdict?.kind === 'unknown' && !options.acceptNew)
     return new RemoteError(`${where}: host key ${print} is not in ${options.knownHosts.join(' or ')}`, {
       hint: `check the fingerprint on the board (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then run again with --accept-new`,
     });

@@ -15,7 +15,7 @@ import { findExecutable } from '../exec/find-executable.js';
 import type { Runner } from '../exec/runner.js';
 import { type Distribution, type DistributionFamily, hostDistribution, hostTarget } from '../platform/host.js';
 import type { Target, TargetRegistry } from '../platform/targets.js';
-import { expandTemplate, normalizeToolVersion, type Toolchain } from './definitions.js';
+import { expandTemplate, normalizeToolVersion, type Toolchain } from '../platform/toolchains.js';
 
 export interface Check {
   id: string;

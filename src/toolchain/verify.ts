@@ -12,7 +12,7 @@ import type { Runner } from '../exec/runner.js';
 import { inspectFile } from '../platform/inspect.js';
 import type { Target, TargetRegistry } from '../platform/targets.js';
 import { goEnvironment } from '../platform/vocabulary.js';
-import { expandTemplate, type Toolchain } from './definitions.js';
+import { expandTemplate, type Toolchain } from '../platform/toolchains.js';
 
 export type ProbeKind = 'c' | 'go' | 'cgo';
 

@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256, sha256File, formatSha256Sums } from '../../src/build/checksums.js';
-import { bundleName, type Manifest, type ManifestArtifact, serializeManifest } from '../../src/build/manifest.js';
+import { sha256, sha256File, formatSha256Sums } from '../../src/dist/checksums.js';
+import { bundleName, type Manifest, type ManifestArtifact, serializeManifest } from '../../src/dist/manifest.js';
 import { writeTarGz } from '../../src/build/tar.js';
 import type { Target } from '../../src/platform/targets.js';
 import { execa } from 'execa';

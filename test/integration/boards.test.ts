@@ -205,6 +205,24 @@ describe.runIf(ready)('emulated boards over SSH', () => {
         expect(result.stdout.trim()).toBe('0');
         for (const text of [boardPs.stdout, hostPs.stdout, result.command, result.stdout, result.stderr])
           expect(text).not.toContain(password);
+        // NOPASSWD, as on Raspberry Pi OS, while the inventory still names a password: sudo never
+        // reads it, so it must not be written where the command would read it (#17 finding 7).
+        await root.run('sh', [
+          '-c',
+          "echo 'pi ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/010_pi-nopasswd && chmod 0440 /etc/sudoers.d/010_pi-nopasswd",
+        ]);
+        const nopasswd = await runnerFor('rpi-4-32-1', { user: 'pi', sudo: true, sudoPassword: password });
+        try {
+          const read = await nopasswd.run('sh', ['-c', 'id -u; cat'], { privileged: true, input: 'data\n' });
+          expect(read.stdout).toBe('0\ndata\n');
+          const file = join(await tempTree(), 'upload');
+          await writeFile(file, 'bundle bytes\n');
+          await nopasswd.putFile(file, '/root/upload', { privileged: true });
+          expect((await root.run('cat', ['/root/upload'])).stdout).toBe('bundle bytes\n');
+        } finally {
+          nopasswd.dispose();
+          await root.run('rm', ['-f', '/etc/sudoers.d/010_pi-nopasswd', '/root/upload']);
+        }
         const wrong = await runnerFor('rpi-4-32-1', { user: 'pi', sudo: true, sudoPassword: 'not-the-password' });
         try {
           const failed = await wrong.run('id', ['-u'], { privileged: true }).catch((error: unknown) => error as Error);

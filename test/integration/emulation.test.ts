@@ -5,7 +5,7 @@ import { probeMessage, probeProgram } from '../../src/emulation/probe-program.js
 import { runUnderEmulation } from '../../src/emulation/run-under-emulation.js';
 import { inspectFile } from '../../src/platform/inspect.js';
 import { loadTargets } from '../../src/platform/targets.js';
-import { loadToolchains } from '../../src/toolchain/definitions.js';
+import { loadToolchains } from '../../src/platform/toolchains.js';
 import { compileC } from '../helpers/compile.js';
 import { tempTree } from '../helpers/temp.js';
 import { requireTools } from '../helpers/tools.js';

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '../../src/boards/vm.js';
-import { sha256, sha256File } from '../../src/build/checksums.js';
+import { sha256, sha256File } from '../../src/dist/checksums.js';
 import { buildProbeImage, PROBE_BINARY } from '../../src/build/probe-image.js';
 import { LocalRunner } from '../../src/exec/local-runner.js';
 import { inspectFile } from '../../src/platform/inspect.js';
 import { loadTargets } from '../../src/platform/targets.js';
-import { loadToolchains } from '../../src/toolchain/definitions.js';
+import { loadToolchains } from '../../src/platform/toolchains.js';
 import { tempTree } from '../helpers/temp.js';
 import { requireTools } from '../helpers/tools.js';
 

@@ -9,7 +9,7 @@ import { fetchGit } from '../../src/build/sources.js';
 import { loadConfig } from '../../src/config/load.js';
 import { LocalRunner } from '../../src/exec/local-runner.js';
 import { loadTargets } from '../../src/platform/targets.js';
-import { loadToolchains } from '../../src/toolchain/definitions.js';
+import { loadToolchains } from '../../src/platform/toolchains.js';
 import { resolveGo } from '../../src/toolchain/go-toolchain.js';
 import { commitAll } from '../helpers/git.js';
 import { tempTree } from '../helpers/temp.js';

@@ -6,7 +6,7 @@ import { findExecutable } from '../../src/exec/find-executable.js';
 import { LocalRunner } from '../../src/exec/local-runner.js';
 import type { RunOptions, RunResult, Runner } from '../../src/exec/runner.js';
 import { loadTargets } from '../../src/platform/targets.js';
-import { loadToolchains } from '../../src/toolchain/definitions.js';
+import { loadToolchains } from '../../src/platform/toolchains.js';
 import { doctor } from '../../src/toolchain/doctor.js';
 import { isEmptyPlan, planSetup, setupTasks } from '../../src/toolchain/setup.js';
 import { verifyTarget } from '../../src/toolchain/verify.js';

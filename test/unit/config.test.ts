@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DocumentError } from '../../src/config/document.js';
+import { DocumentError } from '../../src/document/document.js';
 import { loadConfig } from '../../src/config/load.js';
 import { tempTree } from '../helpers/temp.js';
 

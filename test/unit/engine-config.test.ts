@@ -3,11 +3,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { sha256 } from '../../src/build/checksums.js';
+import { sha256 } from '../../src/dist/checksums.js';
 import { imageArchive } from '../../src/build/image-archive.js';
 import { tarBuffer } from '../../src/build/tar.js';
 import { containerHealthScript, parseContainerHealth } from '../../src/install/container-health.js';
-import { daemonJson, layerDaemonConfig } from '../../src/install/daemon-config.js';
+import { daemonJson, layerDaemonConfig } from '../../src/engine/daemon-config.js';
 import { loadInventory } from '../../src/remote/inventory.js';
 import { tempTree } from '../helpers/temp.js';
 

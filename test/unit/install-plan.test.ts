@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Manifest } from '../../src/build/manifest.js';
+import type { Manifest } from '../../src/dist/manifest.js';
 import { parseBatch, waves } from '../../src/install/install.js';
 import { chooseBundle, cmdlineWithMemoryCgroup, preflightFindings, versionsToPrune } from '../../src/install/plan.js';
 import type { ProbeReport } from '../../src/remote/probe.js';

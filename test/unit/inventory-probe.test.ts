@@ -43,6 +43,22 @@ describe('inventory', () => {
     expect(() => limitHosts(inventory.hosts, 'nothing')).toThrow('--limit nothing: matches no host');
   });
 
+  it('expands ~ to the home directory, in the inventory and in what ssh -G prints (#17 finding 8)', async () => {
+    const directory = await tempTree({
+      'inventory.yaml': 'hosts:\n  pi-a: { address: 10.0.0.5, identityFile: ~/.ssh/id_ed25519 }\n',
+    });
+    const inventory = await loadInventory(join(directory, 'inventory.yaml'), { home: '/home/operator' });
+    expect(inventory.hosts[0]).toMatchObject({
+      identityFiles: ['/home/operator/.ssh/id_ed25519'],
+      identityRequired: true,
+    });
+    const { SshRunner } = await import('../../src/remote/ssh-runner.js');
+    // A key the inventory names and that cannot be read is an error naming it, before any connection.
+    await expect(SshRunner.connect(inventory.hosts[0] as never, { knownHosts: [] })).rejects.toThrow(
+      'pi-a: identityFile /home/operator/.ssh/id_ed25519: cannot read it (ENOENT)',
+    );
+  });
+
   it('names the file, line and key of a mistake, with a suggestion', async () => {
     const directory = await tempTree({
       'inventory.yaml': 'hosts:\n  zero-1:\n    adress: 10.0.0.11\n',

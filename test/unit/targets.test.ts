@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DocumentError } from '../../src/config/document.js';
+import { DocumentError } from '../../src/document/document.js';
 import { buildRegistry, loadTargets } from '../../src/platform/targets.js';
 import { goEnvironment, ociPlatform } from '../../src/platform/vocabulary.js';
 import { tempTree } from '../helpers/temp.js';

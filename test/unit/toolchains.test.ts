@@ -6,7 +6,7 @@ import {
   normalizeToolVersion,
   toolchainPackages,
   versionSatisfies,
-} from '../../src/toolchain/definitions.js';
+} from '../../src/platform/toolchains.js';
 import { tempTree } from '../helpers/temp.js';
 
 const registry = await loadTargets();

@@ -7,10 +7,10 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import semver from 'semver';
 import * as v from 'valibot';
-import { loadDocument } from '../config/document.js';
+import { loadDocument } from '../document/document.js';
 import { UserError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
-import type { Target } from '../platform/targets.js';
+import type { Target } from './targets.js';
 
 const PLACEHOLDER = /\{(name|debian|triple|qemu|goarch)\}/g;
 const template = v.pipe(

@@ -5,10 +5,10 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256File } from '../build/checksums.js';
-import { type Manifest, MANIFEST_FILE, manifestProblem } from '../build/manifest.js';
+import { sha256File } from './checksums.js';
+import { type Manifest, MANIFEST_FILE, manifestProblem } from './manifest.js';
 import { FailureError, UserError } from '../errors.js';
-import type { DistInput } from './plan.js';
+import type { DistInput } from '../release/plan.js';
 
 export async function readDist(directory: string): Promise<DistInput> {
   const file = join(directory, MANIFEST_FILE);
