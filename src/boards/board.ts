@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,7 +19,7 @@ import { findExecutable } from '../exec/find-executable.js';
 import type { Target } from '../platform/targets.js';
 import { knownHostsLine } from '../remote/known-hosts.js';
 import type { BoardModel } from './models.js';
-import { spawnNamespaced } from './namespaces.js';
+import { killMarked, spawnNamespaced } from './namespaces.js';
 import { BOARD_PACKAGES, ensureRootfs, type RootfsOptions } from './rootfs.js';
 import {
   consoleTail,
@@ -40,6 +40,8 @@ export interface BoardRecord {
   target: string;
   index: number;
   pid: number;
+  /** pid 1 of the board's PID namespace, as this machine sees it. */
+  initPid?: number;
   address: string;
   port: number;
   user: string;
@@ -285,13 +287,14 @@ async function startBoard(input: {
   const address = `10.201.${index}.2`;
   const hostSide = `cdh${index}`;
   const boardSide = `cdb${index}`;
-  const { pid } = await spawnNamespaced(
+  const { pid, initPid } = await spawnNamespaced(
     INIT,
     // Host names take no underscores (the x86_64 model's boards are x86-64-N inside).
     [input.rootfs, directory, registration, name.replace(/_/g, '-'), '', `${address}/30`, boardSide],
     {
       logFile: join(directory, 'board.log'),
       detached: true,
+      marker: boardMarker(directory),
       beforeStart: async (namespacePid) => {
         await runner.run('ip', ['link', 'set', boardSide, 'netns', String(namespacePid)], { mutates: true });
         await runner.run('ip', ['addr', 'add', `10.201.${index}.1/30`, 'dev', hostSide], { mutates: true });
@@ -305,6 +308,7 @@ async function startBoard(input: {
     target: target.name,
     index,
     pid,
+    ...(initPid ? { initPid } : {}),
     address,
     port: 22,
     user: 'root',
@@ -496,16 +500,39 @@ export async function boardsDown(
     const command = await readFile(`/proc/${board.pid}/cmdline`, 'utf8').catch(() => '');
     if (isRunning(board.pid) && (command.startsWith('unshare') || command.includes('qemu-system')))
       process.kill(board.pid, 'SIGKILL');
+    // Killing unshare is not enough: its child (the namespace's pid 1, sshd under QEMU) loses
+    // --kill-child's death signal when binfmt's C flag execs it, and would live on, reparented.
+    const marker = boardMarker(join(environment.stateDirectory, board.name));
+    await killMarked((value) => value === marker);
     for (let attempt = 0; attempt < 100 && isRunning(board.pid); attempt += 1) await sleep(50);
     // The veth pair goes with the namespace; this only catches a board that died half-made.
     if (board.kind !== 'vm')
       await environment.runner.run('ip', ['link', 'del', `cdh${board.index}`], { allowFailure: true, mutates: true });
     await rm(join(environment.stateDirectory, board.name), { recursive: true, force: true });
   }
+  if (names === 'all') await killOrphans(environment.stateDirectory);
   // The LAN hub goes with the last VM board.
   if (!(await listBoards(environment.stateDirectory)).some((b) => b.kind === 'vm'))
     await stopLanHub(environment.stateDirectory);
   return chosen.map((b) => b.name);
+}
+
+/** The marker of one board: its state directory. Pure. */
+export function boardMarker(directory: string): string {
+  return resolve(directory);
+}
+
+/**
+ * Boards nothing records any more, left by an interrupted run: marked under this state directory
+ * with no board.json, or marked under a state directory that no longer exists (nobody can stop
+ * those otherwise). Returns how many processes were killed.
+ */
+export async function killOrphans(stateDirectory: string): Promise<number> {
+  const root = `${resolve(stateDirectory)}/`;
+  return killMarked((value) => {
+    if (value.startsWith(root)) return !existsSync(join(value, 'board.json'));
+    return !existsSync(dirname(value));
+  });
 }
 
 const LAN_HUB_FILE = 'lan-hub.json';

@@ -6,21 +6,86 @@
  * (Linux ≥ 6.7), so emulation handlers registered inside never touch the host's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { openSync, readFileSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MissingPrerequisiteError } from '../errors.js';
 
 export interface NamespacedProcess {
   child: ChildProcess;
+  /** unshare itself: in the new user, network and mount namespaces, outside the new PID namespace. */
   pid: number;
+  /** The new PID namespace's first process (its pid 1) as this machine sees it; null if not found. */
+  initPid: number | null;
+}
+
+/**
+ * The variable that marks every process of a board (sshd and what it starts inherit it), so the
+ * board can be found and stopped from /proc alone: after unshare was killed, and after the state
+ * directory that recorded it was deleted by an interrupted run.
+ */
+export const BOARD_MARKER = 'CROSSDOCK_BOARD';
+
+/** Processes whose environment carries `CROSSDOCK_BOARD=<value>` with a value `match` accepts. */
+export async function markedProcesses(
+  match: (value: string) => boolean,
+): Promise<Array<{ pid: number; board: string }>> {
+  const found: Array<{ pid: number; board: string }> = [];
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const environ = await readFile(`/proc/${entry}/environ`, 'latin1').catch(() => '');
+    const value = environ
+      .split('\0')
+      .find((item) => item.startsWith(`${BOARD_MARKER}=`))
+      ?.slice(BOARD_MARKER.length + 1);
+    if (value !== undefined && match(value)) found.push({ pid: Number(entry), board: value });
+  }
+  return found;
+}
+
+/**
+ * SIGKILL every process marked for these boards, until none is left. pid 1 of a PID namespace
+ * takes the whole namespace with it; the others are killed too in case one escaped it.
+ */
+export async function killMarked(match: (value: string) => boolean): Promise<number> {
+  let killed = 0;
+  for (let round = 0; round < 100; round += 1) {
+    const alive = (await markedProcesses(match)).filter(({ pid }) => !isZombie(pid));
+    if (alive.length === 0) return killed;
+    for (const { pid } of alive) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        killed += round === 0 ? 1 : 0;
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    await sleep(50);
+  }
+  return killed;
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return true;
+  }
 }
 
 /** Runs `sh -c script args…` inside new namespaces; it starts once the uid/gid maps are written. */
 export async function spawnNamespaced(
   script: string,
   args: readonly string[],
-  options: { logFile: string; detached: boolean; network?: boolean; beforeStart?: (pid: number) => Promise<void> },
+  options: {
+    logFile: string;
+    detached: boolean;
+    network?: boolean;
+    /** The board's marker (BOARD_MARKER): its state directory and name. */
+    marker?: string;
+    beforeStart?: (pid: number) => Promise<void>;
+  },
 ): Promise<NamespacedProcess> {
   const log = openSync(options.logFile, 'a');
   // The script waits for one line on stdin: "go" once the maps (and the network) are in place.
@@ -42,7 +107,11 @@ export async function spawnNamespaced(
       'crossdock-board',
       ...args,
     ],
-    { stdio: ['pipe', log, log], detached: options.detached },
+    {
+      stdio: ['pipe', log, log],
+      detached: options.detached,
+      ...(options.marker ? { env: { ...process.env, [BOARD_MARKER]: options.marker } } : {}),
+    },
   );
   const pid = child.pid;
   if (pid === undefined) throw new MissingPrerequisiteError('unshare: cannot start (util-linux)');
@@ -61,7 +130,10 @@ export async function spawnNamespaced(
     }
   }
   await options.beforeStart?.(pid);
+  // unshare forked before the maps were written; its one child is the namespace's pid 1.
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  const initPid = Number(children.trim().split(/\s+/)[0]) || null;
   child.stdin?.end('go\n');
   if (options.detached) child.unref();
-  return { child, pid };
+  return { child, pid, initPid };
 }

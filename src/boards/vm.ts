@@ -22,7 +22,7 @@ import {
 } from 'node:fs/promises';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { stableStringify } from '../build/cache.js';
@@ -31,6 +31,7 @@ import { FailureError, MissingPrerequisiteError } from '../errors.js';
 import { findExecutable } from '../exec/find-executable.js';
 import type { Runner } from '../exec/runner.js';
 import type { BoardModel } from './models.js';
+import { BOARD_MARKER } from './namespaces.js';
 import { ensureRootfs, type RootfsOptions, type RootfsSpec } from './rootfs.js';
 
 /** What a machine that runs Docker needs beyond a chroot board: an init, a kernel, iptables. */
@@ -263,7 +264,8 @@ export async function startVm(input: VmBoardInput): Promise<{ pid: number; port:
       '-pidfile',
       join(directory, 'qemu.pid'),
     ],
-    { detached: true, stdio: ['ignore', log, log] },
+    // Marked as a namespaced board is, so board down --all finds it after an interrupted run too.
+    { detached: true, stdio: ['ignore', log, log], env: { ...process.env, [BOARD_MARKER]: resolve(directory) } },
   );
   child.unref();
   if (child.pid === undefined) throw new FailureError(`could not start ${qemu}`);

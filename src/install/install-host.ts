@@ -457,13 +457,28 @@ function switchScript(
     `printf '%s\\n%s\\n%s\\n' "$old" ${token} "$oldprevious" > pending.new && mv -f pending.new pending`,
     // A watchdog that reverts on a board running systemd restarts the daemons too: the link
     // alone would leave the new build running until the next restart.
-    `(setsid sh -c ${shellQuote(`sleep ${String(watchdog.seconds)}; ${whilePending(token, `${revertScript()}${systemd ? `; ${RESTART_DAEMONS}` : ''}`)}`)} </dev/null >/dev/null 2>&1 &)`,
+    watchdogScript(token, watchdog.seconds, systemd),
+    // The new version's files reach the disk before any link names them: a power cut right after
+    // the switch must not leave `current` pointing at empty files.
+    'sync -f . 2>/dev/null || sync',
     `ln -sfn ${shellQuote(`versions/${version}`)} current.new && mv -T current.new current`,
     restoreDaemonConfigScript(shellQuote(version)),
     `if [ -n "$old" ] && [ "$old" != ${shellQuote(`versions/${version}`)} ]; then ln -sfn "$old" previous.new && mv -T previous.new previous; fi`,
     `mkdir -p ${shellQuote(layout.bin)}`,
     links,
   ].join('\n');
+}
+
+/**
+ * The dead-man timer that switches back unless the install commits in time. Where systemd runs it
+ * is a transient timer of PID 1 (systemd-run), which outlives the SSH session and logind's
+ * KillUserProcesses; elsewhere, or if systemd-run fails, a detached sleeper. Pure.
+ */
+export function watchdogScript(token: string, seconds: number, systemd: boolean): string {
+  const revert = whilePending(token, `${revertScript()}${systemd ? `; ${RESTART_DAEMONS}` : ''}`);
+  const sleeper = `(setsid sh -c ${shellQuote(`sleep ${String(seconds)}; ${revert}`)} </dev/null >/dev/null 2>&1 &)`;
+  if (!systemd) return sleeper;
+  return `systemd-run --quiet --collect --unit=${shellQuote(`crossdock-watchdog-${token}`)} --on-active=${String(seconds)}s --timer-property=AccuracySec=1s /bin/sh -c ${shellQuote(revert)} >/dev/null 2>&1 || ${sleeper}`;
 }
 
 /** What whilePending prints when `pending` was still the install's and the body ran. */

@@ -21,6 +21,7 @@ import { bundleName, type Manifest } from '../../src/dist/manifest.js';
 import { defaultCacheDirectory } from '../../src/boards/rootfs.js';
 import { loadInventory } from '../../src/remote/inventory.js';
 import { SshRunner } from '../../src/remote/ssh-runner.js';
+import { watchdogScript } from '../../src/install/install-host.js';
 import { crossdock } from '../helpers/cli.js';
 
 const source = process.env.CROSSDOCK_E2E_DIST;
@@ -398,5 +399,31 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
     expect((JSON.parse(leave.stdout) as SwarmReport).hosts.map((h) => h.action)).toEqual(['left', 'left']);
     const status = await cli(['fleet', 'swarm', 'status', '--inventory', inventoryFile, '--json']);
     expect((JSON.parse(status.stdout) as SwarmReport).hosts.map((h) => h.action)).toEqual(['not-in', 'not-in']);
+  });
+
+  it("the dead-man timer is PID 1's: it switches back after the SSH session that set it is gone (#17 finding 10)", async () => {
+    const before = await onBoard('readlink /opt/crossdock/current; readlink /opt/crossdock/previous');
+    const [current, previousLink] = before.out.split('\n');
+    expect(previousLink).toMatch(/^versions\//);
+    const token = 'e2e0dead0man0001';
+    // The state a switch leaves while it waits for its commit: back to the previous version unless committed.
+    const armed = await onBoard(
+      [
+        `cd /opt/crossdock && printf '%s\\n%s\\n%s\\n' ${previousLink} ${token} ${current} > pending`,
+        watchdogScript(token, 5, true),
+        `systemctl list-units --all --plain --no-legend 'crossdock-watchdog-${token}*' | wc -l`,
+      ].join('\n'),
+    );
+    expect(armed.code, armed.err).toBe(0);
+    expect(Number(armed.out)).toBeGreaterThan(0);
+    // That session is closed; the timer fires on its own.
+    await new Promise((resolve) => setTimeout(resolve, 20_000));
+    const after = await onBoard(
+      "for i in $(seq 1 60); do test -e /opt/crossdock/pending || break; sleep 2; done; readlink /opt/crossdock/current; docker version --format '{{.Server.Version}}'",
+    );
+    expect(after.out.split('\n')[0]).toBe(previousLink);
+    const back = await cli(['fleet', 'rollback', '--inventory', inventoryFile, '--limit', 'vm-1', '--json']);
+    expect(back.exitCode, back.stderr).toBe(0);
+    expect((await onBoard('readlink /opt/crossdock/current')).out).toBe(current);
   });
 });

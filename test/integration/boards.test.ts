@@ -4,7 +4,7 @@
  * (namespaces, veth pairs); the rootfs of each architecture is cached (`board prepare`, run by
  * .ci/run), so this file takes a minute or two once they exist.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -319,19 +319,54 @@ describe.runIf(ready)('emulated boards over SSH', () => {
       expect(processState(board.pid)).toMatch(/^(gone|Z)$/);
       expect(existsSync(`/sys/class/net/cdh${board.index}`)).toBe(false);
     }
-    const processes = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid));
-    const leftovers = processes.filter((pid) => {
-      try {
-        return processState(Number(pid)) !== 'Z' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(state);
-      } catch {
-        return false;
-      }
-    });
+    const leftovers = boardProcesses(state);
     expect(leftovers).toEqual([]);
     expect(readdirSync(state).filter((entry) => existsSync(join(state, entry, 'board.json')))).toEqual([]);
     expect((await cli(['board', 'list'])).stdout).toBe('no boards');
   });
+
+  it("an interrupted run's boards, whose state was deleted, are still stopped by board down --all (#17 finding 9)", async () => {
+    const lost = await mkdirTemp('interrupted');
+    const env = { CROSSDOCK_BOARD_DIR: lost, HOME: home, XDG_CACHE_HOME: dirname(defaultCacheDirectory()) };
+    const up = await crossdock(['board', 'up', '--model', 'rpi-3'], { env });
+    expect(up.exitCode, up.stderr).toBe(0);
+    const [board] = JSON.parse((await crossdock(['board', 'list', '--json'], { env })).stdout) as Array<{
+      index: number;
+    }>;
+    expect(boardProcesses(lost).length).toBeGreaterThan(0);
+    // What a test's teardown does when the run was killed before its afterAll: the state goes first.
+    await rm(lost, { recursive: true, force: true });
+    expect((await crossdock(['board', 'list'], { env })).stdout).toBe('no boards');
+    const down = await crossdock(['board', 'down', '--all'], { env });
+    expect(down.exitCode, down.stderr).toBe(0);
+    expect(boardProcesses(lost)).toEqual([]);
+    expect(existsSync(`/sys/class/net/cdh${board?.index ?? 0}`)).toBe(false);
+  });
 });
+
+/**
+ * Live processes of boards under a state directory, found three ways: the command line, the root
+ * a chroot gave them (sshd's, under QEMU, names no path of ours), and the marker in their environment.
+ */
+function boardProcesses(stateDirectory: string): string[] {
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid) && processState(Number(pid)) !== 'Z')
+    .filter((pid) => {
+      const read = (what: () => string) => {
+        try {
+          return what();
+        } catch {
+          return '';
+        }
+      };
+      return [
+        read(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8')),
+        read(() => readlinkSync(`/proc/${pid}/root`)),
+        read(() => readFileSync(`/proc/${pid}/environ`, 'latin1')),
+      ].some((text) => text.includes(stateDirectory));
+    })
+    .map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+}
 
 function processState(pid: number): string {
   try {
