@@ -1,28 +1,37 @@
 /**
- * One board's install, as a sequence of steps each safe to interrupt: probe → choose the bundle
- * (or refuse before a byte is sent) → plan (same version active and healthy: nothing to do) →
- * preflight → send (resumed when the bundle is already there) → verify sha256 on the board →
- * unpack into versions/<v> (a partial directory renamed whole) → arm the watchdog → atomic switch
- * of `current` → restart (where systemd runs) → health → commit, or switch back.
+ * One board's install as facts → plan → apply. Facts: the probe and the install layout, read in
+ * one round trip (a switch a dead run left pending is reverted first), and the active version's
+ * health. Plan: planHost (plan.ts, pure) returns exactly the steps that will run, which is what
+ * --dry-run prints. Apply: one loop runs them, each safe to interrupt: preflight → signature →
+ * send (streamed, hashed and unpacked on the board as it arrives) → daemon settings → units →
+ * watchdog and atomic switch of `current` → restart → health → containers → commit, or switch back.
  *
- * The watchdog is a detached shell on the board that switches back unless the commit marker
- * appears: if the link dies between switch and commit, the board reverts on its own.
+ * The watchdog switches back unless the commit comes in time: if the link dies between switch
+ * and commit, the board reverts on its own.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import semver from 'semver';
-import { type Manifest, type ManifestBinary, SUMS_FILE } from '../dist/manifest.js';
+import { type Manifest, type ManifestArtifact, type ManifestBinary, SUMS_FILE } from '../dist/manifest.js';
 import { normalizeSmokeLine, smokeFirstLine } from '../build/smoke-line.js';
 import { FailureError } from '../errors.js';
 import { shellQuote } from '../exec/runner.js';
 import type { TargetRegistry } from '../platform/targets.js';
-import { probeBoard } from '../remote/probe.js';
+import { probeBoard, type ProbeReport } from '../remote/probe.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import { sha256 } from '../dist/checksums.js';
 import { containerHealth } from './container-health.js';
 import { type DaemonConfig, daemonJson } from '../engine/daemon-config.js';
-import { boardLayout, chooseBundle, preflightFindings, versionsToPrune } from './plan.js';
+import {
+  boardLayout,
+  chooseBundle,
+  type HostFacts,
+  type HostStepName,
+  planHost,
+  preflightFindings,
+  versionsToPrune,
+} from './plan.js';
 
 export type HostStatus =
   | 'installed'
@@ -143,258 +152,353 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
   }
 
   async function installSteps(): Promise<HostResult> {
-    const root = { privileged: true } as const;
-
     step('probe');
-    // The install layout is read beside the probe, on a second channel: one round trip less.
-    const [probe, layoutState] = await Promise.all([
-      probeBoard(runner, options.registry, { installPath: layout.root }),
-      readState(runner),
-    ]);
-    result.target = probe.target;
-    const choice = chooseBundle(manifest, probe);
-    if (!choice.ok) {
-      result.status = 'refused';
-      result.error = choice.reason;
-      result.hint = choice.hint;
-      return result;
-    }
-    const bundle = choice.bundle;
-    const binaries = manifest.artifacts
-      .filter((a) => a.kind === 'bundle' && a.file === bundle.file)
-      .flatMap((a) => a.binaries ?? []);
-
-    step('plan');
-    let state = layoutState;
-    if (state.pending) {
-      // A run died between switch and commit and its watchdog has not fired yet: revert now.
-      step('revert-pending');
-      if (!options.dryRun) await runner.run('sh', ['-c', revertScript()], root);
-      state = await readState(runner);
-    }
+    const facts = await gatherFacts(runner, options, step);
+    const { state } = facts;
+    result.target = facts.probe.target;
     result.previousVersion = state.current;
     result.activeVersion = state.current;
+    if (facts.currentHealthy) result.health = 'ok';
     const desired = options.daemon ? daemonJson(options.daemon) : null;
-    const configChanged = desired !== null && sha256(desired) !== state.daemonConfig;
-    if (state.current === manifest.version && (await healthy(runner, state.current, binaries, state.systemd))) {
-      result.health = 'ok';
-      if (!configChanged) {
-        result.status = 'unchanged';
-        return result;
-      }
-      if (options.dryRun) {
-        result.status = 'planned';
-        result.steps.push('configure', 'restart', 'health', 'commit');
-        return result;
-      }
+    const plan = planHost(facts, manifest, {
+      daemonConfigSha256: desired === null ? null : sha256(desired),
+      signed: Boolean(options.allowedSigners),
+    });
+    if (plan.kind === 'refused') {
+      result.status = 'refused';
+      result.error = plan.reason;
+      result.hint = plan.hint;
+      return result;
+    }
+    if (plan.kind === 'unchanged') {
+      result.status = 'unchanged';
+      return result;
+    }
+    // A dry run is the plan itself: the steps a real run would take, none of them run.
+    if (options.dryRun) {
+      result.status = 'planned';
+      result.steps.push(...plan.steps);
+      return result;
+    }
+    if (plan.kind === 'reconfigure')
       return reconfigure(
         runner,
         result,
-        { version: manifest.version, config: desired, binaries, systemd: state.systemd },
+        {
+          version: manifest.version,
+          config: desired ?? '',
+          binaries: binariesOf(manifest, facts),
+          systemd: state.systemd,
+        },
         step,
       );
+    const run: InstallRun = {
+      runner,
+      options,
+      result,
+      state,
+      probe: facts.probe,
+      bundle: plan.bundle,
+      image: plan.image,
+      binaries: plan.bundle.binaries ?? [],
+      desired,
+      unpacked: [],
+      token: randomBytes(8).toString('hex'),
+      deadline: 0,
+      healthy: false,
+      containerProblem: null,
+      step,
+    };
+    for (const name of plan.steps) {
+      // An unhealthy version is not container-checked, and is switched back instead of committed.
+      if (name === 'containers' && !run.healthy) continue;
+      step(name === 'commit' && !run.healthy ? 'rollback' : name);
+      if ((await applyStep(name, run)) === 'stop') return result;
     }
-    if (options.dryRun) {
-      result.status = 'planned';
-      result.steps.push('preflight', 'send', ...(desired !== null ? ['configure'] : []), 'switch', 'health', 'commit');
-      return result;
-    }
+    return result;
+  }
+}
 
-    step('preflight');
-    const findings = preflightFindings(probe, bundle.size, layout.root);
-    if (options.fix)
-      for (const finding of findings) {
-        if (!finding.autoFix) continue;
-        step('fix');
-        await applyCmdlineFix(runner, finding.autoFix.file, finding.autoFix.line);
-        finding.message = `the memory cgroup is disabled; ${finding.autoFix.file} now enables it (the original kept as ${finding.autoFix.file}.crossdock-orig)`;
-        finding.fix = 'reboot the board for it to take effect, then run again';
-      }
-    result.warnings = findings.filter((f) => f.severity === 'warning').map((f) => `${f.message}; ${f.fix}`);
-    const [blocking, ...more] = findings.filter((f) => f.severity === 'error');
-    if (blocking) {
-      result.status = 'failed';
-      result.error = `${runner.host}: ${[blocking, ...more].map((f) => f.message).join('; ')}`;
-      result.hint = [blocking, ...more].map((f) => f.fix).join('; ');
-      return result;
-    }
+/** What an install carries from one step to the next. */
+interface InstallRun {
+  runner: SshRunner;
+  options: HostInstallOptions;
+  result: HostResult;
+  state: RemoteState;
+  probe: ProbeReport;
+  bundle: ManifestArtifact;
+  image: ManifestArtifact | null;
+  binaries: readonly ManifestBinary[];
+  desired: string | null;
+  /** Files of the bundle as unpacked on the board. */
+  unpacked: string[];
+  /** Ties the watchdog, the commit and the rollback to this install. */
+  token: string;
+  deadline: number;
+  healthy: boolean;
+  containerProblem: string | null;
+  step: (name: string) => void;
+}
 
-    if (options.allowedSigners) {
+const ROOT = { privileged: true } as const;
+
+/** The board's facts: probe and layout (one round trip), a dead run's switch reverted, the active version's health. */
+async function gatherFacts(
+  runner: SshRunner,
+  options: HostInstallOptions,
+  step: (name: string) => void,
+): Promise<HostFacts & { state: RemoteState }> {
+  const { manifest } = options.dist;
+  const [probe, layoutState] = await Promise.all([
+    probeBoard(runner, options.registry, { installPath: layout.root }),
+    readState(runner),
+  ]);
+  let state = layoutState;
+  // A board refused (no bundle it can run) gets no plan and is left as it is.
+  if (!chooseBundle(manifest, probe).ok) return { probe, state, currentHealthy: false };
+  step('plan');
+  if (state.pending) {
+    // A run died between switch and commit and its watchdog has not fired yet: revert now.
+    step('revert-pending');
+    if (!options.dryRun) {
+      await runner.run('sh', ['-c', revertScript()], ROOT);
+      state = await readState(runner);
+    }
+  }
+  const partial = { probe, state, currentHealthy: false };
+  const currentHealthy =
+    state.current === manifest.version &&
+    (await healthy(runner, state.current, binariesOf(manifest, partial), state.systemd));
+  return { ...partial, currentHealthy };
+}
+
+/** The binaries of the bundle this board gets (none when it gets none). */
+function binariesOf(manifest: Manifest, facts: HostFacts): readonly ManifestBinary[] {
+  const choice = chooseBundle(manifest, facts.probe);
+  return choice.ok ? (choice.bundle.binaries ?? []) : [];
+}
+
+/** Runs one planned step; 'stop' ends the install with the result as the step left it. */
+async function applyStep(name: HostStepName, run: InstallRun): Promise<'next' | 'stop'> {
+  const { runner, options, result } = run;
+  const { manifest } = options.dist;
+  switch (name) {
+    case 'preflight':
+      return preflight(run);
+    case 'signature':
       // Before anything is sent: the signed SHA256SUMS must list the bundle with the hash the
       // board then requires of what arrives.
-      step('signature');
-      await verifySignature(runner, options.dist.directory, bundle, options.allowedSigners);
-    }
-
-    step('send');
-    // The health-check image goes with the bundle where a daemon will run to start it.
-    const image =
-      state.systemd && binaries.some((b) => b.name === 'dockerd')
-        ? manifest.artifacts.find((a) => a.kind === 'image' && a.target === bundle.target && a.image)
-        : undefined;
-    const versionDirectory = `${layout.versions}/${manifest.version}`;
-    const incoming = `${layout.incoming}/${bundle.file}`;
-    // What this version is and how to check it, for fleet status and rollback later.
-    const record = `${JSON.stringify({ version: manifest.version, target: bundle.target, bundle: bundle.file, sha256: bundle.sha256, binaries, ...(image?.image ? { image: { file: probeImageFile(manifest.version), ...image.image } } : {}) }, null, 2)}\n`;
-    // Already on the board (a resumed run, or fetched by the board from the release): unpacked
-    // from there; else streamed, hashed and unpacked on the board as it arrives.
-    const onBoard =
-      (state.incoming.includes(bundle.file) || options.downloadUrls?.has(bundle.file)) &&
-      (await fetchOnBoard(runner, bundle, options, step));
-    const received = await runner.run(
-      'sh',
-      [
-        '-c',
-        receiveScript({
-          incoming,
-          versionDirectory,
-          sha256: bundle.sha256,
-          size: bundle.size,
-          streamed: !onBoard,
-        }),
-      ],
-      {
-        ...root,
-        allowFailure: true,
-        timeoutMs: 60 * 60_000,
-        ...(onBoard
-          ? {}
-          : {
-              inputFile: join(options.dist.directory, bundle.file),
-              ...(options.onBytes ? { onInputProgress: options.onBytes } : {}),
-            }),
-      },
-    );
-    const arrived = /^received (\S*) (\S*) (\S*)$/m.exec(received.stdout);
-    if (received.exitCode !== 0 || !arrived) {
-      const [, sum = '', size = '', tar = ''] = arrived ?? [];
-      throw new FailureError(
-        arrived && sum !== bundle.sha256
-          ? `${runner.host}: ${bundle.file} arrived with sha256 ${sum || 'none'}, not ${bundle.sha256}`
-          : arrived && size !== String(bundle.size)
-            ? `${runner.host}: ${bundle.file} arrived with ${size} bytes, not ${String(bundle.size)}`
-            : `${runner.host}: ${bundle.file} did not unpack${tar ? ` (tar exited ${tar})` : ''}: ${received.stderr.trim().split('\n').at(-1) ?? ''}`,
-        { hint: 'nothing was installed; run again (the transfer is retried from the start)' },
-      );
-    }
-    if (!onBoard) result.bytesSent += bundle.size;
-    const unpacked = received.stdout
-      .split('\n')
-      .filter((line) => line.startsWith('file '))
-      .map((line) => line.slice('file '.length));
-    if (image) {
-      result.bytesSent += await deliver(runner, image, options, step);
-      const imageFile = `${layout.incoming}/${image.file}`;
-      const imageSum = await remoteSha256(runner, imageFile);
-      if (imageSum !== image.sha256) {
-        await runner.run('rm', ['-f', imageFile], root);
-        throw new FailureError(
-          `${runner.host}: ${image.file} arrived with sha256 ${imageSum ?? 'none'}, not ${image.sha256}`,
-          {
-            hint: 'nothing was switched; run again (the transfer is retried from the start)',
-          },
-        );
-      }
-      await runner.run('cp', ['-f', imageFile, probeImageFile(manifest.version)], root);
-    }
-
-    if (desired !== null) {
-      step('configure');
-      await stageDaemonConfig(runner, { version: manifest.version, config: desired, current: state.current });
-    }
-
-    if (state.systemd) {
-      step('units');
+      await verifySignature(runner, options.dist.directory, run.bundle, options.allowedSigners ?? '');
+      return 'next';
+    case 'send':
+      await sendBundle(run);
+      await sendImage(run);
+      return 'next';
+    case 'configure':
+      await stageDaemonConfig(runner, {
+        version: manifest.version,
+        config: run.desired ?? '',
+        current: run.state.current,
+      });
+      return 'next';
+    case 'units':
       await installUnits(runner, options.dist, manifest);
-    }
-
-    step('switch');
-    const token = randomBytes(8).toString('hex');
-    const deadline =
-      options.watchdogSeconds ??
-      watchdogDeadline({
-        systemd: state.systemd,
-        containers: state.systemd && !!image?.image,
-        healthSeconds: options.healthTimeoutSeconds,
-      });
-    await runner.run(
-      'sh',
-      ['-c', switchScript(manifest.version, unpacked, { token, seconds: deadline, systemd: state.systemd })],
-      // The version's record on standard input: a real build's is more than argv may carry.
-      { ...root, input: record },
-    );
-    if (state.systemd) {
-      step('restart');
-      await runner.run('sh', ['-c', RESTART_DAEMONS], {
-        ...root,
-        allowFailure: true,
-      });
-    }
-
-    step('health');
-    let containerProblem: string | null = null;
-    let healthyNow = await healthy(runner, manifest.version, binaries, state.systemd, options.healthTimeoutSeconds);
-    if (healthyNow && image?.image) {
-      step('containers');
+      return 'next';
+    case 'switch':
+      await switchVersion(run);
+      return 'next';
+    case 'restart':
+      await runner.run('sh', ['-c', RESTART_DAEMONS], { ...ROOT, allowFailure: true });
+      return 'next';
+    case 'health':
+      run.healthy = await healthy(
+        runner,
+        manifest.version,
+        run.binaries,
+        run.state.systemd,
+        options.healthTimeoutSeconds,
+      );
+      return 'next';
+    case 'containers': {
+      if (!run.image?.image) return 'next';
       const containers = await containerHealth(
         runner,
-        { file: probeImageFile(manifest.version), ...image.image },
+        { file: probeImageFile(manifest.version), ...run.image.image },
         `${layout.bin}/docker`,
       );
       result.containers = containers.ok ? 'ok' : 'failed';
       if (!containers.ok) {
-        healthyNow = false;
-        containerProblem = containers.problem;
+        run.healthy = false;
+        run.containerProblem = containers.problem;
       }
+      return 'next';
     }
-    // The watchdog may have fired while the checks ran (a slow board): commit and rollback act
-    // only while `pending` is still this install's, under the lock the watchdog takes too.
-    const tooLate = (what: string) =>
-      `${runner.host}: the watchdog switched back to ${state.current ?? 'nothing'} before the ${what} (its deadline, ${String(deadline)} s, passed during the checks)`;
-    if (healthyNow) {
-      step('commit');
-      const doomed = pruneList(state, manifest.version, options.keep);
-      const committed = await runner.run(
-        'sh',
-        ['-c', whilePending(token, `rm -rf pending ${doomed.map(shellQuote).join(' ')}`)],
-        root,
-      );
-      if (!committed.stdout.includes(PENDING_OURS)) {
-        result.status = state.current ? 'rolled-back' : 'failed';
-        result.health = 'ok';
-        result.activeVersion = state.current;
-        result.error = tooLate('commit');
-        result.hint = 'give the watchdog more time (watchdogSeconds) than the checks take, and install again';
-        return result;
-      }
-      result.status = 'installed';
-      result.health = 'ok';
-      result.activeVersion = manifest.version;
-      return result;
-    }
-
-    step('rollback');
-    result.health = 'failed';
-    if (state.current) {
-      // Reverted once: by this run, or already by the watchdog (then not again, or `previous` would
-      // take the board two versions back).
-      await runner.run(
-        'sh',
-        ['-c', whilePending(token, `${revertScript()}${state.systemd ? `; ${RESTART_DAEMONS}` : ''}`)],
-        { ...root, allowFailure: true },
-      );
-      result.status = 'rolled-back';
-      result.activeVersion = state.current;
-      result.error = `${runner.host}: ${manifest.version} failed its health check${containerProblem ? ` (${containerProblem})` : ''}; switched back to ${state.current}`;
-    } else {
-      await runner.run('sh', ['-c', whilePending(token, `rm -f ${layout.current} pending`)], root);
-      result.status = 'failed';
-      result.activeVersion = null;
-      result.error = `${runner.host}: ${manifest.version} failed its health check${containerProblem ? ` (${containerProblem})` : ''}; nothing to switch back to`;
-    }
-    result.hint = 'crossdock fleet status shows each board; fix the build and install again';
-    return result;
+    case 'commit':
+      await (run.healthy ? commit(run) : rollBack(run));
+      return 'stop';
   }
+}
+
+async function preflight(run: InstallRun): Promise<'next' | 'stop'> {
+  const { runner, options, result } = run;
+  const findings = preflightFindings(run.probe, run.bundle.size, layout.root);
+  if (options.fix)
+    for (const finding of findings) {
+      if (!finding.autoFix) continue;
+      run.step('fix');
+      await applyCmdlineFix(runner, finding.autoFix.file, finding.autoFix.line);
+      finding.message = `the memory cgroup is disabled; ${finding.autoFix.file} now enables it (the original kept as ${finding.autoFix.file}.crossdock-orig)`;
+      finding.fix = 'reboot the board for it to take effect, then run again';
+    }
+  result.warnings = findings.filter((f) => f.severity === 'warning').map((f) => `${f.message}; ${f.fix}`);
+  const blocking = findings.filter((f) => f.severity === 'error');
+  if (blocking.length === 0) return 'next';
+  result.status = 'failed';
+  result.error = `${runner.host}: ${blocking.map((f) => f.message).join('; ')}`;
+  result.hint = blocking.map((f) => f.fix).join('; ');
+  return 'stop';
+}
+
+/** The bundle: from the board's incoming/ or the release when it has it, else streamed; hashed and unpacked on the board. */
+async function sendBundle(run: InstallRun): Promise<void> {
+  const { runner, options, result, bundle } = run;
+  const { manifest } = options.dist;
+  const onBoard =
+    (run.state.incoming.includes(bundle.file) || options.downloadUrls?.has(bundle.file)) &&
+    (await fetchOnBoard(runner, bundle, options, run.step));
+  const received = await runner.run(
+    'sh',
+    [
+      '-c',
+      receiveScript({
+        incoming: `${layout.incoming}/${bundle.file}`,
+        versionDirectory: `${layout.versions}/${manifest.version}`,
+        sha256: bundle.sha256,
+        size: bundle.size,
+        streamed: !onBoard,
+      }),
+    ],
+    {
+      ...ROOT,
+      allowFailure: true,
+      timeoutMs: 60 * 60_000,
+      ...(onBoard
+        ? {}
+        : {
+            inputFile: join(options.dist.directory, bundle.file),
+            ...(options.onBytes ? { onInputProgress: options.onBytes } : {}),
+          }),
+    },
+  );
+  const arrived = /^received (\S*) (\S*) (\S*)$/m.exec(received.stdout);
+  if (received.exitCode !== 0 || !arrived) {
+    const [, sum = '', size = '', tar = ''] = arrived ?? [];
+    throw new FailureError(
+      arrived && sum !== bundle.sha256
+        ? `${runner.host}: ${bundle.file} arrived with sha256 ${sum || 'none'}, not ${bundle.sha256}`
+        : arrived && size !== String(bundle.size)
+          ? `${runner.host}: ${bundle.file} arrived with ${size} bytes, not ${String(bundle.size)}`
+          : `${runner.host}: ${bundle.file} did not unpack${tar ? ` (tar exited ${tar})` : ''}: ${received.stderr.trim().split('\n').at(-1) ?? ''}`,
+      { hint: 'nothing was installed; run again (the transfer is retried from the start)' },
+    );
+  }
+  if (!onBoard) result.bytesSent += bundle.size;
+  run.unpacked = received.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('file '))
+    .map((line) => line.slice('file '.length));
+}
+
+/** The health-check image, checked against its sha256 on the board. */
+async function sendImage(run: InstallRun): Promise<void> {
+  const { runner, options, result, image } = run;
+  if (!image) return;
+  result.bytesSent += await deliver(runner, image, options, run.step);
+  const imageFile = `${layout.incoming}/${image.file}`;
+  const imageSum = await remoteSha256(runner, imageFile);
+  if (imageSum !== image.sha256) {
+    await runner.run('rm', ['-f', imageFile], ROOT);
+    throw new FailureError(
+      `${runner.host}: ${image.file} arrived with sha256 ${imageSum ?? 'none'}, not ${image.sha256}`,
+      {
+        hint: 'nothing was switched; run again (the transfer is retried from the start)',
+      },
+    );
+  }
+  await runner.run('cp', ['-f', imageFile, probeImageFile(options.dist.manifest.version)], ROOT);
+}
+
+/** Arms the watchdog and switches `current`, with the version's record for status and rollback. */
+async function switchVersion(run: InstallRun): Promise<void> {
+  const { runner, options, state, bundle, image } = run;
+  const { manifest } = options.dist;
+  run.deadline =
+    options.watchdogSeconds ??
+    watchdogDeadline({
+      systemd: state.systemd,
+      containers: state.systemd && !!image?.image,
+      healthSeconds: options.healthTimeoutSeconds,
+    });
+  const record = `${JSON.stringify({ version: manifest.version, target: bundle.target, bundle: bundle.file, sha256: bundle.sha256, binaries: run.binaries, ...(image?.image ? { image: { file: probeImageFile(manifest.version), ...image.image } } : {}) }, null, 2)}\n`;
+  await runner.run(
+    'sh',
+    [
+      '-c',
+      switchScript(manifest.version, run.unpacked, { token: run.token, seconds: run.deadline, systemd: state.systemd }),
+    ],
+    // The version's record on standard input: a real build's is more than argv may carry.
+    { ...ROOT, input: record },
+  );
+}
+
+/** The watchdog may have fired while the checks ran (a slow board): commit acts only while `pending` is still ours. */
+async function commit(run: InstallRun): Promise<void> {
+  const { runner, options, result, state } = run;
+  const { manifest } = options.dist;
+  const doomed = pruneList(state, manifest.version, options.keep);
+  const committed = await runner.run(
+    'sh',
+    ['-c', whilePending(run.token, `rm -rf pending ${doomed.map(shellQuote).join(' ')}`)],
+    ROOT,
+  );
+  result.health = 'ok';
+  if (!committed.stdout.includes(PENDING_OURS)) {
+    result.status = state.current ? 'rolled-back' : 'failed';
+    result.activeVersion = state.current;
+    result.error = tooLate(run, 'commit');
+    result.hint = 'give the watchdog more time (watchdogSeconds) than the checks take, and install again';
+    return;
+  }
+  result.status = 'installed';
+  result.activeVersion = manifest.version;
+}
+
+/** Switched back once: by this run, or already by the watchdog (never twice, or `previous` would go two back). */
+async function rollBack(run: InstallRun): Promise<void> {
+  const { runner, result, state } = run;
+  const { version } = run.options.dist.manifest;
+  const why = `${version} failed its health check${run.containerProblem ? ` (${run.containerProblem})` : ''}`;
+  result.health = 'failed';
+  if (state.current) {
+    await runner.run(
+      'sh',
+      ['-c', whilePending(run.token, `${revertScript()}${state.systemd ? `; ${RESTART_DAEMONS}` : ''}`)],
+      { ...ROOT, allowFailure: true },
+    );
+    result.status = 'rolled-back';
+    result.activeVersion = state.current;
+    result.error = `${runner.host}: ${why}; switched back to ${state.current}`;
+  } else {
+    await runner.run('sh', ['-c', whilePending(run.token, `rm -f ${layout.current} pending`)], ROOT);
+    result.status = 'failed';
+    result.activeVersion = null;
+    result.error = `${runner.host}: ${why}; nothing to switch back to`;
+  }
+  result.hint = 'crossdock fleet status shows each board; fix the build and install again';
+}
+
+function tooLate(run: InstallRun, what: string): string {
+  return `${run.runner.host}: the watchdog switched back to ${run.state.current ?? 'nothing'} before the ${what} (its deadline, ${String(run.deadline)} s, passed during the checks)`;
 }
 
 export async function readState(runner: SshRunner): Promise<RemoteState> {

@@ -69,23 +69,25 @@ export function waves<T>(hosts: readonly T[], canary: number, batch: number): T[
   return result;
 }
 
+/** --resume: the hosts the last rollout of this same version did not finish. */
+function hostsToResume(options: InstallOptions, previous: StateFile | null, version: string): InventoryHost[] {
+  if (!previous)
+    throw new UserError(`--resume: no state file${options.stateFile ? ` at ${options.stateFile}` : ''}`, {
+      hint: 'run crossdock install without --resume first',
+    });
+  if (previous.version !== version)
+    throw new UserError(`--resume: the last rollout was ${previous.version}, this dist is ${version}`, {
+      hint: 'resume with the same dist, or start a new rollout without --resume',
+    });
+  const done = new Set(['installed', 'unchanged', 'reconfigured']);
+  return options.hosts.filter((h) => !done.has(previous.hosts[h.name]?.status ?? 'not-reached'));
+}
+
 export async function install(options: InstallOptions): Promise<InstallReport> {
   const dist = await readDist(options.dist);
   const version = dist.manifest.version;
-  let hosts = [...options.hosts];
   const previous = options.stateFile && existsSync(options.stateFile) ? await readState(options.stateFile) : null;
-  if (options.resume) {
-    if (!previous)
-      throw new UserError(`--resume: no state file${options.stateFile ? ` at ${options.stateFile}` : ''}`, {
-        hint: 'run crossdock install without --resume first',
-      });
-    if (previous.version !== version)
-      throw new UserError(`--resume: the last rollout was ${previous.version}, this dist is ${version}`, {
-        hint: 'resume with the same dist, or start a new rollout without --resume',
-      });
-    const done = new Set(['installed', 'unchanged', 'reconfigured']);
-    hosts = hosts.filter((h) => !done.has(previous.hosts[h.name]?.status ?? 'not-reached'));
-  }
+  const hosts = options.resume ? hostsToResume(options, previous, version) : [...options.hosts];
   const results = new Map<string, HostResult>();
   const state: StateFile = { version, hosts: { ...(options.resume ? previous?.hosts : {}) } };
   const maxFail = options.maxFailPercent ?? 0;

@@ -166,3 +166,78 @@ export function preflightFindings(probe: ProbeReport, bundleSize: number, root =
     });
   return findings;
 }
+
+/** The steps of one board's install, in the order they run. */
+export type HostStepName =
+  | 'preflight'
+  | 'signature'
+  | 'send'
+  | 'configure'
+  | 'units'
+  | 'switch'
+  | 'restart'
+  | 'health'
+  | 'containers'
+  | 'commit';
+
+/** What the board is, read before anything changes: the facts a plan is made from. */
+export interface HostFacts {
+  probe: ProbeReport;
+  /** The install layout's state (after a pending switch an earlier run left was reverted). */
+  state: { current: string | null; systemd: boolean; daemonConfig: string | null };
+  /** The active version is this manifest's and answers its health check. */
+  currentHealthy: boolean;
+}
+
+export type HostPlan =
+  | { kind: 'refused'; reason: string; hint: string }
+  | { kind: 'unchanged' }
+  /** Same version, other daemon.json: written, restarted, health-checked. */
+  | { kind: 'reconfigure'; steps: string[] }
+  | {
+      kind: 'install';
+      bundle: ManifestArtifact;
+      /** The health-check image, sent where a daemon will run to start it. */
+      image: ManifestArtifact | null;
+      steps: HostStepName[];
+    };
+
+/**
+ * One board's plan, pure: refused (no bundle it can run), unchanged, a new daemon.json only, or
+ * an install with exactly the steps it will run. A dry run prints these steps; the apply loop
+ * runs them.
+ */
+export function planHost(
+  facts: HostFacts,
+  manifest: Manifest,
+  options: { daemonConfigSha256: string | null; signed: boolean },
+): HostPlan {
+  const choice = chooseBundle(manifest, facts.probe);
+  if (!choice.ok) return { kind: 'refused', reason: choice.reason, hint: choice.hint };
+  const { state } = facts;
+  const configChanged = options.daemonConfigSha256 !== null && options.daemonConfigSha256 !== state.daemonConfig;
+  if (state.current === manifest.version && facts.currentHealthy)
+    return configChanged
+      ? { kind: 'reconfigure', steps: ['configure', 'restart', 'health', 'commit'] }
+      : { kind: 'unchanged' };
+  const bundle = choice.bundle;
+  const binaries = bundle.binaries ?? [];
+  const image =
+    (state.systemd &&
+      binaries.some((b) => b.name === 'dockerd') &&
+      manifest.artifacts.find((a) => a.kind === 'image' && a.target === bundle.target && a.image)) ||
+    null;
+  const steps: HostStepName[] = [
+    'preflight',
+    ...(options.signed ? (['signature'] as const) : []),
+    'send',
+    ...(options.daemonConfigSha256 !== null ? (['configure'] as const) : []),
+    ...(state.systemd ? (['units'] as const) : []),
+    'switch',
+    ...(state.systemd ? (['restart'] as const) : []),
+    'health',
+    ...(image ? (['containers'] as const) : []),
+    'commit',
+  ];
+  return { kind: 'install', bundle, image, steps };
+}

@@ -41,6 +41,23 @@ export interface ReleaseDist {
   downloadedBytes: number;
 }
 
+/** The published release of the tag (drafts are not found), or one line saying why not. */
+async function publishedRelease(clients: ReturnType<typeof createGitHubClients>, spec: ReleaseSpec, where: string) {
+  try {
+    return (await clients.api.rest.repos.getReleaseByTag({ owner: spec.owner, repo: spec.repo, tag: spec.tag })).data;
+  } catch (error) {
+    if (isRequestError(error) && error.status === 404)
+      throw new UserError(`--release ${where}: no published release with that tag`, {
+        hint: `check the tag on https://github.com/${spec.owner}/${spec.repo}/releases (drafts cannot be installed); private repositories need GITHUB_TOKEN`,
+      });
+    throw describeRequestError(error, {
+      what: `--release ${where}`,
+      repository: `${spec.owner}/${spec.repo}`,
+      redactor: clients.redactor,
+    });
+  }
+}
+
 export async function fetchReleaseDist(
   spec: ReleaseSpec,
   options: {
@@ -58,21 +75,7 @@ export async function fetchReleaseDist(
     log: options.log,
   });
   const where = `${spec.owner}/${spec.repo}@${spec.tag}`;
-  let release;
-  try {
-    release = (await clients.api.rest.repos.getReleaseByTag({ owner: spec.owner, repo: spec.repo, tag: spec.tag }))
-      .data;
-  } catch (error) {
-    if (isRequestError(error) && error.status === 404)
-      throw new UserError(`--release ${where}: no published release with that tag`, {
-        hint: `check the tag on https://github.com/${spec.owner}/${spec.repo}/releases (drafts cannot be installed); private repositories need GITHUB_TOKEN`,
-      });
-    throw describeRequestError(error, {
-      what: `--release ${where}`,
-      repository: `${spec.owner}/${spec.repo}`,
-      redactor: clients.redactor,
-    });
-  }
+  const release = await publishedRelease(clients, spec, where);
   const assets = new Map(release.assets.map((a) => [a.name, a]));
   const directory = join(options.cacheDirectory, 'releases', spec.owner, spec.repo, spec.tag);
   await mkdir(directory, { recursive: true });

@@ -95,3 +95,25 @@ describe('the folder graph of src/', () => {
     expect(explained).toEqual([]);
   });
 });
+
+describe('install/ in small functions', () => {
+  it('has no top-level function much over 100 lines', () => {
+    const long: string[] = [];
+    for (const file of sources(join(SRC, 'install'))) {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      let start = -1;
+      let name = '';
+      lines.forEach((line, index) => {
+        const head = /^(?:export )?(?:async )?function (\w+)/.exec(line);
+        if (head) {
+          start = index;
+          name = head[1] ?? '';
+        } else if (line === '}' && start >= 0) {
+          if (index - start > 105) long.push(`${relative(SRC, file)}: ${name} (${String(index - start)} lines)`);
+          start = -1;
+        }
+      });
+    }
+    expect(long).toEqual([]);
+  });
+});

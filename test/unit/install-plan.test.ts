@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/dist/manifest.js';
 import { parseBatch, waves } from '../../src/install/install.js';
-import { chooseBundle, cmdlineWithMemoryCgroup, preflightFindings, versionsToPrune } from '../../src/install/plan.js';
+import {
+  chooseBundle,
+  cmdlineWithMemoryCgroup,
+  planHost,
+  preflightFindings,
+  versionsToPrune,
+} from '../../src/install/plan.js';
 import type { ProbeReport } from '../../src/remote/probe.js';
 
 function manifest(targets: string[]): Manifest {
@@ -148,5 +154,85 @@ describe('install planning', () => {
     expect(edited?.autoFix).toBeUndefined();
     expect(edited?.severity).toBe('error');
     expect(edited?.fix).toBe('reboot the board, then run again');
+  });
+});
+
+describe("one board's plan (what a dry run prints and the apply loop runs)", () => {
+  const withDaemon = (): Manifest => {
+    const m = manifest(['aarch64']);
+    const bundle = m.artifacts[0];
+    if (bundle) bundle.binaries = [{ name: 'dockerd' } as never];
+    m.artifacts.push({
+      kind: 'image',
+      file: 'probe.tar',
+      target: 'aarch64',
+      size: 1,
+      sha256: 'y',
+      image: { tag: 't', id: 'i' },
+    });
+    return m;
+  };
+  const facts = (
+    state: { current: string | null; systemd: boolean; daemonConfig: string | null },
+    currentHealthy = false,
+  ) => ({
+    probe: probe('aarch64', []),
+    state,
+    currentHealthy,
+  });
+
+  it('a board without systemd: send, switch, health, commit', () => {
+    expect(
+      planHost(facts({ current: null, systemd: false, daemonConfig: null }), withDaemon(), {
+        daemonConfigSha256: null,
+        signed: false,
+      }),
+    ).toMatchObject({ kind: 'install', image: null, steps: ['preflight', 'send', 'switch', 'health', 'commit'] });
+  });
+
+  it('with systemd, a signature and daemon settings: every step, the containers check included', () => {
+    const plan = planHost(facts({ current: '0.9.0', systemd: true, daemonConfig: null }), withDaemon(), {
+      daemonConfigSha256: 'abc',
+      signed: true,
+    });
+    expect(plan).toMatchObject({ kind: 'install', image: { file: 'probe.tar' } });
+    expect(plan.kind === 'install' && plan.steps).toEqual([
+      'preflight',
+      'signature',
+      'send',
+      'configure',
+      'units',
+      'switch',
+      'restart',
+      'health',
+      'containers',
+      'commit',
+    ]);
+  });
+
+  it('the same healthy version: unchanged, or only the new daemon.json', () => {
+    const same = facts({ current: '1.0.0', systemd: true, daemonConfig: 'abc' }, true);
+    expect(planHost(same, withDaemon(), { daemonConfigSha256: 'abc', signed: false })).toEqual({ kind: 'unchanged' });
+    expect(planHost(same, withDaemon(), { daemonConfigSha256: 'def', signed: false })).toEqual({
+      kind: 'reconfigure',
+      steps: ['configure', 'restart', 'health', 'commit'],
+    });
+    // The same version that fails its health check is installed again.
+    expect(
+      planHost({ ...same, currentHealthy: false }, withDaemon(), { daemonConfigSha256: 'abc', signed: false }).kind,
+    ).toBe('install');
+  });
+
+  it('a board no bundle fits is refused, with the reason', () => {
+    expect(
+      planHost(
+        { ...facts({ current: null, systemd: false, daemonConfig: null }), probe: probe('armv6', []) },
+        withDaemon(),
+        {
+          daemonConfigSha256: null,
+          signed: false,
+        },
+      ),
+    ).toMatchObject({ kind: 'refused', reason: expect.stringContaining('needs a armv6 bundle') as unknown });
   });
 });
