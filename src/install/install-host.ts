@@ -13,7 +13,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import semver from 'semver';
-import { type Manifest, type ManifestArtifact, type ManifestBinary, SUMS_FILE } from '../dist/manifest.js';
+import {
+  type Manifest,
+  type ManifestArtifact,
+  type ManifestBinary,
+  MANIFEST_FILE,
+  SUMS_FILE,
+} from '../dist/manifest.js';
 import { normalizeSmokeLine, smokeFirstLine } from '../build/smoke-line.js';
 import { FailureError } from '../errors.js';
 import { shellQuote } from '../exec/runner.js';
@@ -288,7 +294,7 @@ async function applyStep(name: HostStepName, run: InstallRun): Promise<'next' | 
     case 'signature':
       // Before anything is sent: the signed SHA256SUMS must list the bundle with the hash the
       // board then requires of what arrives.
-      await verifySignature(runner, options.dist.directory, run.bundle, options.allowedSigners ?? '');
+      await verifySignature(runner, options.dist.directory, run.bundle, options.allowedSigners ?? '', manifest);
       return 'next';
     case 'send':
       await sendBundle(run);
@@ -641,11 +647,19 @@ export function revertScript(): string {
  * namespace crossdock) and SHA256SUMS lists the bundle with the manifest's hash, which the board then
  * requires of the bundle that arrives.
  */
+/**
+ * The signature covers the whole dist, not only the bundle: the signed SHA256SUMS must list this
+ * manifest.json (which names the version and every file's hash) and every file the board will get
+ * from it (bundle, systemd units, health-check image) with the manifest's hash. The files
+ * themselves were checked against the manifest on this machine (readDist) and on the board as they
+ * arrive, so a unit or a version changed after signing is refused before a byte is sent.
+ */
 async function verifySignature(
   runner: SshRunner,
   distDirectory: string,
   bundle: { file: string; sha256: string },
   allowedSigners: string,
+  manifest: Manifest,
 ) {
   const bundleFile = bundle.file;
   const local = (name: string) => join(distDirectory, name);
@@ -662,11 +676,19 @@ async function verifySignature(
     await runner.putFile(local(SUMS_FILE), `${directory}/${SUMS_FILE}`, { privileged: true });
     await runner.putFile(local(`${SUMS_FILE}.sig`), `${directory}/${SUMS_FILE}.sig`, { privileged: true });
     await runner.putFile(allowedSigners, `${directory}/allowed_signers`, { privileged: true });
+    await runner.putFile(local(MANIFEST_FILE), `${directory}/${MANIFEST_FILE}`, { privileged: true });
+    const listed = manifest.artifacts.filter((a) => a.kind === 'unit' || a.kind === 'image');
     const script = [
       `cd ${shellQuote(directory)}`,
       'principal=$(ssh-keygen -Y find-principals -s SHA256SUMS.sig -f allowed_signers) || { echo "signed by no allowed signer"; exit 1; }',
       'ssh-keygen -Y verify -f allowed_signers -I "$principal" -n crossdock -s SHA256SUMS.sig < SHA256SUMS >/dev/null || { echo "signature does not verify"; exit 1; }',
       `grep -qxF ${shellQuote(`${bundle.sha256}  ${bundleFile}`)} SHA256SUMS || { echo "SHA256SUMS does not list ${bundleFile} with sha256 ${bundle.sha256}"; exit 1; }`,
+      `m=$(sha256sum ${MANIFEST_FILE}); m=\${m%% *}`,
+      `grep -qxF "$m  ${MANIFEST_FILE}" SHA256SUMS || { echo "${MANIFEST_FILE} is not the one SHA256SUMS lists (changed after signing)"; exit 1; }`,
+      ...listed.map(
+        (a) =>
+          `grep -qxF ${shellQuote(`${a.sha256}  ${a.file}`)} SHA256SUMS || { echo ${shellQuote(`SHA256SUMS does not list ${a.file} with sha256 ${a.sha256}`)}; exit 1; }`,
+      ),
     ].join('\n');
     const check = await runner.run('sh', ['-c', script], { privileged: true, allowFailure: true });
     if (check.exitCode !== 0)

@@ -4,6 +4,7 @@
  * bundle refused before a byte is sent, waves stopped by --max-fail and resumed, and a link that
  * dies between switch and commit reverted by the board's own watchdog.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -196,10 +197,11 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
       HOME: work,
       XDG_CACHE_HOME: dirname(defaultCacheDirectory()),
       VITEST: '',
+      NODE_ENV: '',
     };
     const strict = await crossdock(['probe', '--json'], { cwd, env });
     expect(strict.exitCode).not.toBe(0);
-    expect(strict.stdout).toContain('is not in known_hosts');
+    expect(strict.stdout).toMatch(/host key \S+ is not in \S*fleet\.known_hosts/);
 
     await writeFile(
       join(cwd, 'crossdock.yaml'),
@@ -315,6 +317,29 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     // Checked before the send: nothing of an unsigned build reaches the board.
     expect((JSON.parse(intruder.stdout) as Report).hosts[0]?.bytesSent).toBe(0);
     expect(await onBoard('rpi-3-1', 'ls /opt/crossdock/versions | grep -c 1.6.0 || true')).toBe('0');
+
+    // Signed, then a unit changed and the manifest made to match it: the bundle still matches the
+    // signed SHA256SUMS, but what the board would run as root does not (#17 finding 4).
+    const tampered = await dist('1.6.5', ['aarch64']);
+    await sign(tampered, 'release');
+    const manifestFile = join(tampered, 'manifest.json');
+    const tamperedManifest = JSON.parse(await readFile(manifestFile, 'utf8')) as {
+      artifacts: Array<{ kind: string; file: string; size: number; sha256: string }>;
+    };
+    const unit = tamperedManifest.artifacts.find((a) => a.kind === 'unit');
+    if (!unit) throw new Error('the test dist has no systemd unit');
+    await appendFile(join(tampered, unit.file), 'ExecStartPre=/bin/sh -c "echo owned > /root/owned"\n');
+    const unitBytes = await readFile(join(tampered, unit.file));
+    unit.size = unitBytes.length;
+    unit.sha256 = createHash('sha256').update(unitBytes).digest('hex');
+    await writeFile(manifestFile, `${JSON.stringify(tamperedManifest, null, 2)}\n`);
+    const changed = await cli(['install', '--inventory', signed, '--from', tampered, '--limit', 'rpi-3-1', '--json']);
+    expect(changed.exitCode).toBe(1);
+    const changedHost = (JSON.parse(changed.stdout) as Report).hosts[0];
+    expect(changedHost?.error).toBe(
+      'rpi-3-1: docker-1.6.5-aarch64.tgz: manifest.json is not the one SHA256SUMS lists (changed after signing)',
+    );
+    expect(changedHost?.bytesSent).toBe(0);
 
     const good = await dist('1.7.0', ['aarch64']);
     await sign(good, 'release');
