@@ -117,4 +117,5 @@ export { enableTls, disableTls, tlsStatus, checkApi, type TlsHostResult } from '
 export { FleetCa, defaultCaDirectory } from './install/fleet-ca.js';
 export { writeDockerContext, dockerConfigDirectory } from './install/docker-context.js';
 export { apiEndpoint, subjectAltNames, planTls, remoteApiDropIn } from './install/remote-api-plan.js';
-export { pipeline, DEFAULT_FLEET, type PipelineReport } from './pipeline.js';
+export { pipeline, type PipelineReport } from './pipeline.js';
+export { DEFAULT_FLEET, ensureDefaultFleet } from './boards/default-fleet.js';

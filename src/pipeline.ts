@@ -1,21 +1,16 @@
 /**
  * `crossdock pipeline`: every stage in order on one machine — find the fleet's targets (probing
- * the inventory's boards, or an emulated default fleet made with `board up`), build for exactly
+ * the inventory's boards), build for exactly
  * those targets, publish a release when a repository and a token are configured, and install.
  * Each stage is the same code its own command runs.
  */
 import { group } from './ui/github-actions.js';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { boardsUp, defaultStateDirectory, listBoards, writeBoardInventory } from './boards/board.js';
-import { findModel, loadBoardModels } from './boards/models.js';
-import { defaultCacheDirectory as rootfsCacheDirectory } from './boards/rootfs.js';
 import { build, type BuildResult } from './build/build.js';
 import type { LoadedConfig } from './config/load.js';
 import { FailureError } from './errors.js';
 import type { Runner } from './exec/runner.js';
 import { install, type InstallReport } from './install/install.js';
-import { hostTarget } from './platform/host.js';
 import type { TargetRegistry } from './platform/targets.js';
 import { forEachHost } from './remote/fleet.js';
 import { loadInventory } from './remote/inventory.js';
@@ -24,11 +19,10 @@ import { publishRelease, type ReleaseReport } from './release/publish.js';
 import type { Toolchain } from './platform/toolchains.js';
 import type { RendererContext } from './ui/renderer.js';
 
-/** The fleet `pipeline` rehearses on when there is no inventory: the three kinds of Pi that differ. */
-export const DEFAULT_FLEET = ['rpi-zero', 'rpi-3', 'rpi-4-32'];
-
 export interface PipelineOptions {
   loaded: LoadedConfig;
+  /** The inventory of the boards (the command starts the emulated default fleet when there is none). */
+  inventoryFile: string;
   registry: TargetRegistry;
   toolchains: readonly Toolchain[];
   runner: Runner;
@@ -50,34 +44,7 @@ export interface PipelineReport {
 
 export async function pipeline(options: PipelineOptions): Promise<PipelineReport> {
   const { config } = options.loaded;
-  let inventoryFile = config.install.inventory;
-  if (!existsSync(inventoryFile)) {
-    const stateDirectory = defaultStateDirectory();
-    inventoryFile = join(stateDirectory, 'inventory.yaml');
-    const existing = await listBoards(stateDirectory);
-    const models = await loadBoardModels(options.registry);
-    for (const id of DEFAULT_FLEET) {
-      if (existing.some((board) => board.model === id && board.running)) continue;
-      options.log(`no inventory at ${config.install.inventory}: starting an emulated ${id}`);
-      const taken = new Set(existing.map((b) => b.name));
-      let n = 1;
-      while (taken.has(`${id}-${n}`)) n += 1;
-      await boardsUp(
-        findModel(models, id),
-        [`${id}-${n}`],
-        {
-          stateDirectory,
-          cacheDirectory: rootfsCacheDirectory(),
-          runner: options.runner,
-          mirror: process.env.CROSSDOCK_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian',
-          suite: 'bookworm',
-          log: options.log,
-        },
-        hostTarget(options.registry),
-      );
-    }
-    await writeBoardInventory(inventoryFile, await listBoards(stateDirectory));
-  }
+  const { inventoryFile } = options;
   const inventory = await loadInventory(inventoryFile, { runner: options.runner });
 
   // The targets to build are the ones the boards need.
@@ -140,6 +107,7 @@ export async function pipeline(options: PipelineOptions): Promise<PipelineReport
       canary: config.install.waves.canary,
       batch: config.install.waves.batchSize,
       maxFailPercent: config.install.waves.maxFailPercent,
+      healthTimeoutSeconds: config.install.healthTimeoutSeconds,
       acceptNew: options.acceptNew ?? false,
       stateFile: join(inventoryFile, '..', '.crossdock-install-state.json'),
       ...(options.renderer ? { renderer: options.renderer } : {}),

@@ -19,7 +19,7 @@ import { hostTarget } from '../platform/host.js';
 import type { Target, TargetRegistry } from '../platform/targets.js';
 import { packageVersion } from '../package-root.js';
 import { expandTemplate, type Toolchain } from '../platform/toolchains.js';
-import { createTaskList, type RendererContext } from '../ui/renderer.js';
+import { createTaskList, type RendererContext, stageRenderer } from '../ui/renderer.js';
 import { cacheKey, readCache, writeCache } from './cache.js';
 import { formatSha256Sums, parseSha256Sums, sha256, sha256File } from '../dist/checksums.js';
 import { compile, targetCFlags } from './compile.js';
@@ -207,7 +207,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       },
     });
     await createTaskList(jobs.map(task), {
-      ...options.renderer,
+      ...stageRenderer(options.renderer),
       concurrent: config.build.jobs ?? availableParallelism(),
       exitOnError: false,
     })

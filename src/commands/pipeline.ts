@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { ensureDefaultFleet } from '../boards/default-fleet.js';
 import { resolveContext } from '../context.js';
 import { ExitCode } from '../errors.js';
 import { isFailure } from '../install/install.js';
@@ -25,8 +27,19 @@ export async function pipelineCommand(options: {
     flags: { inventory: options.inventory, docker: options.docker },
   });
   const { log } = context;
+  // No inventory: rehearse on the emulated default fleet, started here (the library's pipeline
+  // only reads an inventory).
+  const inventoryFile = existsSync(context.install.inventory)
+    ? context.install.inventory
+    : await ensureDefaultFleet({
+        registry: context.registry,
+        runner: context.runner(),
+        log,
+        reason: `no inventory at ${context.install.inventory}`,
+      });
   const report = await pipeline({
     loaded: { config: context.config, file: context.configFile, baseDirectory: context.baseDirectory },
+    inventoryFile,
     registry: context.registry,
     toolchains: await loadToolchains(),
     runner: context.runner(),

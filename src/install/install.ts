@@ -11,7 +11,7 @@ import type { TargetRegistry } from '../platform/targets.js';
 import { type FleetOptions, withHost } from '../remote/fleet.js';
 import type { Inventory, InventoryHost } from '../remote/inventory.js';
 import { readDist } from '../dist/read-dist.js';
-import { createTaskList, type RendererContext } from '../ui/renderer.js';
+import { createTaskList, type RendererContext, stageRenderer } from '../ui/renderer.js';
 import { type HostResult, installHost, newHostResult } from './install-host.js';
 
 export interface InstallOptions extends FleetOptions {
@@ -153,7 +153,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
             ),
         },
       ],
-      { ...options.renderer, exitOnError: false },
+      { ...stageRenderer(options.renderer), exitOnError: false },
     ).run();
     for (const host of wave) {
       const result = results.get(host.name);

@@ -173,21 +173,34 @@ export function planAssets(
   options: { replace: boolean },
 ): AssetAction[] {
   const byName = new Map(remote.map((asset) => [asset.name, asset]));
-  return assets.map((asset): AssetAction => {
-    const existing = byName.get(asset.name);
-    // An upload that died half-way leaves a "starter" asset: it holds nothing and is replaced.
-    if (!existing) return { kind: 'upload', asset };
-    if (existing.state !== 'uploaded') return { kind: 'replace', asset, remote: existing };
-    const same =
-      existing.size === asset.size && (existing.digest === null || existing.digest === `sha256:${asset.sha256}`);
-    if (same && existing.digest !== null) return { kind: 'skip', asset, remote: existing };
-    if (same) return { kind: 'compare', asset, remote: existing };
-    if (options.replace) return { kind: 'replace', asset, remote: existing };
-    return {
-      kind: 'refuse',
-      asset,
-      remote: existing,
-      reason: `${asset.name} is already in the release with other contents (${existing.digest ?? `${existing.size} bytes`}); --replace replaces it`,
-    };
-  });
+  return assets.map((asset) => decideAsset(asset, byName.get(asset.name), options));
+}
+
+/**
+ * The one decision per asset: upload, skip, replace, refuse, or compare (the server gave no
+ * digest: hash its copy, then decide again with `remoteSha256`). Pure.
+ */
+export function decideAsset(
+  asset: ReleaseAsset,
+  existing: RemoteAsset | undefined,
+  options: { replace: boolean; remoteSha256?: string },
+): AssetAction {
+  if (!existing) return { kind: 'upload', asset };
+  // An upload that died half-way leaves a "starter" asset: it holds nothing and is replaced.
+  if (existing.state !== 'uploaded') return { kind: 'replace', asset, remote: existing };
+  const digest = options.remoteSha256 !== undefined ? `sha256:${options.remoteSha256}` : existing.digest;
+  const sameSize = existing.size === asset.size;
+  if (sameSize && digest === `sha256:${asset.sha256}`) return { kind: 'skip', asset, remote: existing };
+  if (sameSize && digest === null) return { kind: 'compare', asset, remote: existing };
+  if (options.replace) return { kind: 'replace', asset, remote: existing };
+  const held =
+    options.remoteSha256 !== undefined
+      ? `sha256 ${options.remoteSha256.slice(0, 12)}…`
+      : (existing.digest ?? `${existing.size} bytes`);
+  return {
+    kind: 'refuse',
+    asset,
+    remote: existing,
+    reason: `${asset.name} is already in the release with other contents (${held}); --replace replaces it`,
+  };
 }

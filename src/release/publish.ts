@@ -13,7 +13,7 @@ import { sha256 } from '../dist/checksums.js';
 import { SUMS_FILE } from '../dist/manifest.js';
 import { FailureError, MissingPrerequisiteError, UserError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
-import { createTaskList, type RendererContext } from '../ui/renderer.js';
+import { createTaskList, type RendererContext, stageRenderer } from '../ui/renderer.js';
 import { readDist } from '../dist/read-dist.js';
 import { createGitHubClients, describeRequestError, hasErrorCode, parseRepository } from './github-client.js';
 import { gitChanges, releaseNotes } from './notes.js';
@@ -22,6 +22,7 @@ import {
   mergeDists,
   type MergedRelease,
   parseReleaseTag,
+  decideAsset,
   planAssets,
   type ReleaseAsset,
   type ReleaseVersion,
@@ -189,7 +190,7 @@ export async function publishRelease(options: PublishOptions): Promise<ReleaseRe
         task: async (_, task) => void (task.title = await publish(session)),
       },
     ],
-    { ...options.renderer },
+    { ...stageRenderer(options.renderer) },
   );
   try {
     await tasks.run();
@@ -333,14 +334,10 @@ async function planSync(session: Session): Promise<string> {
       const remote = await hashRemoteAsset(transferContext(session), action.remote.id).catch((error: unknown) => {
         throw session.describe(error, `downloading ${action.asset.name} to compare it`);
       });
-      if (remote.sha256 === action.asset.sha256) return { kind: 'skip', asset: action.asset, remote: action.remote };
-      if (options.replace) return { kind: 'replace', asset: action.asset, remote: action.remote };
-      return {
-        kind: 'refuse',
-        asset: action.asset,
-        remote: action.remote,
-        reason: `${action.asset.name} is already in the release with other contents (sha256 ${remote.sha256.slice(0, 12)}…); --replace replaces it`,
-      };
+      return decideAsset(action.asset, action.remote, {
+        replace: options.replace ?? false,
+        remoteSha256: remote.sha256,
+      });
     }),
   );
   const refused = session.actions.filter((a) => a.kind === 'refuse');

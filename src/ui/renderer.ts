@@ -25,6 +25,14 @@ export function chooseRenderer(context: RendererContext = {}): RendererChoice {
   return 'default';
 }
 
+/**
+ * What a stage renders with. The CLI passes a renderer context; a library caller that passes none
+ * gets silence (the stage's report is its result), never terminal output it did not ask for.
+ */
+export function stageRenderer(renderer: RendererContext | undefined): RendererContext {
+  return renderer ?? { quiet: true };
+}
+
 export function createTaskList<Context extends object>(
   tasks: ListrTask<Context>[],
   options: RendererContext & {

@@ -4,6 +4,7 @@ import type { Manifest } from '../../src/dist/manifest.js';
 import {
   mergeDists,
   parseReleaseTag,
+  decideAsset,
   planAssets,
   type ReleaseAsset,
   shouldMakeLatest,
@@ -155,6 +156,18 @@ describe('planning asset uploads', () => {
     expect(refused).toMatchObject({ kind: 'refuse', reason: expect.stringContaining('--replace replaces it') });
     expect(planAssets(local, changed, { replace: true })[0]?.kind).toBe('replace');
     expect(planAssets(local, [remote('a.tgz', null, 11)], { replace: false })[0]?.kind).toBe('refuse');
+  });
+
+  it('decides a compared asset with the same rule once its remote copy is hashed', () => {
+    const local = asset('c.tgz', 'c'.repeat(64));
+    const undigested = remote('c.tgz', null);
+    expect(decideAsset(local, undigested, { replace: false }).kind).toBe('compare');
+    expect(decideAsset(local, undigested, { replace: false, remoteSha256: 'c'.repeat(64) }).kind).toBe('skip');
+    expect(decideAsset(local, undigested, { replace: true, remoteSha256: 'd'.repeat(64) }).kind).toBe('replace');
+    expect(decideAsset(local, undigested, { replace: false, remoteSha256: 'd'.repeat(64) })).toMatchObject({
+      kind: 'refuse',
+      reason: `c.tgz is already in the release with other contents (sha256 ${'d'.repeat(12)}…); --replace replaces it`,
+    });
   });
 });
 

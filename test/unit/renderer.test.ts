@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { chooseRenderer, createTaskList } from '../../src/ui/renderer.js';
+import { describe, expect, it, vi } from 'vitest';
+import { chooseRenderer, createTaskList, stageRenderer } from '../../src/ui/renderer.js';
 
 describe('chooseRenderer', () => {
   it.each([
@@ -49,5 +49,26 @@ describe('createTaskList', () => {
     const context = await list.run();
     expect(context.done.sort()).toEqual(['a', 'c']);
     expect(list.errors.map((error) => error.message)).toEqual(['b failed']);
+  });
+});
+
+describe('where progress goes', () => {
+  it('a library caller that passes no renderer gets silence; the CLI passes one', () => {
+    expect(chooseRenderer({ ...stageRenderer(undefined), isTTY: true, env: {} })).toBe('silent');
+    expect(chooseRenderer({ ...stageRenderer({ verbose: true }), env: {} })).toBe('simple');
+  });
+
+  it('progress lines go to stderr, never to stdout (stdout carries only results)', async () => {
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await createTaskList([{ title: 'compile the probe', task: () => undefined }], { verbose: true, env: {} }).run();
+      const written = (spy: typeof out) => spy.mock.calls.map((call) => String(call[0])).join('');
+      expect(written(out)).toBe('');
+      expect(written(err)).toContain('compile the probe');
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
   });
 });
