@@ -68,15 +68,15 @@ export {
   type BinfmtSpec,
 } from './binfmt/entry.js';
 export { runUnderEmulation, type EmulationResult } from './emulation/run-under-emulation.js';
-export { probeProgram } from './emulation/probe-program.js';
-export { build, BuildFailedError, selectParts, type BuildOptions, type BuildResult } from './build/build.js';
-export { verifyDist, type DistVerification } from './build/verify-dist.js';
-export { verifyBinary, type BinaryVerification } from './build/verify-binary.js';
-export { DEFAULT_SOURCES, partsWith } from './build/recipes.js';
-export { BUILTIN_SOURCES, detectLayout, directoryTree, type Layout, type SourceTree } from './build/release-lines.js';
-export { resolveDockerRelease, type DockerRelease } from './build/docker-release.js';
+export { probeProgram } from './emulation/test-programs.js';
+export { build, BuildFailedError, selectParts, type BuildOptions, type BuildResult } from './builder/build.js';
+export { verifyDist, type DistVerification } from './builder/verify-dist.js';
+export { verifyBinary, type BinaryVerification } from './builder/verify-binary.js';
+export { DEFAULT_SOURCES, partsWith } from './builder/recipes.js';
+export { BUILTIN_SOURCES, detectLayout, directoryTree, type Layout, type SourceTree } from './builder/release-lines.js';
+export { resolveDockerRelease, type DockerRelease } from './builder/docker-release.js';
 export { resolveGo, type GoToolchain } from './toolchain/go-toolchain.js';
-export { RecipeSchema, type Recipe } from './build/recipe-schema.js';
+export { RecipeSchema, type Recipe } from './builder/recipe-schema.js';
 export { type Manifest, type ManifestArtifact, type ManifestBinary } from './dist/manifest.js';
 export { parseReleaseTag, shouldMakeLatest, mergeDists, planAssets } from './release/plan.js';
 export {

@@ -6,7 +6,7 @@
  */
 import { group } from './ui/github-actions.js';
 import { join } from 'node:path';
-import { build, type BuildResult } from './build/build.js';
+import { build, type BuildResult } from './builder/build.js';
 import type { LoadedConfig } from './config/load.js';
 import { FailureError } from './errors.js';
 import type { Runner } from './exec/runner.js';

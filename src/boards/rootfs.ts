@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { desiredEntry, registrationLine } from '../binfmt/entry.js';
-import { stableStringify } from '../build/cache.js';
+import { stableStringify } from '../builder/cache.js';
 import { sha256 } from '../dist/checksums.js';
 import { FailureError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';

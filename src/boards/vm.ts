@@ -25,7 +25,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
-import { stableStringify } from '../build/cache.js';
+import { stableStringify } from '../builder/cache.js';
 import { sha256 } from '../dist/checksums.js';
 import { FailureError, MissingPrerequisiteError } from '../errors.js';
 import { findExecutable } from '../exec/find-executable.js';

@@ -10,7 +10,7 @@ import {
   type HandlerStatus,
 } from '../binfmt/binfmt.js';
 import { type BinfmtFlag, DEFAULT_FLAGS, parseFlags } from '../binfmt/entry.js';
-import { probeMessage, probeProgram } from '../emulation/probe-program.js';
+import { probeMessage, probeProgram } from '../emulation/test-programs.js';
 import { runUnderEmulation } from '../emulation/run-under-emulation.js';
 import { ExitCode, UserError } from '../errors.js';
 import { loadTargets, type TargetRegistry } from '../platform/targets.js';

@@ -1,5 +1,5 @@
-import { BuildFailedError, build } from '../build/build.js';
-import { verifyDist } from '../build/verify-dist.js';
+import { BuildFailedError, build } from '../builder/build.js';
+import { verifyDist } from '../builder/verify-dist.js';
 import type { ConfigOverrides } from '../config/load.js';
 import { loadConfig } from '../config/load.js';
 import { ExitCode } from '../errors.js';

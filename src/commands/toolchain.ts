@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { type BinfmtPaths, defaultBinfmtPaths } from '../binfmt/binfmt-misc.js';
 import { binfmtInstall, type InstallResult } from '../binfmt/binfmt.js';
-import { defaultCacheDirectory, prepareSources } from '../build/build.js';
+import { defaultCacheDirectory, prepareSources } from '../builder/build.js';
 import { loadConfig } from '../config/load.js';
 import type { Runner } from '../exec/runner.js';
 import { ExitCode, UserError } from '../errors.js';

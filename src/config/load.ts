@@ -10,7 +10,7 @@ import * as v from 'valibot';
 import { CrossdockError, UserError } from '../errors.js';
 import { resolveTarget } from '../platform/resolve.js';
 import { loadTargets, type TargetRegistry } from '../platform/targets.js';
-import { partsWith } from '../build/recipes.js';
+import { partsWith } from '../builder/recipes.js';
 import {
   closest,
   DocumentError,

@@ -3,7 +3,7 @@
  * committed as crossdock.schema.json is generated from it (`crossdock schema --write`).
  */
 import * as v from 'valibot';
-import { RecipeSchema, TargetFlagsSchema } from '../build/recipe-schema.js';
+import { RecipeSchema, TargetFlagsSchema } from '../builder/recipe-schema.js';
 
 const positiveInteger = (description: string) =>
   v.pipe(

@@ -7,7 +7,7 @@ import type { ManifestBinary } from '../dist/manifest.js';
 import { shellQuote } from '../exec/runner.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import { containerHealth, type ProbeImageOnBoard } from './container-health.js';
-import { healthy, readState, restoreDaemonConfigScript, RESTART_DAEMONS } from './install-host.js';
+import { healthy, readBoardState, restoreDaemonConfigScript, RESTART_DAEMONS } from './install-host.js';
 import { boardLayout } from './plan.js';
 
 const layout = boardLayout();
@@ -48,7 +48,7 @@ async function check(runner: SshRunner, version: string, systemd: boolean): Prom
 }
 
 export async function hostStatus(runner: SshRunner, options: { deep?: boolean } = {}): Promise<FleetHostStatus> {
-  const state = await readState(runner);
+  const state = await readBoardState(runner);
   const record = state.current ? await versionRecord(runner, state.current) : null;
   const status: FleetHostStatus = {
     name: runner.host,
@@ -78,7 +78,7 @@ export interface RollbackResult {
 }
 
 export async function rollbackHost(runner: SshRunner, options: { dryRun?: boolean } = {}): Promise<RollbackResult> {
-  const state = await readState(runner);
+  const state = await readBoardState(runner);
   const result: RollbackResult = {
     name: runner.host,
     status: 'nothing-to-do',

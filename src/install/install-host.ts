@@ -20,7 +20,7 @@ import {
   MANIFEST_FILE,
   SUMS_FILE,
 } from '../dist/manifest.js';
-import { normalizeSmokeLine, smokeFirstLine } from '../build/smoke-line.js';
+import { normalizeSmokeLine, smokeFirstLine } from '../builder/smoke-line.js';
 import { FailureError } from '../errors.js';
 import { shellQuote } from '../exec/runner.js';
 import type { TargetRegistry } from '../platform/targets.js';
@@ -257,7 +257,7 @@ async function gatherFacts(
   const { manifest } = options.dist;
   const [probe, layoutState] = await Promise.all([
     probeBoard(runner, options.registry, { installPath: layout.root }),
-    readState(runner),
+    readBoardState(runner),
   ]);
   let state = layoutState;
   // A board refused (no bundle it can run) gets no plan and is left as it is.
@@ -268,7 +268,7 @@ async function gatherFacts(
     step('revert-pending');
     if (!options.dryRun) {
       await runner.run('sh', ['-c', revertScript()], ROOT);
-      state = await readState(runner);
+      state = await readBoardState(runner);
     }
   }
   const partial = { probe, state, currentHealthy: false };
@@ -507,7 +507,7 @@ function tooLate(run: InstallRun, what: string): string {
   return `${run.runner.host}: the watchdog switched back to ${run.state.current ?? 'nothing'} before the ${what} (its deadline, ${String(run.deadline)} s, passed during the checks)`;
 }
 
-export async function readState(runner: SshRunner): Promise<RemoteState> {
+export async function readBoardState(runner: SshRunner): Promise<RemoteState> {
   // Builtins and globs rather than ls, grep and sed: each program started costs a Pi Zero (or an
   // emulated board) some 50 ms, and this runs on every install and status.
   const script = [

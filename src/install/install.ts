@@ -86,7 +86,8 @@ function hostsToResume(options: InstallOptions, previous: StateFile | null, vers
 export async function install(options: InstallOptions): Promise<InstallReport> {
   const dist = await readDist(options.dist);
   const version = dist.manifest.version;
-  const previous = options.stateFile && existsSync(options.stateFile) ? await readState(options.stateFile) : null;
+  const previous =
+    options.stateFile && existsSync(options.stateFile) ? await readRolloutState(options.stateFile) : null;
   const hosts = options.resume ? hostsToResume(options, previous, version) : [...options.hosts];
   const results = new Map<string, HostResult>();
   const state: StateFile = { version, hosts: { ...(options.resume ? previous?.hosts : {}) } };
@@ -161,7 +162,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
       if (!result || isFailure(result)) failed += 1;
       state.hosts[host.name] = { status: result?.status ?? 'failed', at: new Date().toISOString() };
     }
-    if (options.stateFile && !options.dryRun) await writeState(options.stateFile, state);
+    if (options.stateFile && !options.dryRun) await writeRolloutState(options.stateFile, state);
     if ((failed / attempted) * 100 > maxFail && index < plan.length - 1) {
       stopped = `${failed} of ${attempted} hosts failed (more than --max-fail ${maxFail}%); the rollout stopped`;
       break;
@@ -172,7 +173,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
       results.set(host.name, newHostResult(host.name, version, 'not-reached'));
       state.hosts[host.name] = { status: 'not-reached', at: new Date().toISOString() };
     }
-  if (options.stateFile && !options.dryRun) await writeState(options.stateFile, state);
+  if (options.stateFile && !options.dryRun) await writeRolloutState(options.stateFile, state);
   return {
     version,
     dryRun: options.dryRun ?? false,
@@ -185,7 +186,7 @@ export function isFailure(result: HostResult): boolean {
   return result.status === 'failed' || result.status === 'rolled-back' || result.status === 'refused';
 }
 
-async function readState(file: string): Promise<StateFile> {
+async function readRolloutState(file: string): Promise<StateFile> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as StateFile;
   } catch (error) {
@@ -195,7 +196,7 @@ async function readState(file: string): Promise<StateFile> {
   }
 }
 
-async function writeState(file: string, state: StateFile): Promise<void> {
+async function writeRolloutState(file: string, state: StateFile): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   await writeFile(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
   await rename(`${file}.tmp`, file);

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { UNITS } from '../build/units.js';
+import { UNITS } from '../builder/units.js';
 import type { InventoryHost } from '../remote/inventory.js';
 
 /** IANA's port for Docker over TLS. */

@@ -10,7 +10,7 @@
  */
 import { request } from 'node:https';
 import { isIP } from 'node:net';
-import { tarBuffer } from '../build/tar.js';
+import { tarBuffer } from '../builder/tar.js';
 import type { InventoryHost } from '../remote/inventory.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import { removeDockerContext, writeDockerContext } from './docker-context.js';

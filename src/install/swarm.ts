@@ -17,7 +17,7 @@ import type { Inventory, InventoryHost } from '../remote/inventory.js';
 import { connectHost, type FleetOptions } from '../remote/fleet.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import type { ProbeImageOnBoard } from './container-health.js';
-import { readState } from './install-host.js';
+import { readBoardState } from './install-host.js';
 import { boardLayout } from './plan.js';
 
 const layout = boardLayout();
@@ -445,7 +445,7 @@ async function checkService(
 
 /** The active version's health-check image on the board (from the record install wrote). */
 async function activeProbeImage(runner: SshRunner): Promise<ProbeImageOnBoard | null> {
-  const state = await readState(runner);
+  const state = await readBoardState(runner);
   if (!state.current) return null;
   const record = await runner.run('cat', [`${layout.versions}/${state.current}.json`], {
     allowFailure: true,

@@ -67,11 +67,12 @@ export class SshRunner implements Runner {
 
   private constructor(
     private readonly ssh: NodeSSH,
-    readonly target: InventoryHost,
+    /** The inventory entry this runner is connected to. */
+    readonly entry: InventoryHost,
     private readonly options: ConnectOptions,
     private readonly jump: SshRunner | null,
   ) {
-    this.host = target.name;
+    this.host = entry.name;
     this.dryRun = options.dryRun ?? false;
     this.redactor = new Redactor([options.sudoPassword ?? '', options.passphrase ?? '']);
   }
@@ -194,8 +195,8 @@ export class SshRunner implements Runner {
             ),
           ];
     const sudo =
-      options.privileged && this.target.user !== 'root' && this.target.sudo.kind !== 'none'
-        ? this.target.sudo.kind === 'password' && !options.sudoWithoutPassword
+      options.privileged && this.entry.user !== 'root' && this.entry.sudo.kind !== 'none'
+        ? this.entry.sudo.kind === 'password' && !options.sudoWithoutPassword
           ? "sudo -S -p '' --"
           : 'sudo -n --'
         : '';
@@ -221,7 +222,7 @@ export class SshRunner implements Runner {
       this.options.log?.(`${this.host}: would run: ${shown}`);
       return { command: shown, exitCode: 0, signal: null, stdout: '', stderr: '', skipped: true, durationMs: 0 };
     }
-    const askable = options.privileged === true && this.target.user !== 'root' && this.target.sudo.kind === 'password';
+    const askable = options.privileged === true && this.entry.user !== 'root' && this.entry.sudo.kind === 'password';
     const line = this.commandLine(command, args, {
       ...options,
       sudoWithoutPassword: askable && !(await this.sudoAsksForPassword()),
@@ -298,7 +299,7 @@ export class SshRunner implements Runner {
     options: { onProgress?: (sent: number) => void; mode?: string; privileged?: boolean } = {},
   ): Promise<number> {
     const size = (await stat(local)).size;
-    const asRoot = (options.privileged ?? false) && this.target.user !== 'root';
+    const asRoot = (options.privileged ?? false) && this.entry.user !== 'root';
     // A non-root login writes to its own temp file; root moves it into place.
     const partial = asRoot ? `/tmp/.crossdock-${process.pid}-${Date.now()}.partial` : `${remote}.crossdock-partial`;
     try {

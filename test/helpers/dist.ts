@@ -8,7 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256, sha256File, formatSha256Sums } from '../../src/dist/checksums.js';
 import { bundleName, type Manifest, type ManifestArtifact, serializeManifest } from '../../src/dist/manifest.js';
-import { writeTarGz } from '../../src/build/tar.js';
+import { writeTarGz } from '../../src/builder/tar.js';
 import type { Target } from '../../src/platform/targets.js';
 import { execa } from 'execa';
 

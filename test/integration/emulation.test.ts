@@ -1,7 +1,7 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probeMessage, probeProgram } from '../../src/emulation/probe-program.js';
+import { probeMessage, probeProgram } from '../../src/emulation/test-programs.js';
 import { runUnderEmulation } from '../../src/emulation/run-under-emulation.js';
 import { inspectFile } from '../../src/platform/inspect.js';
 import { loadTargets } from '../../src/platform/targets.js';

@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '../../src/boards/vm.js';
 import { sha256, sha256File } from '../../src/dist/checksums.js';
-import { buildProbeImage, PROBE_BINARY } from '../../src/build/probe-image.js';
+import { buildProbeImage, PROBE_BINARY } from '../../src/builder/health-image.js';
 import { LocalRunner } from '../../src/exec/local-runner.js';
 import { inspectFile } from '../../src/platform/inspect.js';
 import { loadTargets } from '../../src/platform/targets.js';

@@ -9,7 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { writeTarGz } from '../../src/build/tar.js';
+import { writeTarGz } from '../../src/builder/tar.js';
 import { receiveScript } from '../../src/install/install-host.js';
 import { tempTree } from '../helpers/temp.js';
 

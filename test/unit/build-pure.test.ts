@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cacheKey, stableStringify } from '../../src/build/cache.js';
+import { cacheKey, stableStringify } from '../../src/builder/cache.js';
 import { formatSha256Sums, parseSha256Sums } from '../../src/dist/checksums.js';
 import { debSrcList, parseAptSources } from '../../src/toolchain/private-apt.js';
 import {
@@ -8,16 +8,16 @@ import {
   debFileName,
   goLibrariesToInstall,
   sourceVersions,
-} from '../../src/build/debian-source.js';
-import { fillPlaceholders } from '../../src/build/placeholders.js';
-import { parseSourceSpec } from '../../src/build/sources.js';
-import { tarHeader } from '../../src/build/tar.js';
+} from '../../src/builder/debian-source.js';
+import { fillPlaceholders } from '../../src/builder/placeholders.js';
+import { parseSourceSpec } from '../../src/builder/sources.js';
+import { tarHeader } from '../../src/builder/tar.js';
 import {
   normalizeVersion,
   pseudoVersion,
   upstreamOfDebianVersion,
   versionFromDescribe,
-} from '../../src/build/version.js';
+} from '../../src/builder/version.js';
 
 describe('versions', () => {
   it('makes Docker-style pseudo-versions from the commit time and revision', () => {
@@ -171,7 +171,7 @@ describe('checksums, cache keys, placeholders, tar headers', () => {
 
 describe('smoke lines', () => {
   it('write a usage line’s program path as the bare binary name, on the build machine and on the board alike', async () => {
-    const { normalizeSmokeLine, smokeFirstLine } = await import('../../src/build/smoke-line.js');
+    const { normalizeSmokeLine, smokeFirstLine } = await import('../../src/builder/smoke-line.js');
     expect(normalizeSmokeLine('Usage of /root/.cache/crossdock/tmp/1c4118c9-docker-proxy:', 'docker-proxy')).toBe(
       'Usage of docker-proxy:',
     );

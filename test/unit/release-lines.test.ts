@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { dockerPins, mobyTag, newestDockerRelease, repositoryUrl } from '../../src/build/docker-release.js';
+import { dockerPins, mobyTag, newestDockerRelease, repositoryUrl } from '../../src/builder/docker-release.js';
 import { debianArchive, parseAptSources, sourcesList, suitesOf } from '../../src/toolchain/private-apt.js';
-import type { GoRecipe } from '../../src/build/recipe-schema.js';
-import { detectLayout, parseModuleFile, type SourceTree } from '../../src/build/release-lines.js';
-import { parseSourceSpec, pickRemoteRef } from '../../src/build/sources.js';
-import { dscFromSourcesStanza, sourceFiles } from '../../src/build/debian-source.js';
+import type { GoRecipe } from '../../src/builder/recipe-schema.js';
+import { detectLayout, parseModuleFile, type SourceTree } from '../../src/builder/release-lines.js';
+import { parseSourceSpec, pickRemoteRef } from '../../src/builder/sources.js';
+import { dscFromSourcesStanza, sourceFiles } from '../../src/builder/debian-source.js';
 import { chooseGoPackage, combineRequirements, goVersion, madisonVersions } from '../../src/toolchain/go-toolchain.js';
 import { UserError } from '../../src/errors.js';
 

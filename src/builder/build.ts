@@ -48,7 +48,7 @@ import {
   resolveGo,
 } from '../toolchain/go-toolchain.js';
 import { fetchSource, type SourceCheckout } from './fetch-source.js';
-import { buildProbeImage } from './probe-image.js';
+import { buildProbeImage } from './health-image.js';
 import { writeTarGz } from './tar.js';
 import { unitsFor } from './units.js';
 import { normalizeVersion, pseudoVersion } from './version.js';
