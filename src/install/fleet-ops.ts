@@ -7,7 +7,8 @@ import type { ManifestBinary } from '../dist/manifest.js';
 import { shellQuote } from '../exec/runner.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import { containerHealth, type ProbeImageOnBoard } from './container-health.js';
-import { healthy, readBoardState, restoreDaemonConfigScript, RESTART_DAEMONS } from './install-host.js';
+import { healthy, readBoardState } from './board-facts.js';
+import { restoreDaemonConfigScript, RESTART_DAEMONS } from './board-scripts.js';
 import { boardLayout } from './plan.js';
 
 const layout = boardLayout();

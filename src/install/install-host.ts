@@ -20,17 +20,29 @@ import {
   MANIFEST_FILE,
   SUMS_FILE,
 } from '../dist/manifest.js';
-import { normalizeSmokeLine, smokeFirstLine } from '../builder/smoke-line.js';
 import { FailureError } from '../errors.js';
 import { shellQuote } from '../exec/runner.js';
 import type { TargetRegistry } from '../platform/targets.js';
 import { probeBoard, type ProbeReport } from '../remote/probe.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import { sha256 } from '../dist/checksums.js';
+import { healthy, readBoardState, type RemoteState, remoteSha256 } from './board-facts.js';
+import {
+  daemonRecord,
+  layout,
+  PENDING_OURS,
+  probeImageFile,
+  receiveScript,
+  RESTART_DAEMONS,
+  restoreDaemonConfigScript,
+  revertScript,
+  switchScript,
+  watchdogDeadline,
+  whilePending,
+} from './board-scripts.js';
 import { containerHealth } from './container-health.js';
 import { type DaemonConfig, daemonJson } from '../engine/daemon-config.js';
 import {
-  boardLayout,
   chooseBundle,
   type HostFacts,
   type HostStepName,
@@ -93,27 +105,6 @@ export interface HostInstallOptions {
   onStep?: (step: string) => void;
   onBytes?: (sent: number) => void;
 }
-
-export interface RemoteState {
-  current: string | null;
-  previous: string | null;
-  pending: string | null;
-  versions: string[];
-  /** Files in incoming/ (left by an interrupted run, or downloaded). */
-  incoming: string[];
-  systemd: boolean;
-  /** sha256 of the board's daemon.json, null when there is none. */
-  daemonConfig: string | null;
-}
-
-const layout = boardLayout();
-
-/**
- * A failed version may have used up docker.service's start limit (Restart=always,
- * StartLimitBurst=3): without reset-failed the version switched back to would not start either.
- */
-export const RESTART_DAEMONS =
-  'systemctl daemon-reload; systemctl reset-failed docker.service docker.socket containerd.service 2>/dev/null; systemctl restart containerd docker.socket docker';
 
 /** A host's result before anything happened to it. */
 export function newHostResult(name: string, version: string, status: HostStatus): HostResult {
@@ -507,141 +498,6 @@ function tooLate(run: InstallRun, what: string): string {
   return `${run.runner.host}: the watchdog switched back to ${run.state.current ?? 'nothing'} before the ${what} (its deadline, ${String(run.deadline)} s, passed during the checks)`;
 }
 
-export async function readBoardState(runner: SshRunner): Promise<RemoteState> {
-  // Builtins and globs rather than ls, grep and sed: each program started costs a Pi Zero (or an
-  // emulated board) some 50 ms, and this runs on every install and status.
-  const script = [
-    `cd ${shellQuote(layout.root)} 2>/dev/null || exit 0`,
-    '[ -L current ] && printf "current=%s\\n" "$(readlink current)"',
-    '[ -L previous ] && printf "previous=%s\\n" "$(readlink previous)"',
-    '[ -f pending ] && { { read -r a; read -r b; } < pending; printf "pending=%s\\n" "$b"; }',
-    'printf "incoming="; for f in incoming/*; do [ -f "$f" ] && printf "%s " "${f#incoming/}"; done; echo',
-    'printf "versions="; for f in versions/*; do [ -d "$f" ] || continue; case $f in *.partial) ;; *) printf "%s " "${f#versions/}";; esac; done; echo',
-  ].join('\n');
-  // The layout part runs in a subshell: on a fresh board it stops early, the systemd check must not.
-  const output = (
-    await runner.run(
-      'sh',
-      [
-        '-c',
-        `(${script})\n[ -d /run/systemd/system ] && echo systemd=1\n[ -f ${layout.daemonConfig} ] && printf "daemon=%s\\n" "$(sha256sum ${layout.daemonConfig})"\n:`,
-      ],
-      { readOnly: true },
-    )
-  ).stdout;
-  const value = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(output)?.[1]?.trim() ?? '';
-  const version = (link: string) => (link ? (link.split('/').at(-1) ?? null) : null);
-  return {
-    current: version(value('current')),
-    previous: version(value('previous')),
-    pending: value('pending') || null,
-    versions: value('versions').split(' ').filter(Boolean),
-    incoming: value('incoming').split(' ').filter(Boolean),
-    systemd: value('systemd') === '1',
-    daemonConfig: /^[0-9a-f]{64}/.exec(value('daemon'))?.[0] ?? null,
-  };
-}
-
-/**
- * Switch `current` by renaming a new symlink over it (atomic), remember the old one as
- * `previous`, link the binaries into /usr/local/bin once (they point at `current`), and leave a
- * watchdog that reverts unless `pending` is gone by then.
- */
-function switchScript(
-  version: string,
-  binaries: readonly string[],
-  watchdog: { token: string; seconds: number; systemd: boolean },
-): string {
-  const { token, systemd } = watchdog;
-  const links = binaries
-    .map((b) => `ln -sfn ${shellQuote(`${layout.current}/${b}`)} ${shellQuote(`${layout.bin}/${b}`)}`)
-    .join('; ');
-  return [
-    'set -e',
-    `cd ${shellQuote(layout.root)}`,
-    // What this version is and how to check it (standard input), for fleet status and rollback.
-    `cat > ${shellQuote(`versions/${version}.json.new`)} && mv -f ${shellQuote(`versions/${version}.json.new`)} ${shellQuote(`versions/${version}.json`)}`,
-    'old=$(readlink current || true)',
-    'oldprevious=$(readlink previous || true)',
-    // The token ties the watchdog to this install: an older watchdog still asleep leaves it alone.
-    `printf '%s\\n%s\\n%s\\n' "$old" ${token} "$oldprevious" > pending.new && mv -f pending.new pending`,
-    // A watchdog that reverts on a board running systemd restarts the daemons too: the link
-    // alone would leave the new build running until the next restart.
-    watchdogScript(token, watchdog.seconds, systemd),
-    // The new version's files reach the disk before any link names them: a power cut right after
-    // the switch must not leave `current` pointing at empty files.
-    'sync -f . 2>/dev/null || sync',
-    `ln -sfn ${shellQuote(`versions/${version}`)} current.new && mv -T current.new current`,
-    restoreDaemonConfigScript(shellQuote(version)),
-    `if [ -n "$old" ] && [ "$old" != ${shellQuote(`versions/${version}`)} ]; then ln -sfn "$old" previous.new && mv -T previous.new previous; fi`,
-    `mkdir -p ${shellQuote(layout.bin)}`,
-    links,
-  ].join('\n');
-}
-
-/**
- * The dead-man timer that switches back unless the install commits in time. Where systemd runs it
- * is a transient timer of PID 1 (systemd-run), which outlives the SSH session and logind's
- * KillUserProcesses; elsewhere, or if systemd-run fails, a detached sleeper. Pure.
- */
-export function watchdogScript(token: string, seconds: number, systemd: boolean): string {
-  const revert = whilePending(token, `${revertScript()}${systemd ? `; ${RESTART_DAEMONS}` : ''}`);
-  const sleeper = `(setsid sh -c ${shellQuote(`sleep ${String(seconds)}; ${revert}`)} </dev/null >/dev/null 2>&1 &)`;
-  if (!systemd) return sleeper;
-  return `systemd-run --quiet --collect --unit=${shellQuote(`crossdock-watchdog-${token}`)} --on-active=${String(seconds)}s --timer-property=AccuracySec=1s /bin/sh -c ${shellQuote(revert)} >/dev/null 2>&1 || ${sleeper}`;
-}
-
-/** What whilePending prints when `pending` was still the install's and the body ran. */
-export const PENDING_OURS = 'crossdock-pending-ours';
-
-/**
- * Runs `body` in the install root only while `pending` still names this install's token, under
- * a lock (flock, where the board has it) that the watchdog, the commit and the rollback all take:
- * of the three, exactly one acts on a switch.
- */
-export function whilePending(token: string, body: string, root = layout.root): string {
-  return [
-    `cd ${shellQuote(root)} || exit 1`,
-    'exec 9>.pending.lock',
-    'command -v flock >/dev/null 2>&1 && flock 9',
-    `if [ "$(sed -n 2p pending 2>/dev/null)" = ${shellQuote(token)} ]; then { ${body}; }; echo ${PENDING_OURS}; fi`,
-  ].join('\n');
-}
-
-/** How long dockerd and containerd have to answer after the restart, unless the config says otherwise. */
-export const DEFAULT_HEALTH_SECONDS = 90;
-
-/** The longest each step between switch and commit may take, in seconds (their timeouts below). */
-const GUARDED_STEP_SECONDS = { restart: 120, smoke: 120, containers: 15 * 60, margin: 60 };
-
-/**
- * The watchdog's deadline: as long as the steps it guards may take on this board (a slow Pi's
- * health and container checks outlast a fixed 300 s). Pure.
- */
-export function watchdogDeadline(board: { systemd: boolean; containers: boolean; healthSeconds?: number }): number {
-  const steps = GUARDED_STEP_SECONDS;
-  const server = serverCheckSeconds(board.healthSeconds ?? DEFAULT_HEALTH_SECONDS);
-  const guarded =
-    steps.smoke +
-    steps.margin +
-    (board.systemd ? steps.restart + server : 0) +
-    (board.containers ? steps.containers : 0);
-  return guarded;
-}
-
-/** Back to what `pending` (or else `previous`) names, atomically; used by rollback and the watchdog. */
-export function revertScript(): string {
-  return [
-    `cd ${layout.root}`,
-    // pending: the current and previous links as they were before the switch.
-    'if [ -e pending ]; then target=$(sed -n 1p pending); before=$(sed -n 3p pending); else target=$(readlink previous || true); before=; fi',
-    'if [ -n "$target" ]; then ln -sfn "$target" current.new && mv -T current.new current; else rm -f current; fi',
-    `if [ -n "$target" ]; then ${restoreDaemonConfigScript('"${target##*/}"')}; fi`,
-    'if [ -e pending ]; then if [ -n "$before" ]; then ln -sfn "$before" previous.new && mv -T previous.new previous; else rm -f previous; fi; fi',
-    'rm -f pending',
-  ].join('; ');
-}
-
 /**
  * On the board: SHA256SUMS.sig is a signature by one of the allowed signers (ssh-keygen -Y,
  * namespace crossdock) and SHA256SUMS lists the bundle with the manifest's hash, which the board then
@@ -716,11 +572,6 @@ async function applyCmdlineFix(runner: SshRunner, file: string, line: string): P
   );
 }
 
-/** Where a version's health-check image stays on the board, for `fleet status --deep`. */
-export function probeImageFile(version: string): string {
-  return `${layout.versions}/${version}.probe.tar`;
-}
-
 /**
  * One artifact into incoming/: kept if already there with the right hash (a resumed run), else
  * downloaded by the board from the release when it can reach it, else sent. Returns bytes sent.
@@ -766,96 +617,10 @@ async function fetchOnBoard(
   return (await remoteSha256(runner, incoming)) === artifact.sha256;
 }
 
-async function remoteSha256(runner: SshRunner, path: string): Promise<string | null> {
-  const result = await runner.run('sh', ['-c', `sha256sum ${shellQuote(path)} 2>/dev/null || true`], {
-    privileged: true,
-    readOnly: true,
-  });
-  return /^([0-9a-f]{64})\s/.exec(result.stdout)?.[1] ?? null;
-}
-
 /**
  * Health: each binary answers its smoke command with the first line the build recorded; where
  * systemd runs, dockerd answers on its socket with the server version of this build.
  */
-/** The server check's own timeout: the wait for an answer plus the docker and ctr calls after it. Pure. */
-function serverCheckSeconds(healthSeconds: number): number {
-  return healthSeconds + 60;
-}
-
-export async function healthy(
-  runner: SshRunner,
-  version: string,
-  binaries: readonly ManifestBinary[],
-  systemd: boolean,
-  healthSeconds = DEFAULT_HEALTH_SECONDS,
-): Promise<boolean> {
-  const directory = `${layout.versions}/${version}`;
-  // Every binary's smoke command at once, in one round trip: on an emulated or slow board each
-  // start of a Go binary costs the better part of a second.
-  const MARK = '@@crossdock-smoke';
-  const script = [
-    'd=$(mktemp -d)',
-    ...binaries.map((binary, index) => {
-      const path = shellQuote(`${directory}/${binary.name}`);
-      return binary.smoke
-        ? `(timeout 60 ${[path, ...binary.smoke.args.map(shellQuote)].join(' ')} >"$d/${index}.out" 2>"$d/${index}.err" </dev/null; echo $? >"$d/${index}.rc") &`
-        : `{ test -x ${path} && echo 0 || echo 1; } >"$d/${index}.rc"`;
-    }),
-    'wait',
-    `for i in ${binaries.map((_, index) => index).join(' ')}; do printf '\n${MARK} %s out\n' "$i"; cat "$d/$i.out" 2>/dev/null; printf '\n${MARK} %s err\n' "$i"; cat "$d/$i.err" 2>/dev/null; printf '\n${MARK} %s rc %s\n' "$i" "$(cat "$d/$i.rc")"; done`,
-    'rm -rf "$d"',
-  ].join('\n');
-  const output = (await runner.run('sh', ['-c', script], { allowFailure: true, timeoutMs: 120_000, readOnly: true }))
-    .stdout;
-  const parts = new Map<string, string>();
-  let key: string | null = null;
-  for (const line of output.split('\n')) {
-    const mark = new RegExp(`^${MARK} (\\d+) (out|err|rc)(?: (\\d+))?$`).exec(line);
-    if (mark) {
-      key = `${mark[1] ?? ''} ${mark[2] ?? ''}`;
-      if (mark[2] === 'rc') parts.set(key, mark[3] ?? '');
-      else parts.set(key, '');
-      continue;
-    }
-    if (key && !key.endsWith('rc')) parts.set(key, `${parts.get(key) ?? ''}${line}\n`);
-  }
-  for (const [index, binary] of binaries.entries()) {
-    if (!parts.has(`${index} rc`)) return false;
-    if (!binary.smoke) {
-      if (parts.get(`${index} rc`) !== '0') return false;
-      continue;
-    }
-    const line = smokeFirstLine(parts.get(`${index} out`) ?? '', parts.get(`${index} err`) ?? '', binary.name);
-    // Manifests written before the path normalisation still carry the build machine's path.
-    if (line !== normalizeSmokeLine(binary.smoke.firstLine, binary.name)) return false;
-  }
-  if (systemd && binaries.some((b) => b.name === 'dockerd')) {
-    // dockerd answers on its socket (systemd restarted it and waited for its ready signal, but
-    // socket activation may still be starting it), client and server are the same build, and
-    // containerd answers on its own socket.
-    const check = [
-      `for i in $(seq 1 ${Math.max(1, Math.ceil(healthSeconds / 2))}); do`,
-      `  v=$(${layout.bin}/docker version --format '{{.Client.Version}} {{.Server.Version}}' 2>/dev/null) && break`,
-      '  sleep 2',
-      'done',
-      'set -- $v; [ -n "$2" ] && [ "$1" = "$2" ] || { echo "docker version: ${v:-no answer}"; exit 1; }',
-      ...(binaries.some((b) => b.name === 'ctr')
-        ? [
-            `${layout.bin}/ctr --address /run/containerd/containerd.sock version >/dev/null || { echo "containerd does not answer"; exit 1; }`,
-          ]
-        : []),
-    ].join('\n');
-    const server = await runner.run('sh', ['-c', check], {
-      allowFailure: true,
-      timeoutMs: serverCheckSeconds(healthSeconds) * 1000,
-      privileged: true,
-      readOnly: true,
-    });
-    if (server.exitCode !== 0) return false;
-  }
-  return true;
-}
 
 async function installUnits(runner: SshRunner, dist: HostInstallOptions['dist'], manifest: Manifest): Promise<void> {
   for (const unit of manifest.artifacts.filter((a) => a.kind === 'unit')) {
@@ -887,58 +652,6 @@ function pruneList(state: RemoteState, version: string, keep: number): string[] 
     `${layout.versions}/${v}.daemon.json`,
     probeImageFile(v),
   ]);
-}
-
-/**
- * On the board, in one round trip: the bundle (from standard input, or from incoming/ when it is
- * there already) goes through tee to its incoming file, to sha256sum through a fifo, and to tar,
- * which unpacks into VERSION.partial; only when the hash and size are the manifest's do the
- * file and the directory take their real names. An interrupted or corrupt transfer leaves only
- * .partial names, which the next run removes. Prints `received SHA SIZE TAR_STATUS`, then the
- * unpacked files. (The version's record goes with the switch: stdin is the bundle's here.)
- */
-export function receiveScript(o: {
-  incoming: string;
-  versionDirectory: string;
-  sha256: string;
-  size: number;
-  /** The bundle comes on standard input; else it is already at `incoming`. */
-  streamed: boolean;
-}): string {
-  return [
-    `i=${shellQuote(o.incoming)}; d=${shellQuote(o.versionDirectory)}`,
-    'mkdir -p "${i%/*}" "${d%/*}" || exit 1',
-    `rm -rf "$d.partial" "$i.fifo" "$i.sum"${o.streamed ? ' "$i.partial"' : ''}`,
-    'mkdir "$d.partial" && mkfifo "$i.fifo" || exit 1',
-    'sha256sum < "$i.fifo" > "$i.sum" & hash=$!',
-    o.streamed
-      ? 'tee "$i.partial" "$i.fifo" | tar -xzf - -C "$d.partial" --strip-components=1 --no-same-owner; tar=$?'
-      : 'tee "$i.fifo" < "$i" | tar -xzf - -C "$d.partial" --strip-components=1 --no-same-owner; tar=$?',
-    'wait $hash',
-    `sum=$(cut -c1-64 "$i.sum" 2>/dev/null); size=$(wc -c < "$i${o.streamed ? '.partial' : ''}" | tr -d ' ')`,
-    'rm -f "$i.fifo" "$i.sum"',
-    'echo "received ${sum:--} ${size:--} $tar"',
-    `if [ "$tar" != 0 ] || [ "$sum" != ${o.sha256} ] || [ "$size" != ${String(o.size)} ]; then rm -rf "$d.partial"${o.streamed ? ' "$i.partial"' : ''}; exit 3; fi`,
-    ...(o.streamed ? ['mv -f "$i.partial" "$i"'] : []),
-    'rm -rf "$d" && mv "$d.partial" "$d" || exit 1',
-    'ls -1 "$d" | sed "s/^/file /"',
-  ].join('\n');
-}
-
-/** The daemon.json a version runs with, beside it: `versions/<v>.daemon.json`; empty = none. */
-function daemonRecord(version: string): string {
-  return `${layout.versions}/${version}.daemon.json`;
-}
-
-/**
- * Shell (run in the install root): make /etc/docker/daemon.json what version VERSION_EXPR
- * recorded, atomically; an empty record means the version ran with none. A version with no
- * record (installed while the inventory set nothing) leaves the file alone.
- */
-export function restoreDaemonConfigScript(versionExpression: string): string {
-  const record = `versions/${versionExpression}.daemon.json`;
-  const file = layout.daemonConfig;
-  return `if [ -e ${record} ]; then if [ -s ${record} ]; then mkdir -p ${file.replace(/\/[^/]*$/, '')} && cp -f ${record} ${file}.new && mv -f ${file}.new ${file}; else rm -f ${file}; fi; fi`;
 }
 
 /**

@@ -17,7 +17,7 @@ import type { Inventory, InventoryHost } from '../remote/inventory.js';
 import { connectHost, type FleetOptions } from '../remote/fleet.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import type { ProbeImageOnBoard } from './container-health.js';
-import { readBoardState } from './install-host.js';
+import { readBoardState } from './board-facts.js';
 import { boardLayout } from './plan.js';
 
 const layout = boardLayout();

@@ -21,7 +21,7 @@ import { bundleName, type Manifest } from '../../src/dist/manifest.js';
 import { defaultCacheDirectory } from '../../src/boards/rootfs.js';
 import { loadInventory } from '../../src/remote/inventory.js';
 import { SshRunner } from '../../src/remote/ssh-runner.js';
-import { watchdogScript } from '../../src/install/install-host.js';
+import { watchdogScript } from '../../src/install/board-scripts.js';
 import { crossdock } from '../helpers/cli.js';
 
 const source = process.env.CROSSDOCK_E2E_DIST;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { writeTarGz } from '../../src/builder/tar.js';
-import { receiveScript } from '../../src/install/install-host.js';
+import { receiveScript } from '../../src/install/board-scripts.js';
 import { tempTree } from '../helpers/temp.js';
 
 async function bundle(directory: string) {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { PENDING_OURS, watchdogDeadline, whilePending } from '../../src/install/install-host.js';
+import { PENDING_OURS, watchdogDeadline, whilePending } from '../../src/install/board-scripts.js';
 import { tempTree } from '../helpers/temp.js';
 import { requireTools } from '../helpers/tools.js';
 

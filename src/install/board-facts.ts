@@ -1,0 +1,139 @@
+/**
+ * What a board is, read over SSH without changing it: the install layout (current, previous,
+ * pending, versions, systemd, daemon.json) and whether a version answers its health check. Each
+ * fact is one script and a parse of its output; the install and the day-2 operations read them.
+ */
+import { normalizeSmokeLine, smokeFirstLine } from '../builder/smoke-line.js';
+import type { ManifestBinary } from '../dist/manifest.js';
+import { shellQuote } from '../exec/runner.js';
+import type { SshRunner } from '../remote/ssh-runner.js';
+import { DEFAULT_HEALTH_SECONDS, layout, serverCheckSeconds } from './board-scripts.js';
+
+export interface RemoteState {
+  current: string | null;
+  previous: string | null;
+  pending: string | null;
+  versions: string[];
+  /** Files in incoming/ (left by an interrupted run, or downloaded). */
+  incoming: string[];
+  systemd: boolean;
+  /** sha256 of the board's daemon.json, null when there is none. */
+  daemonConfig: string | null;
+}
+
+export async function readBoardState(runner: SshRunner): Promise<RemoteState> {
+  // Builtins and globs rather than ls, grep and sed: each program started costs a Pi Zero (or an
+  // emulated board) some 50 ms, and this runs on every install and status.
+  const script = [
+    `cd ${shellQuote(layout.root)} 2>/dev/null || exit 0`,
+    '[ -L current ] && printf "current=%s\\n" "$(readlink current)"',
+    '[ -L previous ] && printf "previous=%s\\n" "$(readlink previous)"',
+    '[ -f pending ] && { { read -r a; read -r b; } < pending; printf "pending=%s\\n" "$b"; }',
+    'printf "incoming="; for f in incoming/*; do [ -f "$f" ] && printf "%s " "${f#incoming/}"; done; echo',
+    'printf "versions="; for f in versions/*; do [ -d "$f" ] || continue; case $f in *.partial) ;; *) printf "%s " "${f#versions/}";; esac; done; echo',
+  ].join('\n');
+  // The layout part runs in a subshell: on a fresh board it stops early, the systemd check must not.
+  const output = (
+    await runner.run(
+      'sh',
+      [
+        '-c',
+        `(${script})\n[ -d /run/systemd/system ] && echo systemd=1\n[ -f ${layout.daemonConfig} ] && printf "daemon=%s\\n" "$(sha256sum ${layout.daemonConfig})"\n:`,
+      ],
+      { readOnly: true },
+    )
+  ).stdout;
+  const value = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(output)?.[1]?.trim() ?? '';
+  const version = (link: string) => (link ? (link.split('/').at(-1) ?? null) : null);
+  return {
+    current: version(value('current')),
+    previous: version(value('previous')),
+    pending: value('pending') || null,
+    versions: value('versions').split(' ').filter(Boolean),
+    incoming: value('incoming').split(' ').filter(Boolean),
+    systemd: value('systemd') === '1',
+    daemonConfig: /^[0-9a-f]{64}/.exec(value('daemon'))?.[0] ?? null,
+  };
+}
+
+export async function remoteSha256(runner: SshRunner, path: string): Promise<string | null> {
+  const result = await runner.run('sh', ['-c', `sha256sum ${shellQuote(path)} 2>/dev/null || true`], {
+    privileged: true,
+    readOnly: true,
+  });
+  return /^([0-9a-f]{64})\s/.exec(result.stdout)?.[1] ?? null;
+}
+
+export async function healthy(
+  runner: SshRunner,
+  version: string,
+  binaries: readonly ManifestBinary[],
+  systemd: boolean,
+  healthSeconds = DEFAULT_HEALTH_SECONDS,
+): Promise<boolean> {
+  const directory = `${layout.versions}/${version}`;
+  // Every binary's smoke command at once, in one round trip: on an emulated or slow board each
+  // start of a Go binary costs the better part of a second.
+  const MARK = '@@crossdock-smoke';
+  const script = [
+    'd=$(mktemp -d)',
+    ...binaries.map((binary, index) => {
+      const path = shellQuote(`${directory}/${binary.name}`);
+      return binary.smoke
+        ? `(timeout 60 ${[path, ...binary.smoke.args.map(shellQuote)].join(' ')} >"$d/${index}.out" 2>"$d/${index}.err" </dev/null; echo $? >"$d/${index}.rc") &`
+        : `{ test -x ${path} && echo 0 || echo 1; } >"$d/${index}.rc"`;
+    }),
+    'wait',
+    `for i in ${binaries.map((_, index) => index).join(' ')}; do printf '\n${MARK} %s out\n' "$i"; cat "$d/$i.out" 2>/dev/null; printf '\n${MARK} %s err\n' "$i"; cat "$d/$i.err" 2>/dev/null; printf '\n${MARK} %s rc %s\n' "$i" "$(cat "$d/$i.rc")"; done`,
+    'rm -rf "$d"',
+  ].join('\n');
+  const output = (await runner.run('sh', ['-c', script], { allowFailure: true, timeoutMs: 120_000, readOnly: true }))
+    .stdout;
+  const parts = new Map<string, string>();
+  let key: string | null = null;
+  for (const line of output.split('\n')) {
+    const mark = new RegExp(`^${MARK} (\\d+) (out|err|rc)(?: (\\d+))?$`).exec(line);
+    if (mark) {
+      key = `${mark[1] ?? ''} ${mark[2] ?? ''}`;
+      if (mark[2] === 'rc') parts.set(key, mark[3] ?? '');
+      else parts.set(key, '');
+      continue;
+    }
+    if (key && !key.endsWith('rc')) parts.set(key, `${parts.get(key) ?? ''}${line}\n`);
+  }
+  for (const [index, binary] of binaries.entries()) {
+    if (!parts.has(`${index} rc`)) return false;
+    if (!binary.smoke) {
+      if (parts.get(`${index} rc`) !== '0') return false;
+      continue;
+    }
+    const line = smokeFirstLine(parts.get(`${index} out`) ?? '', parts.get(`${index} err`) ?? '', binary.name);
+    // Manifests written before the path normalisation still carry the build machine's path.
+    if (line !== normalizeSmokeLine(binary.smoke.firstLine, binary.name)) return false;
+  }
+  if (systemd && binaries.some((b) => b.name === 'dockerd')) {
+    // dockerd answers on its socket (systemd restarted it and waited for its ready signal, but
+    // socket activation may still be starting it), client and server are the same build, and
+    // containerd answers on its own socket.
+    const check = [
+      `for i in $(seq 1 ${Math.max(1, Math.ceil(healthSeconds / 2))}); do`,
+      `  v=$(${layout.bin}/docker version --format '{{.Client.Version}} {{.Server.Version}}' 2>/dev/null) && break`,
+      '  sleep 2',
+      'done',
+      'set -- $v; [ -n "$2" ] && [ "$1" = "$2" ] || { echo "docker version: ${v:-no answer}"; exit 1; }',
+      ...(binaries.some((b) => b.name === 'ctr')
+        ? [
+            `${layout.bin}/ctr --address /run/containerd/containerd.sock version >/dev/null || { echo "containerd does not answer"; exit 1; }`,
+          ]
+        : []),
+    ].join('\n');
+    const server = await runner.run('sh', ['-c', check], {
+      allowFailure: true,
+      timeoutMs: serverCheckSeconds(healthSeconds) * 1000,
+      privileged: true,
+      readOnly: true,
+    });
+    if (server.exitCode !== 0) return false;
+  }
+  return true;
+}

@@ -1,0 +1,178 @@
+/**
+ * The shell a board runs for an install, pure: each function returns a script and touches
+ * nothing. The install, the watchdog and the day-2 operations (status, rollback, swarm) share them.
+ */
+import { shellQuote } from '../exec/runner.js';
+import { boardLayout } from './plan.js';
+
+/** Where an install lives on the board. */
+export const layout = boardLayout();
+
+/**
+ * A failed version may have used up docker.service's start limit (Restart=always,
+ * StartLimitBurst=3): without reset-failed the version switched back to would not start either.
+ */
+export const RESTART_DAEMONS =
+  'systemctl daemon-reload; systemctl reset-failed docker.service docker.socket containerd.service 2>/dev/null; systemctl restart containerd docker.socket docker';
+
+/**
+ * Switch `current` by renaming a new symlink over it (atomic), remember the old one as
+ * `previous`, link the binaries into /usr/local/bin once (they point at `current`), and leave a
+ * watchdog that reverts unless `pending` is gone by then.
+ */
+export function switchScript(
+  version: string,
+  binaries: readonly string[],
+  watchdog: { token: string; seconds: number; systemd: boolean },
+): string {
+  const { token, systemd } = watchdog;
+  const links = binaries
+    .map((b) => `ln -sfn ${shellQuote(`${layout.current}/${b}`)} ${shellQuote(`${layout.bin}/${b}`)}`)
+    .join('; ');
+  return [
+    'set -e',
+    `cd ${shellQuote(layout.root)}`,
+    // What this version is and how to check it (standard input), for fleet status and rollback.
+    `cat > ${shellQuote(`versions/${version}.json.new`)} && mv -f ${shellQuote(`versions/${version}.json.new`)} ${shellQuote(`versions/${version}.json`)}`,
+    'old=$(readlink current || true)',
+    'oldprevious=$(readlink previous || true)',
+    // The token ties the watchdog to this install: an older watchdog still asleep leaves it alone.
+    `printf '%s\\n%s\\n%s\\n' "$old" ${token} "$oldprevious" > pending.new && mv -f pending.new pending`,
+    // A watchdog that reverts on a board running systemd restarts the daemons too: the link
+    // alone would leave the new build running until the next restart.
+    watchdogScript(token, watchdog.seconds, systemd),
+    // The new version's files reach the disk before any link names them: a power cut right after
+    // the switch must not leave `current` pointing at empty files.
+    'sync -f . 2>/dev/null || sync',
+    `ln -sfn ${shellQuote(`versions/${version}`)} current.new && mv -T current.new current`,
+    restoreDaemonConfigScript(shellQuote(version)),
+    `if [ -n "$old" ] && [ "$old" != ${shellQuote(`versions/${version}`)} ]; then ln -sfn "$old" previous.new && mv -T previous.new previous; fi`,
+    `mkdir -p ${shellQuote(layout.bin)}`,
+    links,
+  ].join('\n');
+}
+
+/**
+ * The dead-man timer that switches back unless the install commits in time. Where systemd runs it
+ * is a transient timer of PID 1 (systemd-run), which outlives the SSH session and logind's
+ * KillUserProcesses; elsewhere, or if systemd-run fails, a detached sleeper. Pure.
+ */
+export function watchdogScript(token: string, seconds: number, systemd: boolean): string {
+  const revert = whilePending(token, `${revertScript()}${systemd ? `; ${RESTART_DAEMONS}` : ''}`);
+  const sleeper = `(setsid sh -c ${shellQuote(`sleep ${String(seconds)}; ${revert}`)} </dev/null >/dev/null 2>&1 &)`;
+  if (!systemd) return sleeper;
+  return `systemd-run --quiet --collect --unit=${shellQuote(`crossdock-watchdog-${token}`)} --on-active=${String(seconds)}s --timer-property=AccuracySec=1s /bin/sh -c ${shellQuote(revert)} >/dev/null 2>&1 || ${sleeper}`;
+}
+
+/** What whilePending prints when `pending` was still the install's and the body ran. */
+export const PENDING_OURS = 'crossdock-pending-ours';
+
+/**
+ * Runs `body` in the install root only while `pending` still names this install's token, under
+ * a lock (flock, where the board has it) that the watchdog, the commit and the rollback all take:
+ * of the three, exactly one acts on a switch.
+ */
+export function whilePending(token: string, body: string, root = layout.root): string {
+  return [
+    `cd ${shellQuote(root)} || exit 1`,
+    'exec 9>.pending.lock',
+    'command -v flock >/dev/null 2>&1 && flock 9',
+    `if [ "$(sed -n 2p pending 2>/dev/null)" = ${shellQuote(token)} ]; then { ${body}; }; echo ${PENDING_OURS}; fi`,
+  ].join('\n');
+}
+
+/** How long dockerd and containerd have to answer after the restart, unless the config says otherwise. */
+export const DEFAULT_HEALTH_SECONDS = 90;
+
+/** The longest each step between switch and commit may take, in seconds (their timeouts below). */
+export const GUARDED_STEP_SECONDS = { restart: 120, smoke: 120, containers: 15 * 60, margin: 60 };
+
+/**
+ * The watchdog's deadline: as long as the steps it guards may take on this board (a slow Pi's
+ * health and container checks outlast a fixed 300 s). Pure.
+ */
+export function watchdogDeadline(board: { systemd: boolean; containers: boolean; healthSeconds?: number }): number {
+  const steps = GUARDED_STEP_SECONDS;
+  const server = serverCheckSeconds(board.healthSeconds ?? DEFAULT_HEALTH_SECONDS);
+  const guarded =
+    steps.smoke +
+    steps.margin +
+    (board.systemd ? steps.restart + server : 0) +
+    (board.containers ? steps.containers : 0);
+  return guarded;
+}
+
+/** Back to what `pending` (or else `previous`) names, atomically; used by rollback and the watchdog. */
+export function revertScript(): string {
+  return [
+    `cd ${layout.root}`,
+    // pending: the current and previous links as they were before the switch.
+    'if [ -e pending ]; then target=$(sed -n 1p pending); before=$(sed -n 3p pending); else target=$(readlink previous || true); before=; fi',
+    'if [ -n "$target" ]; then ln -sfn "$target" current.new && mv -T current.new current; else rm -f current; fi',
+    `if [ -n "$target" ]; then ${restoreDaemonConfigScript('"${target##*/}"')}; fi`,
+    'if [ -e pending ]; then if [ -n "$before" ]; then ln -sfn "$before" previous.new && mv -T previous.new previous; else rm -f previous; fi; fi',
+    'rm -f pending',
+  ].join('; ');
+}
+
+/** Where a version's health-check image stays on the board, for `fleet status --deep`. */
+export function probeImageFile(version: string): string {
+  return `${layout.versions}/${version}.probe.tar`;
+}
+
+/** The server check's own timeout: the wait for an answer plus the docker and ctr calls after it. Pure. */
+export function serverCheckSeconds(healthSeconds: number): number {
+  return healthSeconds + 60;
+}
+
+/**
+ * On the board, in one round trip: the bundle (from standard input, or from incoming/ when it is
+ * there already) goes through tee to its incoming file, to sha256sum through a fifo, and to tar,
+ * which unpacks into VERSION.partial; only when the hash and size are the manifest's do the
+ * file and the directory take their real names. An interrupted or corrupt transfer leaves only
+ * .partial names, which the next run removes. Prints `received SHA SIZE TAR_STATUS`, then the
+ * unpacked files. (The version's record goes with the switch: stdin is the bundle's here.)
+ */
+export function receiveScript(o: {
+  incoming: string;
+  versionDirectory: string;
+  sha256: string;
+  size: number;
+  /** The bundle comes on standard input; else it is already at `incoming`. */
+  streamed: boolean;
+}): string {
+  return [
+    `i=${shellQuote(o.incoming)}; d=${shellQuote(o.versionDirectory)}`,
+    'mkdir -p "${i%/*}" "${d%/*}" || exit 1',
+    `rm -rf "$d.partial" "$i.fifo" "$i.sum"${o.streamed ? ' "$i.partial"' : ''}`,
+    'mkdir "$d.partial" && mkfifo "$i.fifo" || exit 1',
+    'sha256sum < "$i.fifo" > "$i.sum" & hash=$!',
+    o.streamed
+      ? 'tee "$i.partial" "$i.fifo" | tar -xzf - -C "$d.partial" --strip-components=1 --no-same-owner; tar=$?'
+      : 'tee "$i.fifo" < "$i" | tar -xzf - -C "$d.partial" --strip-components=1 --no-same-owner; tar=$?',
+    'wait $hash',
+    `sum=$(cut -c1-64 "$i.sum" 2>/dev/null); size=$(wc -c < "$i${o.streamed ? '.partial' : ''}" | tr -d ' ')`,
+    'rm -f "$i.fifo" "$i.sum"',
+    'echo "received ${sum:--} ${size:--} $tar"',
+    `if [ "$tar" != 0 ] || [ "$sum" != ${o.sha256} ] || [ "$size" != ${String(o.size)} ]; then rm -rf "$d.partial"${o.streamed ? ' "$i.partial"' : ''}; exit 3; fi`,
+    ...(o.streamed ? ['mv -f "$i.partial" "$i"'] : []),
+    'rm -rf "$d" && mv "$d.partial" "$d" || exit 1',
+    'ls -1 "$d" | sed "s/^/file /"',
+  ].join('\n');
+}
+
+/** The daemon.json a version runs with, beside it: `versions/<v>.daemon.json`; empty = none. */
+export function daemonRecord(version: string): string {
+  return `${layout.versions}/${version}.daemon.json`;
+}
+
+/**
+ * Shell (run in the install root): make /etc/docker/daemon.json what version VERSION_EXPR
+ * recorded, atomically; an empty record means the version ran with none. A version with no
+ * record (installed while the inventory set nothing) leaves the file alone.
+ */
+export function restoreDaemonConfigScript(versionExpression: string): string {
+  const record = `versions/${versionExpression}.daemon.json`;
+  const file = layout.daemonConfig;
+  return `if [ -e ${record} ]; then if [ -s ${record} ]; then mkdir -p ${file.replace(/\/[^/]*$/, '')} && cp -f ${record} ${file}.new && mv -f ${file}.new ${file}; else rm -f ${file}; fi; fi`;
+}
