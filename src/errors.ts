@@ -78,12 +78,25 @@ export class CommandFailedError extends CrossdockError {
     remote: boolean;
   }) {
     const tail = tailLines(init.stderr, 5);
-    super(`${init.host}: \`${init.command}\` ${init.reason}${tail ? `: ${tail.split('\n').join(' | ')}` : ''}`);
+    super(
+      `${init.host}: \`${briefCommand(init.command)}\` ${init.reason}${tail ? `: ${tail.split('\n').join(' | ')}` : ''}`,
+    );
     this.exitCode = init.remote ? ExitCode.Remote : ExitCode.Failure;
     this.command = init.command;
     this.commandExitCode = init.exitCode;
     this.stderrTail = tail;
   }
+}
+
+/**
+ * A command as an error line shows it: a whole board script (`sh -c '…'` of fifty lines) would
+ * bury the reason, so a long or multi-line command is cut to its start. Pure.
+ */
+export function briefCommand(command: string, width = 120): string {
+  const lines = command.split('\n');
+  const first = lines[0] ?? '';
+  if (lines.length === 1 && first.length <= width) return first;
+  return `${first.slice(0, width)} … (${String(lines.length)} lines)`;
 }
 
 export function tailLines(text: string, count: number): string {

@@ -4,7 +4,15 @@ const MASK = '***';
 /** Environment variables whose values are secrets by their names. */
 const SECRET_NAME = /(TOKEN|SECRET|PASSWORD|PASSPHRASE|PRIVATE_KEY|API_KEY|CREDENTIALS?)$/i;
 /** GitHub token formats, so a token that reaches a command line by any route is still hidden. */
-const TOKEN_PATTERNS = [/\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, /\bgithub_pat_[A-Za-z0-9_]{20,}\b/g];
+const TOKEN_PATTERNS = [
+  // Any length: installation tokens in tests and on GHES are shorter than github.com's.
+  /\bgh[pousr]_[A-Za-z0-9_]{8,}/g,
+  /\bgithub_pat_[A-Za-z0-9_]{20,}\b/g,
+  // Classic 40-hex tokens, where they are used as credentials (a bare 40-hex is a commit).
+  /(?<=\b(?:token|bearer)\s+)[0-9a-f]{40}\b/gi,
+  /(?<=\bAuthorization:\s*(?:token|bearer|basic)\s+)[^\s'"]+/gi,
+  /(?<=:\/\/[^/\s:@]*:)[^@\s/]+(?=@)/g,
+];
 /** Shorter values would mask ordinary words. */
 const MIN_SECRET_LENGTH = 4;
 

@@ -105,7 +105,7 @@ export function watchdogDeadline(board: { systemd: boolean; containers: boolean;
 /** Back to what `pending` (or else `previous`) names, atomically; used by rollback and the watchdog. */
 export function revertScript(): string {
   return [
-    `cd ${layout.root}`,
+    `cd ${shellQuote(layout.root)} || exit 1`,
     // pending: the current and previous links as they were before the switch.
     'if [ -e pending ]; then target=$(sed -n 1p pending); before=$(sed -n 3p pending); else target=$(readlink previous || true); before=; fi',
     'if [ -n "$target" ]; then ln -sfn "$target" current.new && mv -T current.new current; else rm -f current; fi',

@@ -186,14 +186,29 @@ export function isFailure(result: HostResult): boolean {
   return result.status === 'failed' || result.status === 'rolled-back' || result.status === 'refused';
 }
 
-async function readRolloutState(file: string): Promise<StateFile> {
+export async function readRolloutState(file: string): Promise<StateFile> {
+  let parsed: unknown;
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as StateFile;
+    parsed = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
     throw new UserError(`${file}: not a crossdock install state file (${(error as Error).message})`, {
       hint: 'delete it to start a new rollout',
     });
   }
+  const state = parsed as { version?: unknown; hosts?: unknown } | null;
+  // What --resume reads must be what install wrote: a version and a map of hosts.
+  if (
+    typeof state !== 'object' ||
+    state === null ||
+    typeof state.version !== 'string' ||
+    typeof state.hosts !== 'object' ||
+    state.hosts === null ||
+    Array.isArray(state.hosts)
+  )
+    throw new UserError(`${file}: not a crossdock install state file (it needs a version and hosts)`, {
+      hint: 'delete it to start a new rollout',
+    });
+  return state as StateFile;
 }
 
 async function writeRolloutState(file: string, state: StateFile): Promise<void> {

@@ -23,25 +23,45 @@ const Sudo = v.union([
   }),
 ]);
 
+/**
+ * A host name or an IPv4/IPv6 address, and nothing else: an address reaches ssh -G's argv and the
+ * subjectAltName of the board's TLS certificate, where a leading "-", a comma or a newline would
+ * become an option or another extension.
+ */
+const HOST_OR_ADDRESS = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|[0-9A-Fa-f:.]+(?:%[\w.-]+)?)$/;
+const address = (description: string) =>
+  v.pipe(
+    v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(HOST_OR_ADDRESS, 'expected a host name or an IP address (letters, digits, ".", "-", ":")'),
+      ),
+    ),
+    v.description(description),
+  );
+
 const Connection = {
-  address: v.pipe(v.optional(v.string()), v.description('Host name or IP; default: what ssh -G resolves the name to')),
+  address: address('Host name or IP; default: what ssh -G resolves the name to'),
   port: v.pipe(
     v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
     v.description('SSH port'),
   ),
-  user: v.pipe(v.optional(v.string()), v.description('Login user')),
+  user: v.pipe(
+    v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_][\w.-]*$/, 'expected a user name such as pi'))),
+    v.description('Login user'),
+  ),
   identityFile: v.pipe(v.optional(v.string()), v.description('Private key file, relative to the inventory')),
-  proxyJump: v.pipe(v.optional(v.string()), v.description('[user@]host[:port] to jump through')),
+  proxyJump: v.pipe(
+    v.optional(v.pipe(v.string(), v.regex(/^[^\s-][^\s]*$/, 'expected [user@]host[:port][,…] without spaces'))),
+    v.description('[user@]host[:port] to jump through'),
+  ),
   sudo: v.pipe(v.optional(Sudo), v.description('true: sudo without a password; { passwordEnv }: with one')),
 };
 
 const HostSchema = v.strictObject({
   ...Connection,
   daemon: v.optional(DaemonConfigSchema),
-  advertiseAddress: v.pipe(
-    v.optional(v.string()),
-    v.description('The address other boards reach this one at (Swarm); default: address'),
-  ),
+  advertiseAddress: address('The address other boards reach this one at (Swarm); default: address'),
   api: v.pipe(
     v.optional(v.pipe(v.string(), v.regex(/^(\[[0-9a-fA-F:]+\]|[\w.-]+)(:\d{1,5})?$/, 'expected host or host:port'))),
     v.description('Where the operator reaches the remote API (fleet tls), host[:port]; default: address:2376'),
@@ -69,7 +89,10 @@ export const InventorySchema = v.strictObject({
   ),
   defaults: v.optional(v.strictObject({ ...Connection, daemon: v.optional(DaemonConfigSchema) })),
   hosts: v.record(
-    v.pipe(v.string(), v.regex(/^[\w.-]+$/, 'host names are letters, digits, ".", "_" and "-"')),
+    v.pipe(
+      v.string(),
+      v.regex(/^\w[\w.-]*$/, 'host names are letters, digits, ".", "_" and "-", starting with a letter or digit'),
+    ),
     HostSchema,
   ),
   groups: v.optional(v.record(v.string(), GroupSchema)),
@@ -138,6 +161,10 @@ export async function loadInventory(
   options: { runner?: Runner; home?: string; sshConfig?: string | undefined } = {},
 ): Promise<Inventory> {
   const document = await loadDocument(file, InventorySchema);
+  if (Object.keys(document.hosts).length === 0)
+    throw new UserError(`${file}: hosts lists no board`, {
+      hint: 'add a board under hosts (e.g. pi-1: { address: 192.168.1.20 }), or crossdock board up for emulated ones',
+    });
   const base = dirname(resolve(file));
   // `~/.ssh/id_ed25519` (README's own example, and how ssh -G prints its defaults) is the home
   // directory's, never a folder named ~ beside the inventory.

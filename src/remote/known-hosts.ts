@@ -19,6 +19,11 @@ export type HostKeyVerdict =
   | { kind: 'unknown' }
   /** The host is known with another key of the same type: possibly an attack, always refused. */
   | { kind: 'changed'; line: number }
+  /**
+   * The host is known only with keys of other types, and presents a new type: OpenSSH refuses to
+   * add it silently, and so does --accept-new here (an attacker need only offer another type).
+   */
+  | { kind: 'other-type'; line: number; pinned: string; presented: string }
   | { kind: 'revoked'; line: number };
 
 export function parseKnownHosts(text: string): KnownHostEntry[] {
@@ -37,9 +42,13 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
   return entries;
 }
 
-/** The name ssh looks up: `host` on port 22, `[host]:port` otherwise. */
+/**
+ * The name ssh looks up: `host` on port 22, `[host]:port` otherwise, lower-cased as ssh does
+ * before it hashes a name (a hashed `Pi-A` would never match what ssh wrote for `pi-a`).
+ */
 export function hostField(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`;
+  const name = host.toLowerCase();
+  return port === 22 ? name : `[${name}]:${port}`;
 }
 
 function matchesPattern(name: string, pattern: string): boolean {
@@ -96,6 +105,8 @@ export function verifyHostKey(
   if (known) return { kind: 'known', line: known.line };
   const changed = forHost.find((e) => e.marker === null && e.keyType === type);
   if (changed) return { kind: 'changed', line: changed.line };
+  const other = forHost.find((e) => e.marker === null);
+  if (other) return { kind: 'other-type', line: other.line, pinned: other.keyType, presented: type };
   return { kind: 'unknown' };
 }
 
@@ -117,4 +128,28 @@ export function knownHostsLine(host: string, port: number, blob: Buffer, options
     field = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}`;
   }
   return `${field} ${keyTypeOf(blob)} ${blob.toString('base64')}\n`;
+}
+
+/** ssh2's host key algorithms, in its own order of preference. */
+const HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+
+/**
+ * The host key algorithms to offer, the types known_hosts pins for this host first, as OpenSSH
+ * orders them: a board pinned by its RSA key is asked for that key, not for an ed25519 one that
+ * would then be refused as another type. Pure.
+ */
+export function hostKeyAlgorithms(entries: readonly KnownHostEntry[], host: string, port: number): string[] {
+  const name = hostField(host, port);
+  const pinned = new Set(entries.filter((e) => e.marker === null && entryMatches(e.hosts, name)).map((e) => e.keyType));
+  const isPinned = (algorithm: string) =>
+    pinned.has(algorithm) || (algorithm.startsWith('rsa-sha2-') && pinned.has('ssh-rsa'));
+  return [...HOST_KEY_ALGORITHMS.filter(isPinned), ...HOST_KEY_ALGORITHMS.filter((a) => !isPinned(a))];
 }

@@ -4,6 +4,7 @@
  * the board as literals. Host keys are verified against known_hosts before anything is sent;
  * a sudo password goes on stdin (`sudo -S`), never into argv or a log.
  */
+import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { constants, homedir } from 'node:os';
@@ -18,6 +19,7 @@ import { formatCommand, type Runner, type RunOptions, type RunResult, shellQuote
 import type { InventoryHost } from './inventory.js';
 import {
   fingerprint,
+  hostKeyAlgorithms,
   type HostKeyVerdict,
   knownHostsAppendix,
   knownHostsLine,
@@ -118,7 +120,10 @@ export class SshRunner implements Runner {
         // The board decrypts every byte sent, and boards before the Raspberry Pi 5 have no AES
         // instructions: chacha20-poly1305 first, as OpenSSH orders it (ssh2 puts AES-GCM first
         // when this machine has AES-NI). Measured onto an emulated Pi 3: 64 MB in 2.2 s against 3.9 s.
-        algorithms: { cipher: [...CIPHERS] },
+        algorithms: {
+          cipher: [...CIPHERS],
+          serverHostKey: hostKeyAlgorithms(entries, host.address, host.port) as never,
+        },
         readyTimeout: options.readyTimeoutMs ?? 30_000,
         ...(sock ? { sock } : {}),
         keepaliveInterval: 10_000,
@@ -301,7 +306,10 @@ export class SshRunner implements Runner {
     const size = (await stat(local)).size;
     const asRoot = (options.privileged ?? false) && this.entry.user !== 'root';
     // A non-root login writes to its own temp file; root moves it into place.
-    const partial = asRoot ? `/tmp/.crossdock-${process.pid}-${Date.now()}.partial` : `${remote}.crossdock-partial`;
+    // A name nobody on the board can guess, so no other user can plant a link at it in /tmp.
+    const partial = asRoot
+      ? `/tmp/.crossdock-${randomBytes(16).toString('hex')}.partial`
+      : `${remote}.crossdock-partial`;
     try {
       await this.sftpPut(local, partial, options.onProgress);
     } catch (error) {
@@ -519,6 +527,13 @@ function connectError(
       `${where}: HOST KEY CHANGED — the board presents ${print}, known_hosts line ${verdict.line} holds another key`,
       {
         hint: `if the board was reinstalled, remove the old key (ssh-keygen -R ${host.port === 22 ? host.address : `'[${host.address}]:${host.port}'`}); otherwise someone may be in the middle`,
+      },
+    );
+  if (verdict?.kind === 'other-type')
+    return new RemoteError(
+      `${where}: the board presents a ${verdict.presented} host key (${print}), but known_hosts line ${verdict.line} pins a ${verdict.pinned} key for it`,
+      {
+        hint: `check the board's ${verdict.presented} key (ssh-keygen -lf on the board), then add it to known_hosts yourself; --accept-new does not add a second type`,
       },
     );
   if (verdict?.kind === 'revoked')

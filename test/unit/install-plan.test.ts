@@ -236,3 +236,21 @@ describe("one board's plan (what a dry run prints and the apply loop runs)", () 
     ).toMatchObject({ kind: 'refused', reason: expect.stringContaining('needs a armv6 bundle') as unknown });
   });
 });
+
+describe('rollout state and board scripts (#17 lows)', () => {
+  it('a state file without hosts is refused with the fix, not a crash', async () => {
+    const { readRolloutState } = await import('../../src/install/install.js');
+    const { tempTree } = await import('../helpers/temp.js');
+    const directory = await tempTree({
+      'state.json': '{"version":"1.0.0"}',
+      'good.json': '{"version":"1.0.0","hosts":{}}',
+    });
+    await expect(readRolloutState(`${directory}/state.json`)).rejects.toThrow('it needs a version and hosts');
+    await expect(readRolloutState(`${directory}/good.json`)).resolves.toEqual({ version: '1.0.0', hosts: {} });
+  });
+
+  it('the revert stops where the install root is missing, instead of running its links elsewhere', async () => {
+    const { revertScript } = await import('../../src/install/board-scripts.js');
+    expect(revertScript().startsWith('cd /opt/crossdock || exit 1;')).toBe(true);
+  });
+});

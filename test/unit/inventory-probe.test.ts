@@ -59,6 +59,33 @@ describe('inventory', () => {
     );
   });
 
+  it('takes host names and addresses only: no option, comma or newline reaches ssh -G or a certificate (#17 low)', async () => {
+    for (const [entry, message] of [
+      ['  pi-a: { address: "10.0.0.5\\nsubjectAltName=DNS:evil" }', 'expected a host name or an IP address'],
+      ['  pi-a: { address: "10.0.0.5,IP:1.2.3.4" }', 'expected a host name or an IP address'],
+      ['  pi-a: { address: -oProxyCommand=x }', 'expected a host name or an IP address'],
+      ['  -oProxyCommand=x: { address: 10.0.0.5 }', 'host names are letters, digits'],
+      ['  pi-a: { address: 10.0.0.5, user: "-l" }', 'expected a user name'],
+    ] as const) {
+      const directory = await tempTree({ 'inventory.yaml': `hosts:\n${entry}\n` });
+      await expect(loadInventory(join(directory, 'inventory.yaml'))).rejects.toThrow(message);
+    }
+    const fine = await tempTree({
+      'inventory.yaml':
+        'hosts:\n  pi-a: { address: pi-a.lan }\n  pi-b: { address: "fe80::1%eth0" }\n  pi-c: { address: 10.0.0.7 }\n',
+    });
+    expect((await loadInventory(join(fine, 'inventory.yaml'))).hosts.map((h) => h.address)).toEqual([
+      'pi-a.lan',
+      'fe80::1%eth0',
+      '10.0.0.7',
+    ]);
+  });
+
+  it('an inventory with no board is an error, not a rollout that does nothing (#17 low)', async () => {
+    const directory = await tempTree({ 'inventory.yaml': 'hosts: {}\n' });
+    await expect(loadInventory(join(directory, 'inventory.yaml'))).rejects.toThrow('hosts lists no board');
+  });
+
   it('names the file, line and key of a mistake, with a suggestion', async () => {
     const directory = await tempTree({
       'inventory.yaml': 'hosts:\n  zero-1:\n    adress: 10.0.0.11\n',

@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import {
   fingerprint,
+  hostKeyAlgorithms,
   knownHostsAppendix,
   knownHostsLine,
   parseKnownHosts,
@@ -13,14 +14,43 @@ import {
 import { tempTree } from '../helpers/temp.js';
 import { requireTools } from '../helpers/tools.js';
 
-async function hostKey(directory: string, name: string) {
-  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(directory, name)]);
+async function hostKey(directory: string, name: string, algorithm = 'ed25519') {
+  await execa('ssh-keygen', ['-q', '-t', algorithm, '-N', '', '-f', join(directory, name)]);
   const publicLine = (await readFile(join(directory, `${name}.pub`), 'utf8')).trim();
   const [type, base64] = publicLine.split(' ');
   return { type: type ?? '', blob: Buffer.from(base64 ?? '', 'base64'), publicLine };
 }
 
 describe.runIf(requireTools('ssh-keygen'))('known_hosts', () => {
+  it('refuses a key of a new type where another type is pinned, and asks for the pinned type first (#17 low)', async () => {
+    const directory = await tempTree();
+    const pinned = await hostKey(directory, 'rsa', 'rsa');
+    const offered = await hostKey(directory, 'ed', 'ed25519');
+    const entries = parseKnownHosts(`pi-a ${pinned.publicLine}\n`);
+    // Trust on first use is for a host never seen: this one was, with an RSA key.
+    expect(verifyHostKey(entries, 'pi-a', 22, offered.blob)).toEqual({
+      kind: 'other-type',
+      line: 1,
+      pinned: 'ssh-rsa',
+      presented: 'ssh-ed25519',
+    });
+    expect(verifyHostKey(entries, 'pi-b', 22, offered.blob).kind).toBe('unknown');
+    expect(hostKeyAlgorithms(entries, 'pi-a', 22).slice(0, 3)).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+    expect(hostKeyAlgorithms(entries, 'pi-b', 22)[0]).toBe('ssh-ed25519');
+  });
+
+  it('lower-cases a host name before hashing it, as ssh does (#17 low)', async () => {
+    const directory = await tempTree();
+    const key = await hostKey(directory, 'k');
+    const file = join(directory, 'known_hosts');
+    await writeFile(file, knownHostsLine('Pi-Kitchen.LAN', 22, key.blob));
+    // OpenSSH finds what we wrote under the lower-case name, and we find what it would look up.
+    expect((await execa('ssh-keygen', ['-F', 'pi-kitchen.lan', '-f', file], { reject: false })).exitCode).toBe(0);
+    expect(verifyHostKey(parseKnownHosts(await readFile(file, 'utf8')), 'PI-KITCHEN.lan', 22, key.blob).kind).toBe(
+      'known',
+    );
+  });
+
   it('--accept-new adds its line after a last entry that lacks its newline, breaking neither (#17 finding 5)', async () => {
     const directory = await tempTree();
     const first = await hostKey(directory, 'first');

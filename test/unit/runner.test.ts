@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CommandFailedError, ExitCode, MissingPrerequisiteError } from '../../src/errors.js';
+import { briefCommand, CommandFailedError, ExitCode, MissingPrerequisiteError } from '../../src/errors.js';
 import { LocalRunner } from '../../src/exec/local-runner.js';
 import { Redactor } from '../../src/exec/redact.js';
 import { formatCommand, shellQuote } from '../../src/exec/runner.js';
@@ -140,6 +140,28 @@ describe('shellQuote', () => {
     expect(formatCommand('apt-get', ['install', '-y', 'crossbuild-essential-armel', 'libseccomp-dev:armel'])).toBe(
       'apt-get install -y crossbuild-essential-armel libseccomp-dev:armel',
     );
+  });
+});
+
+describe('what errors and logs show (#17 lows)', () => {
+  it('hides GitHub tokens of any length, classic 40-hex tokens used as credentials, and URL passwords', () => {
+    const redactor = new Redactor();
+    const hex = 'a'.repeat(20) + '0123456789abcdef0123';
+    expect(redactor.redact('token ghs_short_token1 and ghp_abcdefgh')).toBe('token *** and ***');
+    expect(redactor.redact(`Authorization: token ${hex}`)).toBe('Authorization: token ***');
+    expect(redactor.redact(`curl -H 'Authorization: Bearer ${hex}'`)).toBe("curl -H 'Authorization: Bearer ***'");
+    expect(redactor.redact('git fetch https://x-access-token:s3cr3t@github.com/a/b.git')).toBe(
+      'git fetch https://x-access-token:***@github.com/a/b.git',
+    );
+    // A bare 40-hex is a commit, which output must keep (git ls-remote is read from it).
+    expect(redactor.redact(`${hex}\trefs/tags/v1.0.0`)).toBe(`${hex}\trefs/tags/v1.0.0`);
+  });
+
+  it('cuts a long board script to its start in an error line', () => {
+    expect(briefCommand('sh -c true')).toBe('sh -c true');
+    const script = `sh -c 'set -e\n${'echo step\n'.repeat(40)}'`;
+    expect(briefCommand(script)).toBe("sh -c 'set -e … (42 lines)");
+    expect(briefCommand('x'.repeat(300))).toBe(`${'x'.repeat(120)} … (1 lines)`);
   });
 });
 
