@@ -22,7 +22,9 @@ export interface FleetHostStatus {
   health: 'ok' | 'failed' | 'none';
   /** --deep: the active version's health-check image run on the board. */
   containers: 'ok' | 'failed' | 'not-run';
-  /** Why the deep check failed. */
+  /** A switch waits for its commit: an install is running, or died and its watchdog will switch back. */
+  pending: boolean;
+  /** Why the deep check failed, or what the pending switch means. */
   problem: string | null;
 }
 
@@ -59,7 +61,10 @@ export async function hostStatus(runner: SshRunner, options: { deep?: boolean } 
     installed: state.versions,
     health: state.current ? ((await check(runner, state.current, state.systemd)) ? 'ok' : 'failed') : 'none',
     containers: 'not-run',
-    problem: null,
+    pending: state.pending !== null,
+    problem: state.pending
+      ? `the switch to ${state.current ?? 'nothing'} is not committed: an install is running, or died and its watchdog will switch back`
+      : null,
   };
   if (options.deep && status.health === 'ok' && state.systemd && record?.image) {
     const containers = await containerHealth(runner, record.image, `${layout.bin}/docker`);
@@ -87,6 +92,12 @@ export async function rollbackHost(runner: SshRunner, options: { dryRun?: boolea
     to: state.previous,
     error: null,
   };
+  if (state.pending) {
+    // Going back now would race the install or its watchdog, and could take the board two back.
+    result.status = 'failed';
+    result.error = `${runner.host}: a switch to ${state.current ?? 'nothing'} is not committed yet; it is the install's (or its watchdog's) to finish or undo`;
+    return result;
+  }
   if (!state.previous || state.previous === state.current) {
     result.error = `${runner.host}: no previous version to go back to`;
     return result;
@@ -95,6 +106,10 @@ export async function rollbackHost(runner: SshRunner, options: { dryRun?: boolea
   const swap = (to: string, from: string) =>
     [
       `cd ${shellQuote(layout.root)}`,
+      // Under the lock the install's commit and watchdog take, and only while nothing is pending.
+      'exec 9>.pending.lock',
+      '{ command -v flock >/dev/null 2>&1 && flock 9 || :; }',
+      '[ ! -e pending ]',
       `ln -sfn ${shellQuote(`versions/${to}`)} current.new && mv -T current.new current`,
       `ln -sfn ${shellQuote(`versions/${from}`)} previous.new && mv -T previous.new previous`,
       // The daemon.json the version ran with comes back with it.

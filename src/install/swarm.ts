@@ -249,15 +249,12 @@ export async function swarmInit(
           return;
         }
         const token = tokens[role];
-        // The token on stdin: it is in no command line crossdock sends, and masked if echoed.
-        const join = await c.runner.run(
-          'sh',
-          [
-            '-c',
-            `read -r token && exec ${DOCKER} swarm join --token "$token" --advertise-addr ${shellQuote(c.host.advertiseAddress)} --listen-addr ${shellQuote(`${c.host.advertiseAddress}:${String(SWARM_PORT)}`)} ${shellQuote(leaderAddress)}`,
-          ],
-          { privileged: true, input: `${token}\n`, secrets: [tokens.worker, tokens.manager], allowFailure: true },
-        );
+        const join = await c.runner.run('sh', ['-c', swarmJoinScript()], {
+          privileged: true,
+          input: swarmJoinRequest(token, c.host.advertiseAddress, leaderAddress),
+          secrets: [tokens.worker, tokens.manager],
+          allowFailure: true,
+        });
         results.set(c.host.name, {
           name: c.host.name,
           action: join.exitCode === 0 ? 'joined' : 'failed',
@@ -453,4 +450,28 @@ async function activeProbeImage(runner: SshRunner): Promise<ProbeImageOnBoard | 
   });
   if (record.exitCode !== 0) return null;
   return (JSON.parse(record.stdout) as { image?: ProbeImageOnBoard }).image ?? null;
+}
+
+/**
+ * The join as an Engine API request, sent on stdin to dockerd's socket: `docker swarm join
+ * --token …` would put the token in the joining board's process list for every local user to
+ * read. Pure.
+ */
+export function swarmJoinRequest(token: string, advertiseAddress: string, leaderAddress: string): string {
+  return `${JSON.stringify({
+    ListenAddr: `${advertiseAddress}:${String(SWARM_PORT)}`,
+    AdvertiseAddr: advertiseAddress,
+    RemoteAddrs: [leaderAddress],
+    JoinToken: token,
+  })}\n`;
+}
+
+/** POST /swarm/join with the request from stdin; dockerd's message on stderr when it refuses. Pure. */
+export function swarmJoinScript(socket = '/run/docker.sock'): string {
+  return [
+    'command -v curl >/dev/null || { echo "curl is needed to join (the token must not go into argv)" >&2; exit 127; }',
+    `response=$(curl -sS --unix-socket ${shellQuote(socket)} -H 'Content-Type: application/json' --data-binary @- -w '\\n%{http_code}' http://localhost/swarm/join) || exit 1`,
+    'code=$(printf "%s\\n" "$response" | tail -n 1)',
+    '[ "$code" = 200 ] || { printf "%s\\n" "$response" | head -n 1 >&2; exit 1; }',
+  ].join('\n');
 }

@@ -227,7 +227,7 @@ export async function loadInventory(
 }
 
 async function resolveWithSsh(runner: Runner, name: string, config: string | undefined): Promise<SshResolution> {
-  const result = await runner.run('ssh', [...(config ? ['-F', config] : []), '-G', name], { allowFailure: true });
+  const result = await runner.run('ssh', [...(config ? ['-F', config] : []), '-G', '--', name], { allowFailure: true });
   return result.exitCode === 0 ? parseSshG(result.stdout) : {};
 }
 

@@ -168,6 +168,30 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     );
   });
 
+  it('fleet status tells a pending switch; fleet rollback leaves it to the install or its watchdog (#17 finding 10)', async () => {
+    // What a switch leaves until its commit: the links as they were, and the install's token.
+    await onBoard(
+      'rpi-3-1',
+      "cd /opt/crossdock && printf '%s\\n%s\\n%s\\n' versions/1.1.0 0123456789abcdef versions/1.0.0 > pending",
+    );
+    try {
+      const status = await cli(['fleet', 'status', '--inventory', inventoryFile, '--limit', 'rpi-3-1', '--json']);
+      expect(JSON.parse(status.stdout)).toMatchObject([
+        { name: 'rpi-3-1', pending: true, problem: expect.stringContaining('is not committed') as unknown },
+      ]);
+      const rollback = await cli(['fleet', 'rollback', '--inventory', inventoryFile, '--limit', 'rpi-3-1', '--json']);
+      expect(rollback.exitCode).toBe(1);
+      expect(JSON.parse(rollback.stdout)).toMatchObject([
+        { status: 'failed', error: expect.stringContaining('is not committed yet') as unknown },
+      ]);
+      expect(await onBoard('rpi-3-1', 'readlink /opt/crossdock/current /opt/crossdock/previous')).toBe(
+        'versions/1.0.0\nversions/1.1.0',
+      );
+    } finally {
+      await onBoard('rpi-3-1', 'rm -f /opt/crossdock/pending');
+    }
+  });
+
   it('--dry-run prints the plan and changes nothing', async () => {
     const from = await dist('1.1.0', ['armv6', 'aarch64', 'armv7']);
     const { exitCode, report } = await installJson(['--from', from, '--limit', 'rpi-zero-1', '--dry-run']);

@@ -3,7 +3,13 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startLanHub } from '../../src/boards/lan-hub.js';
-import { chooseManagers, parseNodes, parseSwarmInfo } from '../../src/install/swarm.js';
+import {
+  chooseManagers,
+  parseNodes,
+  parseSwarmInfo,
+  swarmJoinRequest,
+  swarmJoinScript,
+} from '../../src/install/swarm.js';
 import { loadInventory } from '../../src/remote/inventory.js';
 import { tempTree } from '../helpers/temp.js';
 
@@ -89,6 +95,47 @@ describe("the VM boards' LAN hub", () => {
     } finally {
       for (const socket of boards) socket.close();
       hub.close();
+    }
+  });
+});
+
+describe('joining a swarm without the token in argv (#17 low)', () => {
+  it('posts the join to the engine socket from stdin, and reports the engine refusing it', async () => {
+    const { createServer } = await import('node:http');
+    const { execa } = await import('execa');
+    const directory = await tempTree();
+    const socket = join(directory, 'docker.sock');
+    const seen: Array<{ url: string | undefined; body: string }> = [];
+    let answer = { status: 200, body: '' };
+    const server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        seen.push({ url: request.url, body });
+        response.writeHead(answer.status, { 'Content-Type': 'application/json' });
+        response.end(answer.body);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    try {
+      const input = swarmJoinRequest('SWMTKN-1-secret', '192.168.77.12', '192.168.77.11:2377');
+      const script = swarmJoinScript(socket);
+      expect(script).not.toContain('SWMTKN');
+      const joined = await execa('sh', ['-c', script], { input, reject: false });
+      expect(joined.exitCode, joined.stderr).toBe(0);
+      expect(seen[0]?.url).toBe('/swarm/join');
+      expect(JSON.parse(seen[0]?.body ?? '{}')).toEqual({
+        ListenAddr: '192.168.77.12:2377',
+        AdvertiseAddr: '192.168.77.12',
+        RemoteAddrs: ['192.168.77.11:2377'],
+        JoinToken: 'SWMTKN-1-secret',
+      });
+      answer = { status: 503, body: '{"message":"This node is already part of a swarm."}' };
+      const refused = await execa('sh', ['-c', script], { input, reject: false });
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toContain('already part of a swarm');
+    } finally {
+      server.close();
     }
   });
 });
