@@ -57,8 +57,13 @@ export function switchScript(
  * is a transient timer of PID 1 (systemd-run), which outlives the SSH session and logind's
  * KillUserProcesses; elsewhere, or if systemd-run fails, a detached sleeper. Pure.
  */
-export function watchdogScript(token: string, seconds: number, systemd: boolean): string {
-  const revert = whilePending(token, `${revertScript()}${systemd ? `; ${RESTART_DAEMONS}` : ''}`);
+export function watchdogScript(
+  token: string,
+  seconds: number,
+  systemd: boolean,
+  // What it does when it fires: by default, switch back to what `pending` names.
+  revert = whilePending(token, `${revertScript()}${systemd ? `; ${RESTART_DAEMONS}` : ''}`),
+): string {
   const sleeper = `(setsid sh -c ${shellQuote(`sleep ${String(seconds)}; ${revert}`)} </dev/null >/dev/null 2>&1 &)`;
   if (!systemd) return sleeper;
   return `systemd-run --quiet --collect --unit=${shellQuote(`crossdock-watchdog-${token}`)} --on-active=${String(seconds)}s --timer-property=AccuracySec=1s /bin/sh -c ${shellQuote(revert)} >/dev/null 2>&1 || ${sleeper}`;
@@ -72,13 +77,30 @@ export const PENDING_OURS = 'crossdock-pending-ours';
  * a lock (flock, where the board has it) that the watchdog, the commit and the rollback all take:
  * of the three, exactly one acts on a switch.
  */
-export function whilePending(token: string, body: string, root = layout.root): string {
+export function whilePending(token: string, body: string, root = layout.root, file = 'pending'): string {
   return [
     `cd ${shellQuote(root)} || exit 1`,
     'exec 9>.pending.lock',
     'command -v flock >/dev/null 2>&1 && flock 9',
-    `if [ "$(sed -n 2p pending 2>/dev/null)" = ${shellQuote(token)} ]; then { ${body}; }; echo ${PENDING_OURS}; fi`,
+    `if [ "$(sed -n 2p ${shellQuote(file)} 2>/dev/null)" = ${shellQuote(token)} ]; then { ${body}; }; echo ${PENDING_OURS}; fi`,
   ].join('\n');
+}
+
+/** A daemon.json change waiting for its commit (version, token), as `pending` is for a switch. */
+export const RECONFIGURE_PENDING = 'reconfigure-pending';
+
+/**
+ * Back to the daemon.json a version ran with before a change (kept as `<record>.before`), and
+ * the daemons restarted; the reconfigure's rollback and its watchdog both run it. Pure.
+ */
+export function restoreDaemonConfigBefore(version: string, systemd: boolean): string {
+  const record = daemonRecord(version);
+  return [
+    `mv -f ${shellQuote(`${record}.before`)} ${shellQuote(record)}`,
+    restoreDaemonConfigScript(shellQuote(version)),
+    `rm -f ${RECONFIGURE_PENDING}`,
+    ...(systemd ? [RESTART_DAEMONS] : []),
+  ].join('; ');
 }
 
 /** How long dockerd and containerd have to answer after the restart, unless the config says otherwise. */

@@ -33,11 +33,14 @@ import {
   PENDING_OURS,
   probeImageFile,
   receiveScript,
+  RECONFIGURE_PENDING,
   RESTART_DAEMONS,
+  restoreDaemonConfigBefore,
   restoreDaemonConfigScript,
   revertScript,
   switchScript,
   watchdogDeadline,
+  watchdogScript,
   whilePending,
 } from './board-scripts.js';
 import { containerHealth } from './container-health.js';
@@ -708,15 +711,29 @@ async function reconfigure(
   step('configure');
   const record = daemonRecord(change.version);
   const before = `${record}.before`;
+  const token = randomBytes(8).toString('hex');
   await runner.run(
     'sh',
     ['-c', `cp -f ${layout.daemonConfig} ${shellQuote(before)} 2>/dev/null || : > ${shellQuote(before)}`],
     root,
   );
   await stageDaemonConfig(runner, { version: change.version, config: change.config, current: null });
+  // Armed before the new settings take effect: if the link dies while dockerd restarts with
+  // them, the board puts the old daemon.json back on its own, as the install's watchdog would.
+  const undo = restoreDaemonConfigBefore(change.version, change.systemd);
+  const deadline = watchdogDeadline({ systemd: change.systemd, containers: false });
   await runner.run(
     'sh',
-    ['-c', `cd ${shellQuote(layout.root)} && ${restoreDaemonConfigScript(shellQuote(change.version))}`],
+    [
+      '-c',
+      [
+        `cd ${shellQuote(layout.root)}`,
+        `printf '%s\\n%s\\n' ${shellQuote(change.version)} ${token} > ${RECONFIGURE_PENDING}`,
+        watchdogScript(token, deadline, change.systemd, whilePending(token, undo, layout.root, RECONFIGURE_PENDING)),
+        'sync -f . 2>/dev/null || sync',
+        restoreDaemonConfigScript(shellQuote(change.version)),
+      ].join('\n'),
+    ],
     root,
   );
   if (change.systemd) {
@@ -726,20 +743,28 @@ async function reconfigure(
   step('health');
   if (await healthy(runner, change.version, change.binaries, change.systemd)) {
     step('commit');
-    await runner.run('rm', ['-f', before], root);
-    result.status = 'reconfigured';
+    const committed = await runner.run(
+      'sh',
+      [
+        '-c',
+        whilePending(token, `rm -f ${RECONFIGURE_PENDING} ${shellQuote(before)}`, layout.root, RECONFIGURE_PENDING),
+      ],
+      root,
+    );
+    if (committed.stdout.includes(PENDING_OURS)) {
+      result.status = 'reconfigured';
+      return result;
+    }
+    result.status = 'rolled-back';
+    result.error = `${runner.host}: the watchdog put the old daemon.json back before the commit (its deadline, ${String(deadline)} s, passed during the checks)`;
+    result.hint = 'install again';
     return result;
   }
   step('rollback');
-  await runner.run(
-    'sh',
-    [
-      '-c',
-      `mv -f ${shellQuote(before)} ${shellQuote(record)} && cd ${shellQuote(layout.root)} && ${restoreDaemonConfigScript(shellQuote(change.version))}`,
-    ],
-    root,
-  );
-  if (change.systemd) await runner.run('sh', ['-c', RESTART_DAEMONS], { ...root, allowFailure: true });
+  await runner.run('sh', ['-c', whilePending(token, undo, layout.root, RECONFIGURE_PENDING)], {
+    ...root,
+    allowFailure: true,
+  });
   result.status = 'rolled-back';
   result.health = (await healthy(runner, change.version, change.binaries, change.systemd)) ? 'ok' : 'failed';
   result.error = `${runner.host}: ${change.version} is not healthy with the new daemon settings; the old daemon.json is back`;
