@@ -23,8 +23,8 @@ export type HostOutcome<T> =
 export function connectHost(inventory: Inventory, host: InventoryHost, options: FleetOptions = {}): Promise<SshRunner> {
   const env = options.env ?? process.env;
   return SshRunner.connect(host, {
-    knownHosts: defaultKnownHosts(inventory.knownHosts, options.home),
-    acceptNew: options.acceptNew ?? false,
+    knownHosts: defaultKnownHosts(inventory.knownHosts, options.home, host.knownHostsFiles),
+    acceptNew: (options.acceptNew ?? false) || host.acceptNew === true,
     passphrase: env.CROSSDOCK_SSH_PASSPHRASE,
     sudoPassword: host.sudo.kind === 'password' ? env[host.sudo.env] : undefined,
     dryRun: options.dryRun ?? false,

@@ -107,6 +107,10 @@ export interface InventoryHost {
   port: number;
   user: string;
   identityFiles: string[];
+  /** known_hosts files ssh_config names for this host (UserKnownHostsFile, GlobalKnownHostsFile). */
+  knownHostsFiles?: string[];
+  /** ssh_config's StrictHostKeyChecking accept-new (or no, which is taken as accept-new, never weaker). */
+  acceptNew?: boolean;
   /** The inventory named the key: one that cannot be read is an error, not skipped like ssh -G's defaults. */
   identityRequired?: boolean;
   proxyJump: string | null;
@@ -138,6 +142,10 @@ export interface SshResolution {
   port?: number;
   identityFiles?: string[];
   proxyJump?: string;
+  /** UserKnownHostsFile, then GlobalKnownHostsFile, as ssh reads them. */
+  knownHostsFiles?: string[];
+  /** StrictHostKeyChecking as ssh_config sets it (ask, yes, no, accept-new). */
+  strictHostKeyChecking?: string;
 }
 
 export function parseSshG(output: string): SshResolution {
@@ -151,6 +159,19 @@ export function parseSshG(output: string): SshResolution {
     else if (key === 'port') resolution.port = Number(value);
     else if (key === 'identityfile') (resolution.identityFiles ??= []).push(value);
     else if (key === 'proxyjump' && value !== 'none') resolution.proxyJump = value;
+    else if (key === 'userknownhostsfile' || key === 'globalknownhostsfile') {
+      const files = value.split(/\s+/).filter((file) => file !== 'none');
+      // What ssh uses when nothing is configured says nothing: crossdock's own default applies.
+      const defaults =
+        key === 'userknownhostsfile'
+          ? [/\/\.ssh\/known_hosts$/, /\/\.ssh\/known_hosts2$/]
+          : [/^\/etc\/ssh\/ssh_known_hosts$/, /^\/etc\/ssh\/ssh_known_hosts2$/];
+      if (files.length === 2 && files.every((file, index) => defaults[index]?.test(file))) continue;
+      // ssh -G prints the global files first; the user's come first here (they take new keys).
+      const known = (resolution.knownHostsFiles ??= []);
+      if (key === 'userknownhostsfile') known.unshift(...files);
+      else known.push(...files);
+    } else if (key === 'stricthostkeychecking') resolution.strictHostKeyChecking = value.toLowerCase();
   }
   return resolution;
 }
@@ -201,6 +222,8 @@ export async function loadInventory(
       user: (pick('user') as string | undefined) ?? ssh.user ?? 'root',
       identityFiles: identityFile ? [path(identityFile)] : (ssh.identityFiles ?? []).map(path),
       identityRequired: identityFile !== undefined,
+      ...(ssh.knownHostsFiles ? { knownHostsFiles: ssh.knownHostsFiles.map(path) } : {}),
+      ...(['accept-new', 'no', 'off', 'false'].includes(ssh.strictHostKeyChecking ?? '') ? { acceptNew: true } : {}),
       proxyJump: (pick('proxyJump') as string | undefined) ?? ssh.proxyJump ?? null,
       sudo:
         sudo === undefined || sudo === false

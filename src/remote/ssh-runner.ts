@@ -52,8 +52,21 @@ export interface ConnectOptions {
   log?: (line: string) => void;
 }
 
-export function defaultKnownHosts(inventoryKnownHosts: string | null, home = homedir()): string[] {
-  return [...(inventoryKnownHosts ? [inventoryKnownHosts] : []), join(home, '.ssh', 'known_hosts')];
+/**
+ * The known_hosts files for a host, the one --accept-new writes to first: the inventory's, then
+ * what ssh_config names for the host (UserKnownHostsFile, GlobalKnownHostsFile, as ssh -G
+ * resolved them), else ~/.ssh/known_hosts. Pure.
+ */
+export function defaultKnownHosts(
+  inventoryKnownHosts: string | null,
+  home = homedir(),
+  sshConfigFiles?: readonly string[],
+): string[] {
+  const files = [
+    ...(inventoryKnownHosts ? [inventoryKnownHosts] : []),
+    ...(sshConfigFiles && sshConfigFiles.length > 0 ? sshConfigFiles : [join(home, '.ssh', 'known_hosts')]),
+  ];
+  return [...new Set(files)];
 }
 
 /** The board's sshd refused a new channel (its session limit); worth a retry. */

@@ -128,6 +128,42 @@ describe('inventory', () => {
       proxyJump: 'bastion',
     });
   });
+
+  it("honours ssh_config's known_hosts files and StrictHostKeyChecking, as ssh -G resolves them (#17 low)", async () => {
+    const { defaultKnownHosts } = await import('../../src/remote/ssh-runner.js');
+    const resolved = parseSshG(
+      'host pi\nuserknownhostsfile ~/.ssh/fleet_hosts ~/.ssh/known_hosts2\nglobalknownhostsfile /etc/ssh/ssh_known_hosts\nstricthostkeychecking accept-new\n',
+    );
+    expect(resolved).toEqual({
+      knownHostsFiles: ['~/.ssh/fleet_hosts', '~/.ssh/known_hosts2', '/etc/ssh/ssh_known_hosts'],
+      strictHostKeyChecking: 'accept-new',
+    });
+    // ssh's own defaults (printed whether configured or not) leave crossdock's default in place.
+    expect(
+      parseSshG(
+        'userknownhostsfile /root/.ssh/known_hosts /root/.ssh/known_hosts2\nglobalknownhostsfile /etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2\nstricthostkeychecking ask\n',
+      ),
+    ).toEqual({ strictHostKeyChecking: 'ask' });
+    // The inventory's file first (where --accept-new writes), then ssh_config's, else ~/.ssh/known_hosts.
+    expect(defaultKnownHosts('/srv/fleet/known_hosts', '/home/op', ['/home/op/.ssh/fleet_hosts'])).toEqual([
+      '/srv/fleet/known_hosts',
+      '/home/op/.ssh/fleet_hosts',
+    ]);
+    expect(defaultKnownHosts(null, '/home/op')).toEqual(['/home/op/.ssh/known_hosts']);
+    // Through a real ssh -G with an ssh_config of the operator's own.
+    const directory = await tempTree({
+      ssh_config: 'Host pi-*\n  UserKnownHostsFile ~/.ssh/fleet_hosts\n  StrictHostKeyChecking accept-new\n',
+      'inventory.yaml': 'hosts:\n  pi-a: { address: 10.0.0.5 }\n',
+    });
+    const inventory = await loadInventory(join(directory, 'inventory.yaml'), {
+      runner: new LocalRunner(),
+      sshConfig: join(directory, 'ssh_config'),
+      home: '/home/op',
+    });
+    expect(inventory.hosts[0]).toMatchObject({ acceptNew: true });
+    // ssh -G expands ~ itself, with the user's own home.
+    expect(inventory.hosts[0]?.knownHostsFiles?.[0]).toMatch(/^\/.*\/\.ssh\/fleet_hosts$/);
+  });
 });
 
 describe('probe parsing', () => {
