@@ -198,3 +198,20 @@ export function restoreDaemonConfigScript(versionExpression: string): string {
   const file = layout.daemonConfig;
   return `if [ -e ${record} ]; then if [ -s ${record} ]; then mkdir -p ${file.replace(/\/[^/]*$/, '')} && cp -f ${record} ${file}.new && mv -f ${file}.new ${file}; else rm -f ${file}; fi; fi`;
 }
+
+/** What the install lock prints once it holds the board. */
+export const INSTALL_LOCK_HELD = 'crossdock-install-lock-held';
+
+/**
+ * One install at a time on a board: a lock (flock) held while the SSH channel that took it
+ * lives, so a crashed crossdock or a cut link frees it by itself. Pure.
+ */
+export function installLockScript(): string {
+  return [
+    `mkdir -p ${shellQuote(layout.root)} && cd ${shellQuote(layout.root)} || exit 1`,
+    'exec 8>.install.lock',
+    `if command -v flock >/dev/null 2>&1; then flock -n 8 || { echo "another install is running on this board (${layout.root}/.install.lock is held)"; exit 75; }; fi`,
+    `echo ${INSTALL_LOCK_HELD}`,
+    'cat >/dev/null',
+  ].join('\n');
+}

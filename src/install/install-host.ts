@@ -29,6 +29,8 @@ import { sha256 } from '../dist/checksums.js';
 import { healthy, readBoardState, type RemoteState, remoteSha256 } from './board-facts.js';
 import {
   daemonRecord,
+  INSTALL_LOCK_HELD,
+  installLockScript,
   layout,
   PENDING_OURS,
   probeImageFile,
@@ -145,10 +147,13 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
     if (last) result.timings[last] = Math.round((result.timings[last] ?? 0) + now - stepStarted);
     stepStarted = now;
   };
+  // A dry run reads only: it takes no lock and waits for none.
+  const lock = options.dryRun ? null : await runner.hold(installLockScript(), INSTALL_LOCK_HELD, { privileged: true });
   try {
     return await installSteps();
   } finally {
     closeStep();
+    await lock?.release();
   }
 
   async function installSteps(): Promise<HostResult> {

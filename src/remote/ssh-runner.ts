@@ -306,6 +306,57 @@ export class SshRunner implements Runner {
   }
 
   /**
+   * Runs a script that holds something (a lock) for as long as this connection lives: it must
+   * print `ready` once it holds it, then wait on its stdin. `release` closes stdin; if crossdock
+   * dies or the link is cut, sshd closes the channel and the board lets go by itself.
+   */
+  async hold(
+    script: string,
+    ready: string,
+    options: { privileged?: boolean } = {},
+  ): Promise<{ release(): Promise<void> }> {
+    const askable = options.privileged === true && this.entry.user !== 'root' && this.entry.sudo.kind === 'password';
+    const line = this.commandLine('sh', ['-c', script], {
+      ...options,
+      sudoWithoutPassword: askable && !(await this.sudoAsksForPassword()),
+    });
+    const connection = this.ssh.connection as Client | null;
+    if (!connection) throw new RemoteError(`${this.host}: not connected`);
+    return new Promise((resolve, reject) => {
+      connection.exec(line, (error: Error | undefined, channel: ClientChannel) => {
+        if (error) {
+          reject(new RemoteError(`${this.host}: cannot start a command: ${error.message}`));
+          return;
+        }
+        let output = '';
+        let held = false;
+        const closed = new Promise<void>((done) => channel.on('close', () => { done(); }));
+        const onData = (chunk: Buffer) => {
+          output += chunk.toString('utf8');
+          if (!held && output.split('\n').includes(ready)) {
+            held = true;
+            resolve({
+              release: async () => {
+                channel.end();
+                await closed;
+              },
+            });
+          }
+        };
+        channel.on('data', onData);
+        channel.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+        void closed.then(() => {
+          if (!held)
+            reject(
+              new RemoteError(`${this.host}: ${this.redactor.redact(output.trim().split('\n').at(-1) ?? 'closed')}`),
+            );
+        });
+        if (line.startsWith('sudo -S')) channel.write(`${this.options.sudoPassword ?? ''}\n`);
+      });
+    });
+  }
+
+  /**
    * Copies a local file to the board; the file appears whole at `remote` or not at all. SFTP
    * (ssh2's pipelined fastPut) into a partial name, then one `mv`: measured 1.5× faster than
    * streaming into `cat` over an exec channel (bench/ssh-transfer.mjs: 24 against 16 MB/s to an
