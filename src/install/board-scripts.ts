@@ -69,6 +69,11 @@ export function watchdogScript(
   return `systemd-run --quiet --collect --unit=${shellQuote(`crossdock-watchdog-${token}`)} --on-active=${String(seconds)}s --timer-property=AccuracySec=1s /bin/sh -c ${shellQuote(revert)} >/dev/null 2>&1 || ${sleeper}`;
 }
 
+/** The commit disarms its systemd timer (a sleeper elsewhere wakes to find nothing of its own). Pure. */
+export function disarmScript(token: string): string {
+  return `{ command -v systemctl >/dev/null 2>&1 && systemctl stop ${shellQuote(`crossdock-watchdog-${token}.timer`)} >/dev/null 2>&1; :; }`;
+}
+
 /** What whilePending prints when `pending` was still the install's and the body ran. */
 export const PENDING_OURS = 'crossdock-pending-ours';
 

@@ -29,6 +29,7 @@ import { sha256 } from '../dist/checksums.js';
 import { healthy, readBoardState, type RemoteState, remoteSha256 } from './board-facts.js';
 import {
   daemonRecord,
+  disarmScript,
   INSTALL_LOCK_HELD,
   installLockScript,
   layout,
@@ -463,7 +464,7 @@ async function commit(run: InstallRun): Promise<void> {
   const doomed = pruneList(state, manifest.version, options.keep);
   const committed = await runner.run(
     'sh',
-    ['-c', whilePending(run.token, `rm -rf pending ${doomed.map(shellQuote).join(' ')}`)],
+    ['-c', whilePending(run.token, `rm -rf pending ${doomed.map(shellQuote).join(' ')}; ${disarmScript(run.token)}`)],
     ROOT,
   );
   result.health = 'ok';
@@ -752,7 +753,12 @@ async function reconfigure(
       'sh',
       [
         '-c',
-        whilePending(token, `rm -f ${RECONFIGURE_PENDING} ${shellQuote(before)}`, layout.root, RECONFIGURE_PENDING),
+        whilePending(
+          token,
+          `rm -f ${RECONFIGURE_PENDING} ${shellQuote(before)}; ${disarmScript(token)}`,
+          layout.root,
+          RECONFIGURE_PENDING,
+        ),
       ],
       root,
     );
