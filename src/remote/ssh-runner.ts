@@ -338,7 +338,11 @@ export class SshRunner implements Runner {
             resolve({
               release: async () => {
                 channel.end();
+                // The holder exits on end of input; a board that does not let go within
+                // seconds has its channel closed, which ends the lock all the same.
+                const timer = setTimeout(() => channel.close(), 10_000);
                 await closed;
+                clearTimeout(timer);
               },
             });
           }
