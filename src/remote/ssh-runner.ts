@@ -330,7 +330,11 @@ export class SshRunner implements Runner {
         }
         let output = '';
         let held = false;
-        const closed = new Promise<void>((done) => channel.on('close', () => { done(); }));
+        const closed = new Promise<void>((done) =>
+          channel.on('close', () => {
+            done();
+          }),
+        );
         const onData = (chunk: Buffer) => {
           output += chunk.toString('utf8');
           if (!held && output.split('\n').includes(ready)) {
@@ -340,7 +344,9 @@ export class SshRunner implements Runner {
                 channel.end();
                 // The holder exits on end of input; a board that does not let go within
                 // seconds has its channel closed, which ends the lock all the same.
-                const timer = setTimeout(() => channel.close(), 10_000);
+                const timer = setTimeout(() => {
+                  channel.close();
+                }, 10_000);
                 await closed;
                 clearTimeout(timer);
               },
