@@ -61,7 +61,13 @@ export async function resolveContext(request: ContextRequest = {}): Promise<Comm
   const cwd = request.cwd ?? process.cwd();
   const env = request.env ?? process.env;
   const registry = await loadTargets();
-  const loaded = await loadConfig({ cwd, file: request.configFile, overrides: request.flags ?? {}, registry });
+  // A path given as a flag is relative to where the command runs, not to the config file.
+  const flags: ConfigOverrides = { ...request.flags };
+  for (const key of ['inventory', 'out-dir'] as const) {
+    const value = flags[key];
+    if (typeof value === 'string') flags[key] = resolve(cwd, value);
+  }
+  const loaded = await loadConfig({ cwd, file: request.configFile, overrides: flags, registry });
   const { config } = loaded;
   const apiUrlFromFile = loaded.file !== null && (await configSetsApiUrl(loaded.file));
   const waves = config.install.waves;

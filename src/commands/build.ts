@@ -1,13 +1,11 @@
 import { BuildFailedError, build } from '../builder/build.js';
 import { verifyDist } from '../builder/verify-dist.js';
 import type { ConfigOverrides } from '../config/load.js';
-import { loadConfig } from '../config/load.js';
+import { resolveContext } from '../context.js';
 import { ExitCode } from '../errors.js';
-import { loadTargets } from '../platform/targets.js';
 import { loadToolchains } from '../platform/toolchains.js';
 import { appendSummary, buildSummary, setOutput } from '../ui/github-actions.js';
 import { printJson } from '../ui/output.js';
-import { createRunner } from './shared.js';
 
 export async function buildCommand(options: {
   config?: string | undefined;
@@ -16,15 +14,15 @@ export async function buildCommand(options: {
   verbose?: boolean;
   overrides: ConfigOverrides;
 }): Promise<number> {
-  const loaded = await loadConfig({ file: options.config, overrides: options.overrides });
+  const context = await resolveContext({ configFile: options.config, flags: options.overrides });
   let result: Awaited<ReturnType<typeof build>>;
   try {
     result = await build({
-      config: loaded.config,
-      baseDirectory: loaded.baseDirectory,
-      registry: await loadTargets(),
+      config: context.config,
+      baseDirectory: context.baseDirectory,
+      registry: context.registry,
       toolchains: await loadToolchains(),
-      runner: createRunner({}),
+      runner: context.runner(),
       version: options.version,
       renderer: { json: options.json, verbose: options.verbose },
     });
@@ -58,15 +56,15 @@ export async function verifyCommand(
   directory: string,
   options: { json?: boolean; smoke?: boolean; config?: string | undefined },
 ): Promise<number> {
-  const loaded = await loadConfig({ file: options.config });
+  const context = await resolveContext({ configFile: options.config });
   const qemu = (await loadToolchains()).find((t) => t.kind === 'emulator');
   if (!qemu) throw new Error('toolchains/ defines no emulator');
   const result = await verifyDist(directory, {
-    registry: await loadTargets(),
+    registry: context.registry,
     qemu,
-    runner: createRunner({}),
-    smoke: options.smoke ?? loaded.config.build.smoke,
-    smokeTimeoutMs: loaded.config.build.smokeTimeoutSeconds * 1000,
+    runner: context.runner(),
+    smoke: options.smoke ?? context.config.build.smoke,
+    smokeTimeoutMs: context.config.build.smokeTimeoutSeconds * 1000,
   });
   if (options.json) printJson(result);
   else {

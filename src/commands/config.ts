@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toJsonSchema } from '@valibot/to-json-schema';
 import type { GenericSchema } from 'valibot';
-import { type ConfigOverrides, loadConfig } from '../config/load.js';
+import type { ConfigOverrides } from '../config/load.js';
+import { resolveContext } from '../context.js';
 import { ConfigSchema } from '../config/schema.js';
 import { packageRoot } from '../package-root.js';
 import { TargetSchema } from '../platform/target-schema.js';
@@ -16,12 +17,12 @@ export async function configCommand(options: {
   json?: boolean;
   overrides: ConfigOverrides;
 }): Promise<number> {
-  const loaded = await loadConfig({ file: options.config, overrides: options.overrides });
-  const report = { file: loaded.file, config: loaded.config };
+  const context = await resolveContext({ configFile: options.config, flags: options.overrides });
+  const report = { file: context.configFile, config: context.config };
   if (options.json) printJson(report);
   else {
-    process.stdout.write(`# ${loaded.file ?? 'no config file: defaults and flags only'}\n`);
-    process.stdout.write(`${JSON.stringify(loaded.config, null, 2)}\n`);
+    process.stdout.write(`# ${context.configFile ?? 'no config file: defaults and flags only'}\n`);
+    process.stdout.write(`${JSON.stringify(context.config, null, 2)}\n`);
   }
   return 0;
 }

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { type BinfmtPaths, defaultBinfmtPaths } from '../binfmt/binfmt-misc.js';
 import { binfmtInstall, type InstallResult } from '../binfmt/binfmt.js';
-import { defaultCacheDirectory, prepareSources } from '../builder/build.js';
-import { loadConfig } from '../config/load.js';
+import { prepareSources } from '../builder/build.js';
+import { resolveContext } from '../context.js';
 import type { Runner } from '../exec/runner.js';
 import { ExitCode, UserError } from '../errors.js';
 import { loadTargets, type Target, type TargetRegistry } from '../platform/targets.js';
@@ -89,12 +89,12 @@ async function registerHandlers(
 }
 
 async function prepareConfiguredSources(runner: Runner, configFile: string | undefined) {
-  const loaded = await loadConfig({ file: configFile });
+  const context = await resolveContext({ configFile });
   const prepared = await prepareSources({
-    config: loaded.config,
+    config: context.config,
     runner,
-    cacheDirectory: loaded.config.build.cacheDir ?? defaultCacheDirectory(),
-    baseDirectory: loaded.baseDirectory,
+    cacheDirectory: context.cacheDirectory,
+    baseDirectory: context.baseDirectory,
   });
   return { go: prepared.go, lines: prepared.layouts.map((layout) => layout.line) };
 }
