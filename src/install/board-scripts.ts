@@ -207,15 +207,17 @@ export function restoreDaemonConfigScript(versionExpression: string): string {
 /** What the install lock prints once it holds the board. */
 export const INSTALL_LOCK_HELD = 'crossdock-install-lock-held';
 
+/** The install lock: in /run, so taking it writes nothing under the install root before preflight. */
+export const INSTALL_LOCK_FILE = '/run/crossdock-install.lock';
+
 /**
  * One install at a time on a board: a lock (flock) held while the SSH channel that took it
  * lives, so a crashed crossdock or a cut link frees it by itself. Pure.
  */
 export function installLockScript(): string {
   return [
-    `mkdir -p ${shellQuote(layout.root)} && cd ${shellQuote(layout.root)} || exit 1`,
-    'exec 8>.install.lock',
-    `if command -v flock >/dev/null 2>&1; then flock -n 8 || { echo "another install is running on this board (${layout.root}/.install.lock is held)"; exit 75; }; fi`,
+    `exec 8>${INSTALL_LOCK_FILE} || exit 1`,
+    `if command -v flock >/dev/null 2>&1; then flock -n 8 || { echo "another install is running on this board (${INSTALL_LOCK_FILE} is held)"; exit 75; }; fi`,
     `echo ${INSTALL_LOCK_HELD}`,
     'cat >/dev/null',
   ].join('\n');
