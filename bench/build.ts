@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Manifest } from '../src/dist/manifest.js';
+import type { Manifest } from '../src/artifacts/manifest.js';
 import { commitAll, fixtureRepository } from '../test/helpers/git.js';
 import { crossdock, ratio, run, seconds, table, timed, writeResults } from './lib.js';
 

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import type { Manifest } from '../src/dist/manifest.js';
+import type { Manifest } from '../src/artifacts/manifest.js';
 import { loadTargets } from '../src/platform/targets.js';
 import { makeRunnableDist } from '../test/helpers/dist.js';
 import { BIN, median, ratio, run, seconds, table, timed, writeResults } from './lib.js';

@@ -77,7 +77,7 @@ export { BUILTIN_SOURCES, detectLayout, directoryTree, type Layout, type SourceT
 export { resolveDockerRelease, type DockerRelease } from './builder/docker-release.js';
 export { resolveGo, type GoToolchain } from './toolchain/go-toolchain.js';
 export { RecipeSchema, type Recipe } from './builder/recipe-schema.js';
-export { type Manifest, type ManifestArtifact, type ManifestBinary } from './dist/manifest.js';
+export { type Manifest, type ManifestArtifact, type ManifestBinary } from './artifacts/manifest.js';
 export { parseReleaseTag, shouldMakeLatest, mergeDists, planAssets } from './release/plan.js';
 export {
   publishRelease,
@@ -86,7 +86,7 @@ export {
   type AssetOutcome,
   type NotesSource,
 } from './release/publish.js';
-export { readDist } from './dist/read-dist.js';
+export { readDist } from './artifacts/read-dist.js';
 export { releaseNotes, gitChanges } from './release/notes.js';
 export {
   loadInventory,

@@ -5,7 +5,7 @@
  * shows the model's /proc/cpuinfo and device-tree model. `down` kills the namespace's first
  * process; the kernel then takes down every process, mount and the veth pair with it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -19,7 +19,7 @@ import { findExecutable } from '../exec/find-executable.js';
 import type { Target } from '../platform/targets.js';
 import { knownHostsLine } from '../remote/known-hosts.js';
 import type { BoardModel } from './models.js';
-import { killMarked, spawnNamespaced } from './namespaces.js';
+import { isRunning, killMarked, spawnNamespaced } from './namespaces.js';
 import { BOARD_PACKAGES, ensureRootfs, type RootfsOptions } from './rootfs.js';
 import {
   consoleTail,
@@ -130,16 +130,6 @@ export async function listBoards(stateDirectory: string): Promise<Array<BoardRec
     boards.push({ ...record, running: isRunning(record.pid) });
   }
   return boards.sort((a, b) => a.index - b.index);
-}
-
-/** Alive and not a zombie (a board's first process is reaped by whatever adopted it, maybe late). */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /** The rootfs and CPU wrapper a model needs, made once and cached; `board prepare` runs only this. */

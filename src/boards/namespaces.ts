@@ -50,7 +50,7 @@ export async function markedProcesses(
 export async function killMarked(match: (value: string) => boolean): Promise<number> {
   let killed = 0;
   for (let round = 0; round < 100; round += 1) {
-    const alive = (await markedProcesses(match)).filter(({ pid }) => !isZombie(pid));
+    const alive = (await markedProcesses(match)).filter(({ pid }) => isRunning(pid));
     if (alive.length === 0) return killed;
     for (const { pid } of alive) {
       try {
@@ -65,12 +65,13 @@ export async function killMarked(match: (value: string) => boolean): Promise<num
   return killed;
 }
 
-function isZombie(pid: number): boolean {
+/** Alive and not a zombie (a board's first process is reaped by whatever adopted it, maybe late). */
+export function isRunning(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
-    return true;
+    return false;
   }
 }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { desiredEntry, registrationLine } from '../binfmt/entry.js';
 import { stableStringify } from '../builder/cache.js';
-import { sha256 } from '../dist/checksums.js';
+import { sha256 } from '../artifacts/checksums.js';
 import { FailureError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Target } from '../platform/targets.js';

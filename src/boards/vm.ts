@@ -26,7 +26,7 @@ import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { stableStringify } from '../builder/cache.js';
-import { sha256 } from '../dist/checksums.js';
+import { sha256 } from '../artifacts/checksums.js';
 import { FailureError, MissingPrerequisiteError } from '../errors.js';
 import { findExecutable } from '../exec/find-executable.js';
 import type { Runner } from '../exec/runner.js';

@@ -21,7 +21,7 @@ import { packageVersion } from '../package-root.js';
 import { expandTemplate, type Toolchain } from '../platform/toolchains.js';
 import { createTaskList, type RendererContext, stageRenderer } from '../ui/renderer.js';
 import { cacheKey, readCache, writeCache } from './cache.js';
-import { formatSha256Sums, parseSha256Sums, sha256, sha256File } from '../dist/checksums.js';
+import { formatSha256Sums, parseSha256Sums, sha256, sha256File } from '../artifacts/checksums.js';
 import { compile, targetCFlags } from './compile.js';
 import {
   bundleName,
@@ -33,7 +33,7 @@ import {
   serializeManifest,
   spdxDocument,
   SUMS_FILE,
-} from '../dist/manifest.js';
+} from '../artifacts/manifest.js';
 import type { BuildValues } from './placeholders.js';
 import { fillPlaceholders } from './placeholders.js';
 import type { Recipe } from './recipe-schema.js';

@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256 } from '../dist/checksums.js';
-import type { ManifestBinary } from '../dist/manifest.js';
+import { sha256 } from '../artifacts/checksums.js';
+import type { ManifestBinary } from '../artifacts/manifest.js';
 
 export function cacheKey(parts: Record<string, unknown>): string {
   return sha256(stableStringify(parts));

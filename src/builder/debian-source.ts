@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { MissingPrerequisiteError, UserError } from '../errors.js';
 import { findExecutable } from '../exec/find-executable.js';
 import type { Runner } from '../exec/runner.js';
-import { sha256 } from '../dist/checksums.js';
+import { sha256 } from '../artifacts/checksums.js';
 import {
   debianArchive,
   type PrivateApt,

@@ -4,7 +4,7 @@
  * Content only: the same binary, target and epoch give the same bytes, and so the same image ID,
  * on every build machine. No registry is involved anywhere: boards load it from the file.
  */
-import { sha256 } from '../dist/checksums.js';
+import { sha256 } from '../artifacts/checksums.js';
 import { tarBuffer, type TarEntry } from './tar.js';
 
 export interface ImageFile {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
-import { sha256 } from '../dist/checksums.js';
+import { sha256 } from '../artifacts/checksums.js';
 import { materialize } from '../fs/materialize.js';
 
 export { materialize };

@@ -11,8 +11,8 @@ import { UserError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { TargetRegistry } from '../platform/targets.js';
 import type { Toolchain } from '../platform/toolchains.js';
-import { parseSha256Sums, sha256File } from '../dist/checksums.js';
-import { type Manifest, MANIFEST_FILE, SUMS_FILE } from '../dist/manifest.js';
+import { parseSha256Sums, sha256File } from '../artifacts/checksums.js';
+import { type Manifest, MANIFEST_FILE, SUMS_FILE } from '../artifacts/manifest.js';
 import { type BinaryVerification, verifyBinary } from './verify-binary.js';
 
 export interface DistVerification {

@@ -8,7 +8,7 @@ import { pipeline } from '../pipeline.js';
 import { loadToolchains } from '../platform/toolchains.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Manifest, MANIFEST_FILE } from '../dist/manifest.js';
+import { type Manifest, MANIFEST_FILE } from '../artifacts/manifest.js';
 import { appendSummary, buildSummary, hostsSummary, releaseSummary, setOutput } from '../ui/github-actions.js';
 import { printJson } from '../ui/output.js';
 import { hostTable } from './install.js';

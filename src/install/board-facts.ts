@@ -4,7 +4,7 @@
  * fact is one script and a parse of its output; the install and the day-2 operations read them.
  */
 import { normalizeSmokeLine, smokeFirstLine } from '../builder/smoke-line.js';
-import type { ManifestBinary } from '../dist/manifest.js';
+import type { ManifestBinary } from '../artifacts/manifest.js';
 import { shellQuote } from '../exec/runner.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import { DEFAULT_HEALTH_SECONDS, layout, serverCheckSeconds } from './board-scripts.js';

@@ -3,15 +3,12 @@
  * rollback (switch back to the previous version atomically, restart, check health, and switch
  * forward again if the previous version is not healthy either).
  */
-import type { ManifestBinary } from '../dist/manifest.js';
+import type { ManifestBinary } from '../artifacts/manifest.js';
 import { shellQuote } from '../exec/runner.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import { containerHealth, type ProbeImageOnBoard } from './container-health.js';
 import { healthy, readBoardState } from './board-facts.js';
-import { restoreDaemonConfigScript, RESTART_DAEMONS } from './board-scripts.js';
-import { boardLayout } from './plan.js';
-
-const layout = boardLayout();
+import { layout, restoreDaemonConfigScript, RESTART_DAEMONS } from './board-scripts.js';
 
 export interface FleetHostStatus {
   name: string;

@@ -19,13 +19,13 @@ import {
   type ManifestBinary,
   MANIFEST_FILE,
   SUMS_FILE,
-} from '../dist/manifest.js';
+} from '../artifacts/manifest.js';
 import { FailureError } from '../errors.js';
 import { shellQuote } from '../exec/runner.js';
 import type { TargetRegistry } from '../platform/targets.js';
 import { probeBoard, type ProbeReport } from '../remote/probe.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
-import { sha256 } from '../dist/checksums.js';
+import { sha256 } from '../artifacts/checksums.js';
 import { healthy, readBoardState, type RemoteState, remoteSha256 } from './board-facts.js';
 import {
   daemonRecord,

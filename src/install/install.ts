@@ -10,7 +10,7 @@ import { UserError } from '../errors.js';
 import type { TargetRegistry } from '../platform/targets.js';
 import { type FleetOptions, withHost } from '../remote/fleet.js';
 import type { Inventory, InventoryHost } from '../remote/inventory.js';
-import { readDist } from '../dist/read-dist.js';
+import { readDist } from '../artifacts/read-dist.js';
 import { createTaskList, type RendererContext, stageRenderer } from '../ui/renderer.js';
 import { type HostResult, installHost, newHostResult } from './install-host.js';
 

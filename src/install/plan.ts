@@ -2,7 +2,7 @@
  * Install planning, pure: which bundle a board gets (or why none), the layout on the board, and
  * which versions to keep. The install stage carries these decisions out over SSH.
  */
-import type { Manifest, ManifestArtifact } from '../dist/manifest.js';
+import type { Manifest, ManifestArtifact } from '../artifacts/manifest.js';
 import type { ProbeReport } from '../remote/probe.js';
 
 export const INSTALL_ROOT = '/opt/crossdock';

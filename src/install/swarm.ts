@@ -18,9 +18,8 @@ import { connectHost, type FleetOptions } from '../remote/fleet.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import type { ProbeImageOnBoard } from './container-health.js';
 import { readBoardState } from './board-facts.js';
-import { boardLayout } from './plan.js';
+import { layout } from './board-scripts.js';
 
-const layout = boardLayout();
 const DOCKER = `${layout.bin}/docker`;
 const SWARM_PORT = 2377;
 const CHECK_SERVICE = 'crossdock-swarm-check';

@@ -4,7 +4,7 @@
  * when the release is cut from a git checkout.
  */
 import semver from 'semver';
-import type { Manifest } from '../dist/manifest.js';
+import type { Manifest } from '../artifacts/manifest.js';
 import type { Runner } from '../exec/runner.js';
 import type { ReleaseAsset, ReleaseVersion } from './plan.js';
 

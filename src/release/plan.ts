@@ -5,8 +5,8 @@
  */
 import semver from 'semver';
 import { FailureError, UserError } from '../errors.js';
-import { formatSha256Sums } from '../dist/checksums.js';
-import type { Manifest, ManifestArtifact } from '../dist/manifest.js';
+import { formatSha256Sums } from '../artifacts/checksums.js';
+import type { Manifest, ManifestArtifact } from '../artifacts/manifest.js';
 
 export interface ReleaseVersion {
   tag: string;

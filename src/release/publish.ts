@@ -9,12 +9,12 @@ import { readFile, rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Octokit } from '@octokit/rest';
-import { sha256 } from '../dist/checksums.js';
-import { SUMS_FILE } from '../dist/manifest.js';
+import { sha256 } from '../artifacts/checksums.js';
+import { SUMS_FILE } from '../artifacts/manifest.js';
 import { FailureError, MissingPrerequisiteError, UserError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import { createTaskList, type RendererContext, stageRenderer } from '../ui/renderer.js';
-import { readDist } from '../dist/read-dist.js';
+import { readDist } from '../artifacts/read-dist.js';
 import { createGitHubClients, describeRequestError, hasErrorCode, parseRepository } from './github-client.js';
 import { gitChanges, releaseNotes } from './notes.js';
 import {

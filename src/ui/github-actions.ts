@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
-import type { Manifest } from '../dist/manifest.js';
+import type { Manifest } from '../artifacts/manifest.js';
 
 type Env = Record<string, string | undefined>;
 

@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256, sha256File, formatSha256Sums } from '../../src/dist/checksums.js';
-import { bundleName, type Manifest, type ManifestArtifact, serializeManifest } from '../../src/dist/manifest.js';
+import { sha256, sha256File, formatSha256Sums } from '../../src/artifacts/checksums.js';
+import { bundleName, type Manifest, type ManifestArtifact, serializeManifest } from '../../src/artifacts/manifest.js';
 import { writeTarGz } from '../../src/builder/tar.js';
 import type { Target } from '../../src/platform/targets.js';
 import { execa } from 'execa';

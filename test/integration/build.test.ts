@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { build, type BuildResult } from '../../src/builder/build.js';
-import { sha256File } from '../../src/dist/checksums.js';
+import { sha256File } from '../../src/artifacts/checksums.js';
 import { verifyBinary } from '../../src/builder/verify-binary.js';
 import { loadConfig } from '../../src/config/load.js';
 import { FailureError } from '../../src/errors.js';

@@ -16,7 +16,7 @@ import { defaultCacheDirectory } from '../../src/boards/rootfs.js';
 import { installHost } from '../../src/install/install-host.js';
 import { loadTargets, type Target } from '../../src/platform/targets.js';
 import { loadInventory } from '../../src/remote/inventory.js';
-import { readDist } from '../../src/dist/read-dist.js';
+import { readDist } from '../../src/artifacts/read-dist.js';
 import { SshRunner } from '../../src/remote/ssh-runner.js';
 import { crossdock } from '../helpers/cli.js';
 import { FakeGitHub } from '../helpers/fake-github/server.js';

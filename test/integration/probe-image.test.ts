@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '../../src/boards/vm.js';
-import { sha256, sha256File } from '../../src/dist/checksums.js';
+import { sha256, sha256File } from '../../src/artifacts/checksums.js';
 import { buildProbeImage, PROBE_BINARY } from '../../src/builder/health-image.js';
 import { LocalRunner } from '../../src/exec/local-runner.js';
 import { inspectFile } from '../../src/platform/inspect.js';

@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseSha256Sums } from '../../src/dist/checksums.js';
+import { parseSha256Sums } from '../../src/artifacts/checksums.js';
 import { crossdock } from '../helpers/cli.js';
 import { makeDist } from '../helpers/dist.js';
 import { FakeGitHub, type FakeGitHubOptions } from '../helpers/fake-github/server.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cacheKey, stableStringify } from '../../src/builder/cache.js';
-import { formatSha256Sums, parseSha256Sums } from '../../src/dist/checksums.js';
+import { formatSha256Sums, parseSha256Sums } from '../../src/artifacts/checksums.js';
 import { debSrcList, parseAptSources } from '../../src/toolchain/private-apt.js';
 import {
   cleanExclusions,

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { sha256 } from '../../src/dist/checksums.js';
+import { sha256 } from '../../src/artifacts/checksums.js';
 import { imageArchive } from '../../src/builder/image-archive.js';
 import { tarBuffer } from '../../src/builder/tar.js';
 import { containerHealthScript, parseContainerHealth } from '../../src/install/container-health.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Manifest } from '../../src/dist/manifest.js';
+import type { Manifest } from '../../src/artifacts/manifest.js';
 import { parseBatch, waves } from '../../src/install/install.js';
 import {
   chooseBundle,

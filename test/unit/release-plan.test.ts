@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { sha256 } from '../../src/dist/checksums.js';
-import type { Manifest } from '../../src/dist/manifest.js';
+import { sha256 } from '../../src/artifacts/checksums.js';
+import type { Manifest } from '../../src/artifacts/manifest.js';
 import {
   mergeDists,
   parseReleaseTag,
