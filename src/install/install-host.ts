@@ -148,13 +148,12 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
     if (last) result.timings[last] = Math.round((result.timings[last] ?? 0) + now - stepStarted);
     stepStarted = now;
   };
-  // A dry run reads only: it takes no lock and waits for none.
-  const lock = options.dryRun ? null : await runner.hold(installLockScript(), INSTALL_LOCK_HELD, { privileged: true });
+  const lock = await runner.hold(installLockScript(), INSTALL_LOCK_HELD, { privileged: true });
   try {
     return await installSteps();
   } finally {
     closeStep();
-    await lock?.release();
+    await lock.release();
   }
 
   async function installSteps(): Promise<HostResult> {
@@ -266,10 +265,8 @@ async function gatherFacts(
   if (state.pending) {
     // A run died between switch and commit and its watchdog has not fired yet: revert now.
     step('revert-pending');
-    if (!options.dryRun) {
-      await runner.run('sh', ['-c', revertScript()], ROOT);
-      state = await readBoardState(runner);
-    }
+    const reverted = await runner.run('sh', ['-c', revertScript()], ROOT);
+    if (!reverted.skipped) state = await readBoardState(runner);
   }
   const partial = { probe, state, currentHealthy: false };
   const currentHealthy =

@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
-import { CommandFailedError, RemoteError, UserError } from '../errors.js';
+import { briefCommand, CommandFailedError, RemoteError, UserError } from '../errors.js';
 import { Redactor } from '../exec/redact.js';
 import { formatCommand, type Runner, type RunOptions, type RunResult, shellQuote } from '../exec/runner.js';
 import type { InventoryHost } from './inventory.js';
@@ -153,7 +153,8 @@ export class SshRunner implements Runner {
     }
     if (verdict?.kind === 'unknown' && presented && options.acceptNew) {
       const file = options.knownHosts[0];
-      if (file) {
+      if (file && options.dryRun) options.log?.(`${host.name}: would record host key ${fingerprint(presented)} in ${file}`);
+      else if (file) {
         await mkdir(dirname(file), { recursive: true });
         const existing = await readFile(file, 'utf8').catch(() => '');
         await appendFile(file, knownHostsAppendix(existing, knownHostsLine(host.address, host.port, presented)));
@@ -315,6 +316,11 @@ export class SshRunner implements Runner {
     ready: string,
     options: { privileged?: boolean } = {},
   ): Promise<{ release(): Promise<void> }> {
+    if (this.dryRun) {
+      // A dry run takes no lock and waits for none: it reads only.
+      this.options.log?.(`${this.host}: would hold: ${this.redactor.redact(briefCommand(script), [])}`);
+      return { release: () => Promise.resolve() };
+    }
     const askable = options.privileged === true && this.entry.user !== 'root' && this.entry.sudo.kind === 'password';
     const line = this.commandLine('sh', ['-c', script], {
       ...options,
@@ -378,6 +384,10 @@ export class SshRunner implements Runner {
     options: { onProgress?: (sent: number) => void; mode?: string; privileged?: boolean } = {},
   ): Promise<number> {
     const size = (await stat(local)).size;
+    if (this.dryRun) {
+      this.options.log?.(`${this.host}: would copy ${local} to ${remote}`);
+      return 0;
+    }
     const asRoot = (options.privileged ?? false) && this.entry.user !== 'root';
     // A non-root login writes to its own temp file; root moves it into place.
     // A name nobody on the board can guess, so no other user can plant a link at it in /tmp.
