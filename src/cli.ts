@@ -225,7 +225,7 @@ export function createCli() {
   cli
     .command(
       'board <action> [...names]',
-      'Emulated boards for rehearsing rollouts: up | list | down | models | prepare (a Debian rootfs with its own sshd under QEMU, in namespaces)',
+      'Emulated boards for rehearsing rollouts: up | list | down | power-cut | models | prepare (a Debian rootfs with its own sshd under QEMU, in namespaces)',
     )
     .option(
       '--model <model>',

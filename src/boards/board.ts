@@ -28,6 +28,7 @@ import {
   lanAddress,
   lanMac,
   qemuSystemBinary,
+  powerCycleVm,
   startVm,
   vmPackages,
   type VmImage,
@@ -504,6 +505,40 @@ export async function boardsDown(
   // The LAN hub goes with the last VM board.
   if (!(await listBoards(environment.stateDirectory)).some((b) => b.kind === 'vm'))
     await stopLanHub(environment.stateDirectory);
+  return chosen.map((b) => b.name);
+}
+
+/**
+ * Pulls the plug on whole-machine boards and powers them on again from the same disk, waiting
+ * until each has booted: the fault a rollout must survive. Namespace boards have no disk cache
+ * or kernel to lose, so they are refused.
+ */
+export async function boardsPowerCycle(
+  names: readonly string[],
+  environment: Pick<BoardEnvironment, 'stateDirectory' | 'runner' | 'log'>,
+): Promise<string[]> {
+  const boards = await listBoards(environment.stateDirectory);
+  const chosen = names.map((name) => {
+    const board = boards.find((b) => b.name === name);
+    if (!board)
+      throw new UserError(`no board named ${name}`, {
+        hint: `boards: ${boards.map((b) => b.name).join(', ') || 'none'}`,
+      });
+    if (board.kind !== 'vm')
+      throw new UserError(`board ${name} is a namespace board: it has no power to cut`, {
+        hint: 'board up --model vm-arm64 makes a whole emulated machine',
+      });
+    return board;
+  });
+  for (const board of chosen) {
+    const directory = join(environment.stateDirectory, board.name);
+    const record = JSON.parse(await readFile(join(directory, 'board.json'), 'utf8')) as BoardRecord;
+    const next: BoardRecord = { ...record, pid: await powerCycleVm(directory, board.pid) };
+    await writeFile(join(directory, 'board.json'), `${JSON.stringify(next, null, 2)}\n`);
+    environment.log(`${board.name}: power cut; booting again from its disk`);
+    await waitForSsh(next, directory);
+    await waitForBoot(next, directory, environment.runner);
+  }
   return chosen.map((b) => b.name);
 }
 

@@ -24,6 +24,7 @@ import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { openSync } from 'node:fs';
 import { stableStringify } from '../builder/cache.js';
 import { sha256 } from '../artifacts/checksums.js';
@@ -250,26 +251,63 @@ export async function startVm(input: VmBoardInput): Promise<{ pid: number; port:
   const lanPort = await freeUdpPort();
   // The hub sends to this port from now on, before the VM has said anything itself.
   await appendFile(input.lan.peersFile, `${String(lanPort)}\n`);
-  const log = openSync(join(directory, 'console.log'), 'a');
-  const child = spawn(
+  const argv = [
     qemu,
-    [
-      ...vmArguments(model, input.image, {
-        overlay,
-        seed,
-        port,
-        apiPort,
-        lan: { hubPort: input.lan.hubPort, localPort: lanPort, mac: input.lan.mac },
-      }),
-      '-pidfile',
-      join(directory, 'qemu.pid'),
-    ],
+    ...vmArguments(model, input.image, {
+      overlay,
+      seed,
+      port,
+      apiPort,
+      lan: { hubPort: input.lan.hubPort, localPort: lanPort, mac: input.lan.mac },
+    }),
+    '-pidfile',
+    join(directory, 'qemu.pid'),
+  ];
+  // Kept, so the same machine (same disk, ports and LAN) can be powered on again after a cut.
+  await writeFile(join(directory, QEMU_COMMAND_FILE), `${JSON.stringify(argv)}\n`);
+  return { pid: spawnVm(directory, argv), port, apiPort };
+}
+
+const QEMU_COMMAND_FILE = 'qemu-command.json';
+
+function spawnVm(directory: string, argv: readonly string[]): number {
+  const [qemu = '', ...args] = argv;
+  const log = openSync(join(directory, 'console.log'), 'a');
+  const child = spawn(qemu, args, {
+    detached: true,
+    stdio: ['ignore', log, log],
     // Marked as a namespaced board is, so board down --all finds it after an interrupted run too.
-    { detached: true, stdio: ['ignore', log, log], env: { ...process.env, [BOARD_MARKER]: resolve(directory) } },
-  );
+    env: { ...process.env, [BOARD_MARKER]: resolve(directory) },
+  });
   child.unref();
   if (child.pid === undefined) throw new FailureError(`could not start ${qemu}`);
-  return { pid: child.pid, port, apiPort };
+  return child.pid;
+}
+
+/**
+ * A power cut: the machine is killed outright (what its guest had not flushed is lost, as on a
+ * Pi pulled from the wall) and booted again from the same disk. Resolves with its new pid.
+ */
+export async function powerCycleVm(directory: string, pid: number): Promise<number> {
+  const argv = JSON.parse(await readFile(join(directory, QEMU_COMMAND_FILE), 'utf8')) as string[];
+  // Only our own QEMU: the pid of one that died may have been reused since.
+  const command = await readFile(`/proc/${String(pid)}/cmdline`, 'utf8').catch(() => '');
+  if (command.includes('qemu-system'))
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone in between.
+    }
+  // Until QEMU is gone, its ports and its disk's lock are still held.
+  for (let tries = 0; tries < 100; tries += 1) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      break;
+    }
+    await sleep(100);
+  }
+  return spawnVm(directory, argv);
 }
 
 export function vmArguments(

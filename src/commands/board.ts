@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import {
   type BoardEnvironment,
   boardsDown,
+  boardsPowerCycle,
   boardsUp,
   defaultStateDirectory,
   listBoards,
@@ -113,6 +114,14 @@ export async function boardCommand(action: string, names: string[], options: Boa
       else process.stdout.write(removed.length ? `removed ${removed.join(', ')}\n` : 'no boards\n');
       return ExitCode.Ok;
     }
+    case 'power-cut': {
+      if (names.length === 0)
+        throw new UserError('board power-cut: which boards? NAME...', { hint: 'crossdock board list shows them' });
+      const cycled = await boardsPowerCycle(names, { stateDirectory, runner, log });
+      if (options.json) printJson({ powerCycled: cycled });
+      else process.stdout.write(`power-cycled ${cycled.join(', ')}\n`);
+      return ExitCode.Ok;
+    }
     case 'models': {
       const models = await loadBoardModels(await loadTargets());
       if (options.json) printJson(models.map((model) => ({ ...model, targetDefinition: model.targetDefinition.name })));
@@ -126,6 +135,8 @@ export async function boardCommand(action: string, names: string[], options: Boa
       return ExitCode.Ok;
     }
     default:
-      throw new UserError(`board ${action}: unknown action`, { hint: 'board up | list | down | models | prepare' });
+      throw new UserError(`board ${action}: unknown action`, {
+        hint: 'board up | list | down | power-cut | models | prepare',
+      });
   }
 }

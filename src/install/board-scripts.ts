@@ -8,6 +8,9 @@ import { boardLayout } from './plan.js';
 /** Where an install lives on the board. */
 export const layout = boardLayout();
 
+/** The install root's file system to disk (sync -f where coreutils has it, else everything). */
+export const SYNC_ROOT = 'sync -f . 2>/dev/null || sync';
+
 /**
  * A failed version may have used up docker.service's start limit (Restart=always,
  * StartLimitBurst=3): without reset-failed the version switched back to would not start either.
@@ -38,12 +41,14 @@ export function switchScript(
     'oldprevious=$(readlink previous || true)',
     // The token ties the watchdog to this install: an older watchdog still asleep leaves it alone.
     `printf '%s\\n%s\\n%s\\n' "$old" ${token} "$oldprevious" > pending.new && mv -f pending.new pending`,
+    // The timer below is PID 1's and dies with a power cut; this unit reverts at the next boot.
+    ...(systemd ? [bootCheckSetupScript()] : []),
     // A watchdog that reverts on a board running systemd restarts the daemons too: the link
     // alone would leave the new build running until the next restart.
     watchdogScript(token, watchdog.seconds, systemd),
     // The new version's files reach the disk before any link names them: a power cut right after
     // the switch must not leave `current` pointing at empty files.
-    'sync -f . 2>/dev/null || sync',
+    SYNC_ROOT,
     `ln -sfn ${shellQuote(`versions/${version}`)} current.new && mv -T current.new current`,
     restoreDaemonConfigScript(shellQuote(version)),
     `if [ -n "$old" ] && [ "$old" != ${shellQuote(`versions/${version}`)} ]; then ln -sfn "$old" previous.new && mv -T previous.new previous; fi`,
@@ -202,6 +207,60 @@ export function restoreDaemonConfigScript(versionExpression: string): string {
   const record = `versions/${versionExpression}.daemon.json`;
   const file = layout.daemonConfig;
   return `if [ -e ${record} ]; then if [ -s ${record} ]; then mkdir -p ${file.replace(/\/[^/]*$/, '')} && cp -f ${record} ${file}.new && mv -f ${file}.new ${file}; else rm -f ${file}; fi; fi`;
+}
+
+/** The unit that settles, at boot and before the engine starts, a switch the power cut left uncommitted. */
+export const BOOT_CHECK_UNIT = 'crossdock-boot-check.service';
+
+/** What the boot check runs: no install survives a reboot, so anything still pending is undone. Pure. */
+export function bootCheckScript(): string {
+  const reconfigured = 'versions/$v.daemon.json';
+  return [
+    '#!/bin/sh',
+    '# Written by crossdock: undoes a switch or a daemon.json change the board went down before committing.',
+    `cd ${shellQuote(layout.root)} || exit 0`,
+    `if [ -e pending ]; then ${revertScript()}; fi`,
+    `if [ -e ${RECONFIGURE_PENDING} ]; then v=$(sed -n 1p ${RECONFIGURE_PENDING}); if [ -e "${reconfigured}.before" ]; then mv -f "${reconfigured}.before" "${reconfigured}"; fi; ${restoreDaemonConfigScript('"$v"')}; rm -f ${RECONFIGURE_PENDING}; fi`,
+    'sync',
+    '',
+  ].join('\n');
+}
+
+/** Ordered before containerd and docker, so the engine never starts on a version nobody committed. Pure. */
+export function bootCheckUnit(): string {
+  return [
+    '[Unit]',
+    'Description=crossdock: undo a Docker engine switch left uncommitted when the board went down',
+    'DefaultDependencies=no',
+    'After=local-fs.target',
+    'Before=containerd.service docker.socket docker.service sysinit.target',
+    'ConditionPathExists=|/opt/crossdock/pending',
+    `ConditionPathExists=|/opt/crossdock/${RECONFIGURE_PENDING}`,
+    '',
+    '[Service]',
+    'Type=oneshot',
+    `ExecStart=/bin/sh ${layout.root}/boot-check`,
+    '',
+    '[Install]',
+    'WantedBy=sysinit.target',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Puts the boot check in place (the script, the unit, its wants link), writing only what
+ * differs, so a board that has it is not touched again. Pure.
+ */
+export function bootCheckSetupScript(): string {
+  const unit = `${layout.units}/${BOOT_CHECK_UNIT}`;
+  const put = (file: string, content: string) =>
+    `if [ "$(cat ${shellQuote(file)} 2>/dev/null; echo .)" != ${shellQuote(`${content}.`)} ]; then printf '%s' ${shellQuote(content)} > ${shellQuote(`${file}.new`)} && mv -f ${shellQuote(`${file}.new`)} ${shellQuote(file)}; fi`;
+  return [
+    put(`${layout.root}/boot-check`, bootCheckScript()),
+    `mkdir -p ${shellQuote(`${layout.units}/sysinit.target.wants`)}`,
+    put(unit, bootCheckUnit()),
+    `ln -sfn ../${BOOT_CHECK_UNIT} ${shellQuote(`${layout.units}/sysinit.target.wants/${BOOT_CHECK_UNIT}`)}`,
+  ].join('\n');
 }
 
 /** What the install lock prints once it holds the board. */

@@ -36,7 +36,9 @@ import {
   PENDING_OURS,
   probeImageFile,
   receiveScript,
+  bootCheckSetupScript,
   RECONFIGURE_PENDING,
+  SYNC_ROOT,
   RESTART_DAEMONS,
   restoreDaemonConfigBefore,
   restoreDaemonConfigScript,
@@ -461,7 +463,14 @@ async function commit(run: InstallRun): Promise<void> {
   const doomed = pruneList(state, manifest.version, options.keep);
   const committed = await runner.run(
     'sh',
-    ['-c', whilePending(run.token, `rm -rf pending ${doomed.map(shellQuote).join(' ')}; ${disarmScript(run.token)}`)],
+    // Synced before it is reported: after a power cut the boot check must not undo a commit.
+    [
+      '-c',
+      whilePending(
+        run.token,
+        `rm -rf pending ${doomed.map(shellQuote).join(' ')}; ${disarmScript(run.token)}; ${SYNC_ROOT}`,
+      ),
+    ],
     ROOT,
   );
   result.health = 'ok';
@@ -732,8 +741,9 @@ async function reconfigure(
       [
         `cd ${shellQuote(layout.root)}`,
         `printf '%s\\n%s\\n' ${shellQuote(change.version)} ${token} > ${RECONFIGURE_PENDING}`,
+        ...(change.systemd ? [bootCheckSetupScript()] : []),
         watchdogScript(token, deadline, change.systemd, whilePending(token, undo, layout.root, RECONFIGURE_PENDING)),
-        'sync -f . 2>/dev/null || sync',
+        SYNC_ROOT,
         restoreDaemonConfigScript(shellQuote(change.version)),
       ].join('\n'),
     ],
@@ -752,7 +762,7 @@ async function reconfigure(
         '-c',
         whilePending(
           token,
-          `rm -f ${RECONFIGURE_PENDING} ${shellQuote(before)}; ${disarmScript(token)}`,
+          `rm -f ${RECONFIGURE_PENDING} ${shellQuote(before)}; ${disarmScript(token)}; ${SYNC_ROOT}`,
           layout.root,
           RECONFIGURE_PENDING,
         ),

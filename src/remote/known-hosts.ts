@@ -24,7 +24,12 @@ export type HostKeyVerdict =
    * add it silently, and so does --accept-new here (an attacker need only offer another type).
    */
   | { kind: 'other-type'; line: number; pinned: string; presented: string }
-  | { kind: 'revoked'; line: number };
+  | { kind: 'revoked'; line: number }
+  /**
+   * No key of the host's own, but `@cert-authority` lines trust CAs for it: the host must show
+   * a certificate from one of them for the key it presented (see host-certificate.ts).
+   */
+  | { kind: 'certificate'; line: number; authorities: Buffer[]; revoked: Buffer[] };
 
 export function parseKnownHosts(text: string): KnownHostEntry[] {
   const entries: KnownHostEntry[] = [];
@@ -103,6 +108,17 @@ export function verifyHostKey(
   if (revoked) return { kind: 'revoked', line: revoked.line };
   const known = forHost.find((e) => e.marker === null && e.key === key);
   if (known) return { kind: 'known', line: known.line };
+  // As ssh does: a CA trusted for the host decides, whatever plain keys are pinned beside it.
+  const authorities = entries.filter(
+    (e) => e.marker === '@cert-authority' && names.some((n) => entryMatches(e.hosts, n)),
+  );
+  if (authorities[0])
+    return {
+      kind: 'certificate',
+      line: authorities[0].line,
+      authorities: authorities.map((e) => Buffer.from(e.key, 'base64')),
+      revoked: entries.filter((e) => e.marker === '@revoked').map((e) => Buffer.from(e.key, 'base64')),
+    };
   const changed = forHost.find((e) => e.marker === null && e.keyType === type);
   if (changed) return { kind: 'changed', line: changed.line };
   const other = forHost.find((e) => e.marker === null);

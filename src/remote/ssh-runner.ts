@@ -11,11 +11,13 @@ import { constants, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { briefCommand, CommandFailedError, RemoteError, UserError } from '../errors.js';
 import { Redactor } from '../exec/redact.js';
 import { formatCommand, type Runner, type RunOptions, type RunResult, shellQuote } from '../exec/runner.js';
+import { type CertificateVerdict, checkHostCertificate } from './host-certificate.js';
 import type { InventoryHost } from './inventory.js';
 import {
   fingerprint,
@@ -98,6 +100,7 @@ export class SshRunner implements Runner {
     ).flatMap((text) => parseKnownHosts(text));
     let verdict: HostKeyVerdict | undefined;
     let presented: Buffer | undefined;
+    let certificate: CertificateVerdict | undefined;
     const ssh = new NodeSSH();
     const privateKeys = await Promise.all(
       host.identityFiles.map(async (file) =>
@@ -141,19 +144,32 @@ export class SshRunner implements Runner {
         ...(sock ? { sock } : {}),
         keepaliveInterval: 10_000,
         keepaliveCountMax: 3,
-        hostVerifier: (key: Buffer) => {
+        hostVerifier: (key: Buffer, accept: (ok: boolean) => void) => {
           presented = key;
           verdict = verifyHostKey(entries, host.address, host.port, key);
-          return verdict.kind === 'known' || (verdict.kind === 'unknown' && Boolean(options.acceptNew));
+          if (verdict.kind !== 'certificate') {
+            accept(verdict.kind === 'known' || (verdict.kind === 'unknown' && Boolean(options.acceptNew)));
+            return;
+          }
+          const trusted = verdict;
+          void certifiedHostKey(host, key, trusted, Boolean(sock)).then((checked) => {
+            certificate = checked;
+            if (checked.ok)
+              options.log?.(
+                `${host.name}: host certificate ${checked.keyId} (serial ${String(checked.serial)}) from a CA known_hosts trusts`,
+              );
+            accept(checked.ok);
+          });
         },
       });
     } catch (error) {
       jump?.dispose();
-      throw connectError(host, error, verdict, presented, options);
+      throw connectError(host, error, verdict, presented, options, certificate);
     }
     if (verdict?.kind === 'unknown' && presented && options.acceptNew) {
       const file = options.knownHosts[0];
-      if (file && options.dryRun) options.log?.(`${host.name}: would record host key ${fingerprint(presented)} in ${file}`);
+      if (file && options.dryRun)
+        options.log?.(`${host.name}: would record host key ${fingerprint(presented)} in ${file}`);
       else if (file) {
         await mkdir(dirname(file), { recursive: true });
         const existing = await readFile(file, 'utf8').catch(() => '');
@@ -598,9 +614,14 @@ function connectError(
   verdict: HostKeyVerdict | undefined,
   key: Buffer | undefined,
   options: ConnectOptions,
+  certificate?: CertificateVerdict,
 ): Error {
   const where = `${host.name} (${host.user}@${host.address}:${host.port})`;
   const print = key ? fingerprint(key) : 'unknown';
+  if (verdict?.kind === 'certificate' && certificate && !certificate.ok)
+    return new RemoteError(`${where}: host key ${print} is not certified: ${certificate.reason}`, {
+      hint: `known_hosts line ${verdict.line} trusts a CA for this host: sign the board's key with it (ssh-keygen -s CA -h -n ${host.address} …) and set HostCertificate in its sshd_config`,
+    });
   // Under --accept-new an unknown key was accepted: whatever failed next is not the host key.
   if (verdict?.kind === 'unknown' && !options.acceptNew)
     return new RemoteError(`${where}: host key ${print} is not in ${options.knownHosts.join(' or ')}`, {
@@ -637,4 +658,46 @@ function connectError(
   return new RemoteError(`${where}: cannot connect: ${message}`, {
     hint: 'is the board up and sshd listening? check the address and port in the inventory',
   });
+}
+
+/**
+ * The host's certificates, fetched beside the session with ssh-keyscan -c (ssh2 negotiates plain
+ * keys only), checked against the CAs known_hosts trusts for it and bound to `presented`, the
+ * key of this very session, so a certificate replayed from another host proves nothing.
+ */
+async function certifiedHostKey(
+  host: InventoryHost,
+  presented: Buffer,
+  trusted: Extract<HostKeyVerdict, { kind: 'certificate' }>,
+  throughJump: boolean,
+): Promise<CertificateVerdict> {
+  if (throughJump)
+    return { ok: false, reason: "certificates are not fetched through a ProxyJump; pin the board's own key for it" };
+  const scan = await execa('ssh-keyscan', ['-c', '-T', '10', '-p', String(host.port), '--', host.address], {
+    reject: false,
+    timeout: 20_000,
+  }).catch((error: unknown) => ({ stdout: '', stderr: (error as Error).message }));
+  const blobs = scan.stdout
+    .split('\n')
+    // `-c` prints "TYPE BASE64" with no host field before it (OpenSSH 9.2); either is read.
+    .map((line) => line.trim().split(/\s+/))
+    .map((fields) => fields[fields.findIndex((f) => f.endsWith('-cert-v01@openssh.com')) + 1])
+    .filter((base64): base64 is string => Boolean(base64))
+    .map((base64) => Buffer.from(base64, 'base64'));
+  if (blobs.length === 0)
+    return {
+      ok: false,
+      reason: `the host shows no certificate (ssh-keyscan -c found none${scan.stderr.trim() ? `: ${scan.stderr.trim().split('\n').at(-1) ?? ''}` : ''})`,
+    };
+  let last: CertificateVerdict = { ok: false, reason: 'no certificate' };
+  for (const blob of blobs) {
+    last = checkHostCertificate(blob, {
+      principal: host.address,
+      presented,
+      authorities: trusted.authorities,
+      revoked: trusted.revoked,
+    });
+    if (last.ok) return last;
+  }
+  return last;
 }

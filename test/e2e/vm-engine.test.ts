@@ -22,6 +22,9 @@ import { defaultCacheDirectory } from '../../src/boards/rootfs.js';
 import { loadInventory } from '../../src/remote/inventory.js';
 import { SshRunner } from '../../src/remote/ssh-runner.js';
 import { watchdogScript } from '../../src/install/board-scripts.js';
+import { installHost } from '../../src/install/install-host.js';
+import { loadTargets } from '../../src/platform/targets.js';
+import { readDist } from '../../src/artifacts/read-dist.js';
 import { crossdock } from '../helpers/cli.js';
 
 const source = process.env.CROSSDOCK_E2E_DIST;
@@ -98,26 +101,27 @@ async function install(from: string, inventory = inventoryFile) {
 }
 
 /**
- * The aarch64 bundle of the real build as another version whose dockerd answers --version as
- * the real one does but exits at once as a daemon: what a bad build looks like on a board.
+ * The aarch64 bundle of the real build as another version; `broken`: its dockerd answers
+ * --version as the real one does but exits at once as a daemon, what a bad build looks like.
  */
-async function brokenDist(): Promise<string> {
-  const version = `${manifest.version}-broken.1`;
-  const directory = join(work, 'broken', version);
-  const unpack = join(work, 'broken-unpack');
+async function variantDist(version: string, options: { broken?: boolean } = {}): Promise<string> {
+  const directory = join(work, 'variants', version);
+  const unpack = join(work, 'variants', `${version}-unpack`);
   await mkdir(join(directory, 'systemd'), { recursive: true });
   await mkdir(unpack, { recursive: true });
   const original = manifest.artifacts.find((a) => a.kind === 'bundle' && a.target === 'aarch64');
   if (!original || !source) throw new Error('the dist has no aarch64 bundle');
-  await execa('tar', ['-xzf', join(source, original.file), '-C', unpack]);
-  await rename(join(unpack, 'docker/dockerd'), join(unpack, 'docker/dockerd.real'));
-  await writeFile(
-    join(unpack, 'docker/dockerd'),
-    '#!/bin/sh\ncase "$1" in --version|-v) exec "$(dirname "$0")/dockerd.real" "$@";; esac\necho "dockerd: broken on purpose" >&2\nexit 1\n',
-  );
-  await chmod(join(unpack, 'docker/dockerd'), 0o755);
   const file = bundleName(version, 'aarch64');
-  await execa('tar', ['-czf', join(directory, file), '-C', unpack, 'docker']);
+  if (options.broken) {
+    await execa('tar', ['-xzf', join(source, original.file), '-C', unpack]);
+    await rename(join(unpack, 'docker/dockerd'), join(unpack, 'docker/dockerd.real'));
+    await writeFile(
+      join(unpack, 'docker/dockerd'),
+      '#!/bin/sh\ncase "$1" in --version|-v) exec "$(dirname "$0")/dockerd.real" "$@";; esac\necho "dockerd: broken on purpose" >&2\nexit 1\n',
+    );
+    await chmod(join(unpack, 'docker/dockerd'), 0o755);
+    await execa('tar', ['-czf', join(directory, file), '-C', unpack, 'docker']);
+  } else await copyFile(join(source, original.file), join(directory, file));
   const units = manifest.artifacts.filter((a) => a.kind === 'unit');
   for (const unit of units) await copyFile(join(source, unit.file), join(directory, unit.file));
   const bundle = {
@@ -126,8 +130,8 @@ async function brokenDist(): Promise<string> {
     size: (await readFile(join(directory, file))).length,
     sha256: await sha256File(join(directory, file)),
   };
-  const broken: Manifest = { ...manifest, version, targets: ['aarch64'], artifacts: [bundle, ...units] };
-  await writeFile(join(directory, 'manifest.json'), `${JSON.stringify(broken, null, 2)}\n`);
+  const variant: Manifest = { ...manifest, version, targets: ['aarch64'], artifacts: [bundle, ...units] };
+  await writeFile(join(directory, 'manifest.json'), `${JSON.stringify(variant, null, 2)}\n`);
   await writeFile(
     join(directory, 'SHA256SUMS'),
     formatSha256Sums([bundle, ...units].map((a) => ({ name: a.file, sha256: a.sha256 }))),
@@ -346,7 +350,7 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
   });
 
   it('a build whose dockerd does not start fails its health check and the board is switched back', async () => {
-    const broken = await brokenDist();
+    const broken = await variantDist(`${manifest.version}-broken.1`, { broken: true });
     const { exitCode, host } = await install(broken);
     expect(exitCode).toBe(1);
     expect(host).toMatchObject({ status: 'rolled-back', health: 'failed', activeVersion: manifest.version });
@@ -426,4 +430,73 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
     expect(back.exitCode, back.stderr).toBe(0);
     expect((await onBoard('readlink /opt/crossdock/current')).out).toBe(current);
   });
+  it('a power cut at any step leaves the board on a committed version, and the next install completes (#17)', async () => {
+    const steps = (process.env.CROSSDOCK_E2E_POWER_CUTS ?? 'send,switch,health,commit').split(',').filter(Boolean);
+    const inventory = await loadInventory(inventoryFile);
+    const host = inventory.hosts.find((h) => h.name === 'vm-1');
+    if (!host) throw new Error('no vm-1');
+    const registry = await loadTargets();
+    const connect = () => SshRunner.connect(host, { knownHosts: [inventory.knownHosts ?? ''] });
+    const versions = [
+      await readDist(await variantDist(`${manifest.version}-power.1`)),
+      await readDist(await variantDist(`${manifest.version}-power.2`)),
+    ];
+    // From a committed version of its own, so each cut has one to fall back on.
+    const baseline = await connect();
+    await installHost(baseline, {
+      dist: versions[1] as (typeof versions)[number],
+      registry,
+      keep: 3,
+      dryRun: false,
+    }).finally(() => {
+      baseline.dispose();
+    });
+    const boardPid = async () =>
+      (JSON.parse(await readFile(join(state, 'vm-1', 'board.json'), 'utf8')) as { pid: number }).pid;
+    const table = [
+      '| power cut at | reported | board came back on | pending left | next install |',
+      '|---|---|---|---|---|',
+    ];
+    for (const [index, cutAt] of steps.entries()) {
+      const next = versions[index % 2] as (typeof versions)[number];
+      const pid = await boardPid();
+      const runner = await connect();
+      // The plug is pulled as the step starts: for `send`, with the bundle on its way.
+      const outcome = await installHost(runner, {
+        dist: next,
+        registry,
+        keep: 3,
+        dryRun: false,
+        onStep: (step) => {
+          if (step === cutAt) setTimeout(() => process.kill(pid, 'SIGKILL'), cutAt === 'send' ? 1500 : 0);
+        },
+      }).then(
+        (r) => r.status,
+        (error: unknown) => `error: ${(error as Error).message.slice(0, 40)}…`,
+      );
+      runner.dispose();
+      const on = await cli(['board', 'power-cut', 'vm-1']);
+      expect(on.exitCode, on.stderr).toBe(0);
+      const board = await onBoard(
+        "readlink /opt/crossdock/current; test -e /opt/crossdock/pending && echo pending || echo none; docker version --format '{{.Server.Version}}'",
+      );
+      const [link = '', pending = '', answer = ''] = board.out.split('\n');
+      // Whatever the step, the board boots onto a committed version, with the engine answering.
+      expect([pending, answer], `${cutAt}: ${board.out} ${board.err}`).toEqual(['none', engine]);
+      if (outcome === 'installed') expect(link, cutAt).toBe(`versions/${next.manifest.version}`);
+      const again = await connect();
+      try {
+        const done = await installHost(again, { dist: next, registry, keep: 3, dryRun: false });
+        expect([done.status, done.activeVersion, done.health], cutAt).toEqual([
+          link === `versions/${next.manifest.version}` ? 'unchanged' : 'installed',
+          next.manifest.version,
+          'ok',
+        ]);
+        table.push(`| ${cutAt} | ${outcome} | ${link.replace('versions/', '')} | no | ${done.status}, ok |`);
+      } finally {
+        again.dispose();
+      }
+    }
+    console.log(`power-cut faults:\n${table.join('\n')}`);
+  }, 3_600_000);
 });
