@@ -91,6 +91,12 @@ export class SshRunner implements Runner {
   ) {
     this.host = entry.name;
     this.dryRun = options.dryRun ?? false;
+    // After the handshake node-ssh listens for errors no more: a reset link (a board losing
+    // power) would otherwise be an uncaught exception. The commands under way fail on their own
+    // when their channels close without an exit status.
+    (ssh.connection as Client | null)?.on('error', (error: Error) => {
+      options.log?.(`${entry.name}: connection lost: ${error.message}`);
+    });
     this.redactor = new Redactor([options.sudoPassword ?? '', options.passphrase ?? '']);
   }
 
