@@ -46,6 +46,7 @@ export {
   versionSatisfies,
 } from './platform/toolchains.js';
 export { chooseRenderer, createTaskList, type RendererChoice } from './ui/renderer.js';
+export type { ProgressEvent, ProgressSink } from './ui/progress-events.js';
 export { findExecutable } from './exec/find-executable.js';
 export { hostTarget, hostDistribution, parseOsRelease, type Distribution } from './platform/host.js';
 export { doctor, type Check, type DoctorReport, type TargetReadiness } from './toolchain/doctor.js';

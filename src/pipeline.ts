@@ -17,6 +17,7 @@ import { loadInventory } from './remote/inventory.js';
 import { probeBoard } from './remote/probe.js';
 import { publishRelease, type ReleaseReport } from './release/publish.js';
 import type { Toolchain } from './platform/toolchains.js';
+import type { ProgressSink } from './ui/progress-events.js';
 import type { RendererContext } from './ui/renderer.js';
 
 export interface PipelineOptions {
@@ -31,6 +32,8 @@ export interface PipelineOptions {
   userAgent: string;
   acceptNew?: boolean;
   renderer?: RendererContext;
+  /** Progress as events (the CLI draws it instead, through `renderer`). */
+  onProgress?: ProgressSink;
   log: (line: string) => void;
 }
 
@@ -45,9 +48,22 @@ export interface PipelineReport {
 export async function pipeline(options: PipelineOptions): Promise<PipelineReport> {
   const { config } = options.loaded;
   const { inventoryFile } = options;
+  // Each stage's events arrive under the stage's name: one tree of progress for the whole run.
+  const progress = (stage: string): { onProgress?: ProgressSink } => {
+    const sink = options.onProgress;
+    return sink
+      ? {
+          onProgress: (event) => {
+            sink({ ...event, path: [stage, ...event.path] });
+          },
+        }
+      : {};
+  };
   const inventory = await loadInventory(inventoryFile, { runner: options.runner });
 
   // The targets to build are the ones the boards need.
+  const probeProgress = progress('probe').onProgress;
+  probeProgress?.({ path: [], kind: 'started', text: 'probe the fleet' });
   const probes = await group('crossdock: probe the fleet', () =>
     forEachHost(inventory, inventory.hosts, (runner) => probeBoard(runner, options.registry), {
       acceptNew: options.acceptNew ?? false,
@@ -55,6 +71,11 @@ export async function pipeline(options: PipelineOptions): Promise<PipelineReport
     }),
   );
   const unreachable = probes.flatMap((p) => (p.ok ? [] : [p.error]));
+  probeProgress?.({
+    path: [],
+    kind: unreachable.length > 0 ? 'failed' : 'completed',
+    text: `probed ${String(probes.length - unreachable.length)} of ${String(probes.length)} boards`,
+  });
   if (unreachable.length > 0)
     throw new FailureError(`${unreachable.length} board(s) could not be probed: ${unreachable.join('; ')}`, {
       hint: 'crossdock probe shows each board; fix or --limit them out, then run again',
@@ -74,6 +95,7 @@ export async function pipeline(options: PipelineOptions): Promise<PipelineReport
       runner: options.runner,
       version: options.version,
       ...(options.renderer ? { renderer: options.renderer } : {}),
+      ...progress('build'),
     }),
   );
 
@@ -94,6 +116,7 @@ export async function pipeline(options: PipelineOptions): Promise<PipelineReport
         runner: options.runner,
         cwd: options.loaded.baseDirectory,
         ...(options.renderer ? { renderer: options.renderer } : {}),
+        ...progress('release'),
         log: options.log,
       }),
     );
@@ -111,6 +134,7 @@ export async function pipeline(options: PipelineOptions): Promise<PipelineReport
       acceptNew: options.acceptNew ?? false,
       stateFile: join(inventoryFile, '..', '.crossdock-install-state.json'),
       ...(options.renderer ? { renderer: options.renderer } : {}),
+      ...progress('install'),
       log: options.log,
     }),
   );

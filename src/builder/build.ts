@@ -20,6 +20,7 @@ import type { Target, TargetRegistry } from '../platform/targets.js';
 import { packageVersion } from '../package-root.js';
 import { expandTemplate, type Toolchain } from '../platform/toolchains.js';
 import { createTaskList, type RendererContext, stageRenderer } from '../ui/renderer.js';
+import type { ProgressSink } from '../ui/progress-events.js';
 import { cacheKey, readCache, writeCache } from './cache.js';
 import { formatSha256Sums, parseSha256Sums, sha256, sha256File } from '../artifacts/checksums.js';
 import { compile, targetCFlags } from './compile.js';
@@ -63,6 +64,8 @@ export interface BuildOptions {
   /** --version; else the config's; else a pseudo-version. */
   version?: string | undefined;
   renderer?: RendererContext;
+  /** Progress as events (the CLI draws it instead, through `renderer`). */
+  onProgress?: ProgressSink;
   /** Extra GOPATH entries for GOPATH-mode recipes (Debian's Go libraries). */
   gopath?: readonly string[];
 }
@@ -207,7 +210,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       },
     });
     await createTaskList(jobs.map(task), {
-      ...stageRenderer(options.renderer),
+      ...stageRenderer(options.renderer, options.onProgress),
       concurrent: config.build.jobs ?? availableParallelism(),
       exitOnError: false,
     })

@@ -12,6 +12,7 @@ import { type FleetOptions, withHost } from '../remote/fleet.js';
 import type { Inventory, InventoryHost } from '../remote/inventory.js';
 import { readDist } from '../artifacts/read-dist.js';
 import { createTaskList, type RendererContext, stageRenderer } from '../ui/renderer.js';
+import type { ProgressSink } from '../ui/progress-events.js';
 import { type HostResult, installHost, newHostResult } from './install-host.js';
 
 export interface InstallOptions extends FleetOptions {
@@ -30,6 +31,8 @@ export interface InstallOptions extends FleetOptions {
   /** Seconds dockerd and containerd have to answer after the restart. */
   healthTimeoutSeconds?: number;
   renderer?: RendererContext;
+  /** Progress as events (the CLI draws it instead, through `renderer`). */
+  onProgress?: ProgressSink;
   /** Apply the safe preflight fixes (install --fix). */
   fix?: boolean;
   /** Public URLs of the dist's files (install --release). */
@@ -154,7 +157,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
             ),
         },
       ],
-      { ...stageRenderer(options.renderer), exitOnError: false },
+      { ...stageRenderer(options.renderer, options.onProgress), exitOnError: false },
     ).run();
     for (const host of wave) {
       const result = results.get(host.name);

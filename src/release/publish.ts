@@ -14,6 +14,7 @@ import { SUMS_FILE } from '../artifacts/manifest.js';
 import { FailureError, MissingPrerequisiteError, UserError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import { createTaskList, type RendererContext, stageRenderer } from '../ui/renderer.js';
+import type { ProgressSink } from '../ui/progress-events.js';
 import { readDist } from '../artifacts/read-dist.js';
 import { createGitHubClients, describeRequestError, hasErrorCode, parseRepository } from './github-client.js';
 import { gitChanges, releaseNotes } from './notes.js';
@@ -63,6 +64,8 @@ export interface PublishOptions {
   /** For --generate-notes: the git checkout the release is cut from. */
   cwd?: string;
   renderer?: RendererContext;
+  /** Progress as events (the CLI draws it instead, through `renderer`). */
+  onProgress?: ProgressSink;
   log?: (line: string) => void;
   retries?: number;
   backoffBaseMs?: number;
@@ -190,7 +193,7 @@ export async function publishRelease(options: PublishOptions): Promise<ReleaseRe
         task: async (_, task) => void (task.title = await publish(session)),
       },
     ],
-    { ...stageRenderer(options.renderer) },
+    { ...stageRenderer(options.renderer, options.onProgress) },
   );
   try {
     await tasks.run();

@@ -1,9 +1,10 @@
 /**
  * Renderer policy, in one place: a person at a terminal gets listr2's live renderer; CI, pipes
  * and --verbose get the line-per-event simple renderer; --json and tests get silence (the JSON
- * report is the output).
+ * report is the output); a library caller gets silence, or events if it asks for them.
  */
 import { Listr, ListrLogger, type ListrTask, ProcessOutput } from 'listr2';
+import { eventRendererClass, type ProgressSink } from './progress-events.js';
 
 export type RendererChoice = 'default' | 'simple' | 'silent';
 
@@ -13,6 +14,8 @@ export interface RendererContext {
   quiet?: boolean | undefined;
   isTTY?: boolean | undefined;
   env?: Record<string, string | undefined>;
+  /** A library caller's progress callback: events instead of drawing (see progress-events.ts). */
+  onProgress?: ProgressSink | undefined;
 }
 
 export function chooseRenderer(context: RendererContext = {}): RendererChoice {
@@ -29,7 +32,8 @@ export function chooseRenderer(context: RendererContext = {}): RendererChoice {
  * What a stage renders with. The CLI passes a renderer context; a library caller that passes none
  * gets silence (the stage's report is its result), never terminal output it did not ask for.
  */
-export function stageRenderer(renderer: RendererContext | undefined): RendererContext {
+export function stageRenderer(renderer: RendererContext | undefined, onProgress?: ProgressSink): RendererContext {
+  if (onProgress) return { onProgress };
   return renderer ?? { quiet: true };
 }
 
@@ -41,6 +45,15 @@ export function createTaskList<Context extends object>(
     context?: Context;
   } = {},
 ): Listr<Context> {
+  if (options.onProgress)
+    return new Listr<Context>(tasks, {
+      concurrent: options.concurrent ?? false,
+      exitOnError: options.exitOnError ?? true,
+      ...(options.context ? { ctx: options.context } : {}),
+      renderer: eventRendererClass(options.onProgress) as never,
+      fallbackRendererCondition: () => false,
+      collectErrors: 'minimal',
+    });
   const renderer = chooseRenderer(options);
   // Progress goes to stderr, both streams of it: listr2 writes to stdout by default, which put
   // spinner lines into `crossdock toolchain verify > file`. stdout carries only results.

@@ -454,8 +454,8 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
     const boardPid = async () =>
       (JSON.parse(await readFile(join(state, 'vm-1', 'board.json'), 'utf8')) as { pid: number }).pid;
     const table = [
-      '| power cut at | reported | board came back on | pending left | next install |',
-      '|---|---|---|---|---|',
+      '| power cut at | reported | boot check undid a switch | board came back on | pending left | next install |',
+      '|---|---|---|---|---|---|',
     ];
     for (const [index, cutAt] of steps.entries()) {
       const next = versions[index % 2] as (typeof versions)[number];
@@ -478,9 +478,11 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
       const on = await cli(['board', 'power-cut', 'vm-1']);
       expect(on.exitCode, on.stderr).toBe(0);
       const board = await onBoard(
-        "readlink /opt/crossdock/current; test -e /opt/crossdock/pending && echo pending || echo none; docker version --format '{{.Server.Version}}'",
+        "readlink /opt/crossdock/current; test -e /opt/crossdock/pending && echo pending || echo none; docker version --format '{{.Server.Version}}'; systemctl show -p ConditionResult --value crossdock-boot-check.service",
       );
-      const [link = '', pending = '', answer = ''] = board.out.split('\n');
+      const [link = '', pending = '', answer = '', bootCheck = ''] = board.out.split('\n');
+      // Past the switch, the timer died with the power: only the boot check can have switched back.
+      if (['health', 'commit'].includes(cutAt)) expect(bootCheck, cutAt).toBe('yes');
       // Whatever the step, the board boots onto a committed version, with the engine answering.
       expect([pending, answer], `${cutAt}: ${board.out} ${board.err}`).toEqual(['none', engine]);
       if (outcome === 'installed') expect(link, cutAt).toBe(`versions/${next.manifest.version}`);
@@ -492,7 +494,9 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
           next.manifest.version,
           'ok',
         ]);
-        table.push(`| ${cutAt} | ${outcome} | ${link.replace('versions/', '')} | no | ${done.status}, ok |`);
+        table.push(
+          `| ${cutAt} | ${outcome} | ${bootCheck === 'yes' ? 'yes' : 'no'} | ${link.replace('versions/', '')} | no | ${done.status}, ok |`,
+        );
       } finally {
         again.dispose();
       }

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseSha256Sums } from '../../src/artifacts/checksums.js';
+import { LocalRunner } from '../../src/exec/local-runner.js';
+import { publishRelease } from '../../src/release/publish.js';
+import type { ProgressEvent } from '../../src/ui/progress-events.js';
 import { crossdock } from '../helpers/cli.js';
 import { makeDist } from '../helpers/dist.js';
 import { FakeGitHub, type FakeGitHubOptions } from '../helpers/fake-github/server.js';
@@ -104,6 +107,29 @@ describe('crossdock release', () => {
     expect(writes[0]).toBe('repos/create-release');
     expect(writes.at(-1)).toBe('repos/update-release');
     expect(writes.filter((w) => w === 'repos/upload-release-asset')).toHaveLength(5);
+  });
+
+  it('as a library call it draws nothing and reports each asset as a progress event', async () => {
+    const dist = await makeDist(await tempTree(), { version: '1.2.4', targets: ['armv7'] });
+    const events: ProgressEvent[] = [];
+    const report = await publishRelease({
+      dists: [dist],
+      repository: REPO,
+      apiUrl: server.apiUrl,
+      token: TOKEN,
+      userAgent: 'crossdock-test',
+      runner: new LocalRunner(),
+      onProgress: (event) => events.push(event),
+    });
+    expect(report.published).toBe(true);
+    const uploaded = events.filter((e) => e.kind === 'completed' && e.path[0] === 'Upload' && e.path.length === 2);
+    expect(uploaded.map((e) => e.text.split(' ')[0]).sort()).toEqual(report.assets.map((a) => a.name).sort());
+    // The top-level steps in order, each started before it completed.
+    const top = events
+      .filter((e) => e.path.length === 1 && e.kind !== 'output')
+      .map((e) => `${e.kind}:${e.path[0] ?? ''}`);
+    expect(top.slice(0, 2)).toEqual(['started:Read the dist directories', 'completed:Read the dist directories']);
+    expect(top.at(-1)).toMatch(/^completed:/);
   });
 
   it('re-run with every asset present makes no write request and uploads nothing', async () => {

@@ -72,3 +72,58 @@ describe('where progress goes', () => {
     }
   });
 });
+
+describe('progress events for library callers', () => {
+  it('reports start, output, end, skip and failure with the titles above each task, and draws nothing', async () => {
+    const events: string[] = [];
+    const written = vi.spyOn(process.stderr, 'write');
+    const out = vi.spyOn(process.stdout, 'write');
+    const list = createTaskList(
+      [
+        {
+          title: 'stage',
+          task: (_, task) =>
+            task.newListr(
+              [
+                {
+                  title: 'one',
+                  task: (_ctx, sub) => {
+                    sub.output = '50%';
+                    sub.title = 'one: done';
+                  },
+                },
+                { title: 'two', skip: () => 'not needed', task: () => undefined },
+                {
+                  title: 'three',
+                  task: () => {
+                    throw new Error('broke');
+                  },
+                },
+              ],
+              { exitOnError: false },
+            ),
+        },
+      ],
+      {
+        ...stageRenderer(undefined, (e) => events.push(`${e.kind} ${e.path.join(' > ')}: ${e.text}`)),
+        exitOnError: false,
+      },
+    );
+    await list.run().catch(() => undefined);
+    expect(written).not.toHaveBeenCalled();
+    expect(out).not.toHaveBeenCalled();
+    written.mockRestore();
+    out.mockRestore();
+    expect(events).toEqual([
+      'started stage: stage',
+      'started stage > one: one',
+      'output stage > one: 50%',
+      'completed stage > one: one: done',
+      'started stage > two: two',
+      'skipped stage > two: not needed',
+      'started stage > three: three',
+      'failed stage > three: broke',
+      'completed stage: stage',
+    ]);
+  });
+});
