@@ -100,6 +100,52 @@ describe('action.yml and the workflows', () => {
     }
     expect(uses).toBeGreaterThanOrEqual(7);
   });
+
+  it('installs and builds once per checkout of the action: a second use skips npm ci and tsc; a source change does not', async () => {
+    const action = parse(await readFile(join(ROOT, 'action.yml'), 'utf8')) as ActionFile;
+    const script = (id: string) => action.runs.steps.find((s) => s.id === id)?.run ?? '';
+    expect(action.runs.steps.some((s) => s.uses?.startsWith('actions/cache@'))).toBe(true);
+    // The action's checkout, with an npm that only notes what it is asked to do.
+    const copy = mkdtempSync(join(tmpdir(), 'crossdock-action-path-'));
+    try {
+      await execa('cp', [
+        '-r',
+        join(ROOT, 'src'),
+        join(ROOT, 'package-lock.json'),
+        join(ROOT, 'tsconfig.json'),
+        join(ROOT, 'tsconfig.build.json'),
+        copy,
+      ]);
+      const bin = join(copy, 'fake-bin');
+      await execa('mkdir', ['-p', bin]);
+      await writeFile(
+        join(bin, 'npm'),
+        `#!/bin/sh\necho "npm $*" >>"${copy}/npm.log"\ncase "$1" in ci) mkdir -p node_modules ;; run) mkdir -p dist && : > dist/action.js ;; esac\n`,
+        { mode: 0o755 },
+      );
+      const use = async () => {
+        const outputs = join(copy, 'outputs');
+        await writeFile(outputs, '');
+        const env = { PATH: `${bin}:${process.env.PATH ?? ''}`, GITHUB_OUTPUT: outputs };
+        await execa('bash', ['-e', '-c', script('key')], { cwd: copy, env });
+        const key = /^key=(\w+)$/m.exec(await readFile(outputs, 'utf8'))?.[1] ?? '';
+        expect(key).toMatch(/^[0-9a-f]{64}$/);
+        await execa('bash', ['-e', '-c', script('install')], { cwd: copy, env: { ...env, KEY: key } });
+        return key;
+      };
+      const npmCalls = async () =>
+        (await readFile(join(copy, 'npm.log'), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+      const first = await use();
+      expect(await npmCalls()).toEqual(['npm ci --no-audit --no-fund', 'npm run build']);
+      expect(await use()).toBe(first);
+      expect(await npmCalls()).toHaveLength(2);
+      await writeFile(join(copy, 'src/cli.ts'), '// changed\n', { flag: 'a' });
+      expect(await use()).not.toBe(first);
+      expect(await npmCalls()).toHaveLength(4);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('the example workflow a user copies', () => {
