@@ -29,6 +29,8 @@ export interface PipelineOptions {
   runner: Runner;
   version?: string | undefined;
   token?: string | undefined;
+  /** The GitHub API (release.apiUrl, else $GITHUB_API_URL, as resolveContext found it). */
+  apiUrl?: string | undefined;
   userAgent: string;
   acceptNew?: boolean;
   renderer?: RendererContext;
@@ -108,7 +110,7 @@ export async function pipeline(options: PipelineOptions): Promise<PipelineReport
         dists: [built.directory],
         repository: config.release.repository,
         tagPrefix: config.release.tagPrefix,
-        apiUrl: config.release.apiUrl,
+        apiUrl: options.apiUrl ?? config.release.apiUrl,
         token: options.token,
         userAgent: options.userAgent,
         replace: config.release.replaceAssets,

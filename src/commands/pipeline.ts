@@ -45,6 +45,7 @@ export async function pipelineCommand(options: {
     runner: context.runner(),
     version: options.version,
     token: context.githubToken,
+    apiUrl: context.githubApiUrl,
     userAgent: `crossdock/${packageVersion()}`,
     acceptNew: options.acceptNew === true || context.install.acceptNew,
     renderer: { json: options.json, verbose: options.verbose },

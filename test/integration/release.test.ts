@@ -224,6 +224,31 @@ describe('crossdock release', () => {
     for (const entry of sums) expect(sha(assetData('v1.0.0', entry.name))).toBe(entry.sha256);
   });
 
+  it("crossdock.yaml's release keys: repository, apiUrl, tagPrefix and replaceAssets, with no flag given", async () => {
+    const parent = await tempTree();
+    const first = await makeDist(join(parent, 'a'), { version: '4.0.0', targets: ['armv6'] });
+    const rebuilt = await makeDist(join(parent, 'b'), { version: '4.0.0', targets: ['armv6'] });
+    await writeFile(
+      join(parent, 'crossdock.yaml'),
+      `release:\n  repository: ${REPO}\n  apiUrl: ${server.apiUrl}\n  tagPrefix: ''\n  replaceAssets: true\n`,
+    );
+    const run = async (dist: string) => {
+      const result = await crossdock(['release', dist, '--json'], {
+        cwd: parent,
+        env: { GITHUB_TOKEN: TOKEN, GH_TOKEN: '' },
+      });
+      outputs.push(`${result.stdout}\n${result.stderr}`);
+      return result;
+    };
+    expect((await run(first)).exitCode).toBe(0);
+    expect(server.release('4.0.0')).toMatchObject({ draft: false });
+    const replaced = await run(rebuilt);
+    expect(replaced.exitCode, replaced.stderr).toBe(0);
+    const report = JSON.parse(replaced.stdout) as { tag: string; assets: Array<{ name: string; action: string }> };
+    expect(report.tag).toBe('4.0.0');
+    expect(report.assets.find((a) => a.name === 'docker-4.0.0-armv6.tgz')?.action).toBe('replaced');
+  });
+
   it('merges the dists of a build matrix into one release with one SHA256SUMS', async () => {
     const parent = await tempTree();
     const armv6 = await makeDist(join(parent, 'job-armv6'), { version: '3.1.0', targets: ['armv6'] });
