@@ -4,11 +4,13 @@
  * bytes, whatever the host, its umask, its tar version or its clock. Streams file contents, so
  * a 100 MB dockerd is never held in memory whole.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { constants, createGzip } from 'node:zlib';
+import { constants, createGunzip, createGzip } from 'node:zlib';
 
 export type TarEntry =
   | { path: string; type: 'directory'; mode?: number }
@@ -82,4 +84,108 @@ export async function writeTarGz(output: string, entries: readonly TarEntry[], m
     createGzip({ level: constants.Z_BEST_COMPRESSION }),
     createWriteStream(output),
   );
+}
+
+/**
+ * Copies the named regular files out of a gzip'd tar into `directory`, streaming (a bundle is
+ * some 170 MB unpacked; it never sits in memory). `wanted` maps a path in the archive to the
+ * file name to write. Ustar names with their prefix, and pax/GNU long-name records, are read;
+ * resolves with the files it wrote and every regular file the archive holds.
+ */
+export async function extractFromTarGz(
+  archive: string,
+  wanted: ReadonlyMap<string, string>,
+  directory: string,
+): Promise<{ written: string[]; files: string[] }> {
+  const written: string[] = [];
+  const files: string[] = [];
+  let buffer = Buffer.alloc(0);
+  let remaining = 0;
+  let padding = 0;
+  let out: WriteStream | null = null;
+  let longName: string | null = null;
+  let collecting: Buffer[] | null = null;
+  let collectingType = '';
+  const field = (header: Buffer, start: number, length: number) =>
+    header
+      .subarray(start, start + length)
+      .toString('utf8')
+      .replace(/\0.*$/s, '');
+  for await (const chunk of createReadStream(archive).pipe(createGunzip())) {
+    buffer = Buffer.concat([buffer, chunk as Buffer]);
+    for (;;) {
+      if (remaining > 0) {
+        const take = Math.min(remaining, buffer.length);
+        if (take === 0) break;
+        const piece = buffer.subarray(0, take);
+        if (out && !out.write(piece)) await once(out, 'drain');
+        collecting?.push(Buffer.from(piece));
+        buffer = buffer.subarray(take);
+        remaining -= take;
+        if (remaining > 0) break;
+        if (out) {
+          await closeStream(out);
+          out = null;
+        }
+        if (collecting) {
+          const record = Buffer.concat(collecting).toString('utf8');
+          // GNU 'L' holds the name itself; pax 'x' may hold "len path=NAME\n" among other keys.
+          longName =
+            collectingType === 'L'
+              ? record.replace(/\0.*$/s, '')
+              : (/(?:^|\n)\d+ path=([^\n]*)\n/.exec(record)?.[1] ?? null);
+          collecting = null;
+        }
+        continue;
+      }
+      if (padding > 0) {
+        const skip = Math.min(padding, buffer.length);
+        buffer = buffer.subarray(skip);
+        padding -= skip;
+        if (padding > 0) break;
+      }
+      if (buffer.length < BLOCK) break;
+      const header = buffer.subarray(0, BLOCK);
+      buffer = buffer.subarray(BLOCK);
+      if (header.every((byte) => byte === 0)) continue;
+      const size = parseInt(field(header, 124, 12).trim() || '0', 8);
+      const type = field(header, 156, 1) || '0';
+      const prefix = field(header, 345, 155);
+      const name = longName ?? (prefix ? `${prefix}/${field(header, 0, 100)}` : field(header, 0, 100));
+      if (type === 'L' || type === 'x') {
+        collecting = [];
+        collectingType = type;
+      } else if (type === 'g') collecting = null;
+      else {
+        longName = null;
+        const regular = type === '0' || type === '7';
+        if (regular) files.push(name.replace(/^\.\//, ''));
+        const target = regular && wanted.get(name.replace(/^\.\//, ''));
+        if (target) {
+          const path = join(directory, target);
+          out = createWriteStream(path, { mode: 0o755 });
+          written.push(path);
+        }
+      }
+      remaining = size;
+      padding = (BLOCK - (size % BLOCK)) % BLOCK;
+      if (size === 0) {
+        collecting = null;
+        if (out) {
+          await closeStream(out);
+          out = null;
+        }
+      }
+    }
+  }
+  return { written, files };
+}
+
+function closeStream(stream: WriteStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.once('error', reject);
+    stream.end(() => {
+      resolve();
+    });
+  });
 }

@@ -16,6 +16,8 @@ export interface RemoteState {
   versions: string[];
   /** Files in incoming/ (left by an interrupted run, or downloaded). */
   incoming: string[];
+  /** sha256s in the object store (objects/): binaries an upgrade need not send again. */
+  objects: string[];
   systemd: boolean;
   /** sha256 of the board's daemon.json, null when there is none. */
   daemonConfig: string | null;
@@ -30,6 +32,7 @@ export async function readBoardState(runner: SshRunner): Promise<RemoteState> {
     '[ -L previous ] && printf "previous=%s\\n" "$(readlink previous)"',
     '[ -f pending ] && { { read -r a; read -r b; } < pending; printf "pending=%s\\n" "$b"; }',
     'printf "incoming="; for f in incoming/*; do [ -f "$f" ] && printf "%s " "${f#incoming/}"; done; echo',
+    'printf "objects="; for f in objects/*; do [ -f "$f" ] && printf "%s " "${f#objects/}"; done; echo',
     'printf "versions="; for f in versions/*; do [ -d "$f" ] || continue; case $f in *.partial) ;; *) printf "%s " "${f#versions/}";; esac; done; echo',
   ].join('\n');
   // The layout part runs in a subshell: on a fresh board it stops early, the systemd check must not.
@@ -51,6 +54,9 @@ export async function readBoardState(runner: SshRunner): Promise<RemoteState> {
     pending: value('pending') || null,
     versions: value('versions').split(' ').filter(Boolean),
     incoming: value('incoming').split(' ').filter(Boolean),
+    objects: value('objects')
+      .split(' ')
+      .filter((name) => /^[0-9a-f]{64}$/.test(name)),
     systemd: value('systemd') === '1',
     daemonConfig: /^[0-9a-f]{64}/.exec(value('daemon'))?.[0] ?? null,
   };

@@ -193,6 +193,67 @@ export function receiveScript(o: {
   ].join('\n');
 }
 
+/**
+ * Puts a version's verified binaries into the object store, by hash (hard links: no copy), so
+ * the next upgrade sends only what changed. Each is hashed here and linked only if it is what
+ * the manifest says: a store entry is always the file its name claims. Pure.
+ */
+export function storeObjectsScript(
+  versionDirectory: string,
+  binaries: readonly { name: string; sha256: string }[],
+): string {
+  const o = shellQuote(layout.objects);
+  return [
+    `d=${shellQuote(versionDirectory)}; mkdir -p ${o} || exit 1`,
+    ...binaries.map(
+      ({ name, sha256 }) =>
+        `[ -e ${o}/${sha256} ] || { [ "$(sha256sum < "$d"/${shellQuote(name)} | cut -c1-64)" = ${sha256} ] && ln -f "$d"/${shellQuote(name)} ${o}/${sha256}; }`,
+    ),
+    ':',
+  ].join('\n');
+}
+
+/**
+ * The other way in: only the binaries the store lacks arrive (a gzip'd tar of files named by
+ * their sha256, on standard input); the version is then made of hard links to the store. Every
+ * binary of the version, sent now or kept from before, is hashed on the board and must be the
+ * manifest's before the directory takes its name; a mismatch leaves only .partial names. Prints
+ * `assembled OK|bad NAME SHA`, then the version's files. Pure.
+ */
+export function assembleScript(o: {
+  versionDirectory: string;
+  binaries: readonly { name: string; sha256: string; size: number }[];
+  /** Some binaries come on standard input. */
+  streamed: boolean;
+}): string {
+  const store = shellQuote(layout.objects);
+  const check = ({ name, sha256, size }: { name: string; sha256: string; size: number }) =>
+    [
+      `f=${store}/${sha256}; [ -e "$n/${sha256}" ] && f="$n/${sha256}"`,
+      `if [ "$(wc -c < "$f" | tr -d ' ')" != ${String(size)} ] || [ "$(sha256sum < "$f" | cut -c1-64)" != ${sha256} ]; then echo "assembled bad ${name} $(sha256sum < "$f" 2>/dev/null | cut -c1-64)"; [ "$f" = ${store}/${sha256} ] && rm -f "$f"; rm -rf "$n" "$d.partial"; exit 3; fi`,
+      `[ "$f" = ${store}/${sha256} ] || mv -f "$f" ${store}/${sha256}`,
+      `ln -f ${store}/${sha256} "$d.partial"/${shellQuote(name)} && chmod 0755 "$d.partial"/${shellQuote(name)} || exit 1`,
+    ].join('\n');
+  return [
+    `d=${shellQuote(o.versionDirectory)}; n=${store}/.incoming`,
+    `mkdir -p ${store} "\${d%/*}" || exit 1`,
+    'rm -rf "$n" "$d.partial" && mkdir "$n" "$d.partial" || exit 1',
+    ...(o.streamed
+      ? ['tar -xzf - -C "$n" --no-same-owner || { echo "assembled tar $?"; rm -rf "$n" "$d.partial"; exit 3; }']
+      : []),
+    ...o.binaries.map(check),
+    'rm -rf "$n"',
+    'rm -rf "$d" && mv "$d.partial" "$d" || exit 1',
+    'echo assembled OK',
+    'ls -1 "$d" | sed "s/^/file /"',
+  ].join('\n');
+}
+
+/** Store entries no version links any more (a link count of one): removed with the versions pruned. Pure. */
+export function collectObjectsScript(): string {
+  return `{ [ -d ${shellQuote(layout.objects)} ] && find ${shellQuote(layout.objects)} -maxdepth 1 -type f -links 1 -delete; :; }`;
+}
+
 /** The daemon.json a version runs with, beside it: `versions/<v>.daemon.json`; empty = none. */
 export function daemonRecord(version: string): string {
   return `${layout.versions}/${version}.daemon.json`;

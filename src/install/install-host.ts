@@ -37,7 +37,9 @@ import {
   probeImageFile,
   receiveScript,
   bootCheckSetupScript,
+  collectObjectsScript,
   RECONFIGURE_PENDING,
+  storeObjectsScript,
   SYNC_ROOT,
   RESTART_DAEMONS,
   restoreDaemonConfigBefore,
@@ -49,6 +51,7 @@ import {
   whilePending,
 } from './board-scripts.js';
 import { containerHealth } from './container-health.js';
+import { BundleHasOtherFiles, sendObjects } from './send-objects.js';
 import { type DaemonConfig, daemonJson } from '../engine/daemon-config.js';
 import {
   chooseBundle,
@@ -56,6 +59,7 @@ import {
   type HostStepName,
   planHost,
   preflightFindings,
+  type SendPlan,
   versionsToPrune,
 } from './plan.js';
 
@@ -170,6 +174,7 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
     const plan = planHost(facts, manifest, {
       daemonConfigSha256: desired === null ? null : sha256(desired),
       signed: Boolean(options.allowedSigners),
+      boardDownloads: Boolean(options.downloadUrls?.size),
     });
     if (plan.kind === 'refused') {
       result.status = 'refused';
@@ -207,6 +212,7 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
       probe: facts.probe,
       bundle: plan.bundle,
       image: plan.image,
+      send: plan.send,
       binaries: plan.bundle.binaries ?? [],
       desired,
       unpacked: [],
@@ -235,6 +241,7 @@ interface InstallRun {
   probe: ProbeReport;
   bundle: ManifestArtifact;
   image: ManifestArtifact | null;
+  send: SendPlan;
   binaries: readonly ManifestBinary[];
   desired: string | null;
   /** Files of the bundle as unpacked on the board. */
@@ -296,7 +303,7 @@ async function applyStep(name: HostStepName, run: InstallRun): Promise<'next' | 
       await verifySignature(runner, options.dist.directory, run.bundle, options.allowedSigners ?? '', manifest);
       return 'next';
     case 'send':
-      await sendBundle(run);
+      await sendBinaries(run);
       await sendImage(run);
       return 'next';
     case 'configure':
@@ -362,6 +369,39 @@ async function preflight(run: InstallRun): Promise<'next' | 'stop'> {
   result.error = `${runner.host}: ${blocking.map((f) => f.message).join('; ')}`;
   result.hint = blocking.map((f) => f.fix).join('; ');
   return 'stop';
+}
+
+/**
+ * Only the binaries the board's store lacks, where it holds some already; else the whole bundle,
+ * whose verified binaries then go into the store for the next upgrade.
+ */
+async function sendBinaries(run: InstallRun): Promise<void> {
+  const { runner, options, result, bundle } = run;
+  if (run.send.kind === 'objects') {
+    try {
+      const sent = await sendObjects(runner, {
+        bundle,
+        distDirectory: options.dist.directory,
+        version: options.dist.manifest.version,
+        plan: run.send,
+        onBytes: options.onBytes,
+      });
+      result.bytesSent += sent.bytesSent;
+      run.unpacked = sent.unpacked;
+      return;
+    } catch (error) {
+      // A bundle with files beyond its binaries goes whole, as before.
+      if (!(error instanceof BundleHasOtherFiles)) throw error;
+    }
+  }
+  await sendBundle(run);
+  const hashed = run.binaries.filter((b) => /^[0-9a-f]{64}$/.test(b.sha256));
+  if (hashed.length > 0)
+    await runner.run(
+      'sh',
+      ['-c', storeObjectsScript(`${layout.versions}/${options.dist.manifest.version}`, hashed)],
+      ROOT,
+    );
 }
 
 /** The bundle: from the board's incoming/ or the release when it has it, else streamed; hashed and unpacked on the board. */
@@ -468,7 +508,7 @@ async function commit(run: InstallRun): Promise<void> {
       '-c',
       whilePending(
         run.token,
-        `rm -rf pending ${doomed.map(shellQuote).join(' ')}; ${disarmScript(run.token)}; ${SYNC_ROOT}`,
+        `rm -rf pending ${doomed.map(shellQuote).join(' ')}; ${collectObjectsScript()}; ${disarmScript(run.token)}; ${SYNC_ROOT}`,
       ),
     ],
     ROOT,

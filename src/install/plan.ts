@@ -2,7 +2,7 @@
  * Install planning, pure: which bundle a board gets (or why none), the layout on the board, and
  * which versions to keep. The install stage carries these decisions out over SSH.
  */
-import type { Manifest, ManifestArtifact } from '../artifacts/manifest.js';
+import type { Manifest, ManifestArtifact, ManifestBinary } from '../artifacts/manifest.js';
 import type { ProbeReport } from '../remote/probe.js';
 
 export const INSTALL_ROOT = '/opt/crossdock';
@@ -13,6 +13,8 @@ export interface BoardLayout {
   current: string;
   previous: string;
   incoming: string;
+  /** Binaries by sha256, hard-linked into each version that has them: what an upgrade need not send. */
+  objects: string;
   bin: string;
   units: string;
   /** dockerd's configuration file, written only when the inventory sets `daemon`. */
@@ -26,6 +28,7 @@ export function boardLayout(root = INSTALL_ROOT): BoardLayout {
     current: `${root}/current`,
     previous: `${root}/previous`,
     incoming: `${root}/incoming`,
+    objects: `${root}/objects`,
     bin: '/usr/local/bin',
     units: '/etc/systemd/system',
     daemonConfig: '/etc/docker/daemon.json',
@@ -184,7 +187,15 @@ export type HostStepName =
 export interface HostFacts {
   probe: ProbeReport;
   /** The install layout's state (after a pending switch an earlier run left was reverted). */
-  state: { current: string | null; systemd: boolean; daemonConfig: string | null };
+  state: {
+    current: string | null;
+    systemd: boolean;
+    daemonConfig: string | null;
+    /** sha256s in the board's object store. */
+    objects?: readonly string[];
+    /** Bundles already in incoming/ (an interrupted run's, or downloaded). */
+    incoming?: readonly string[];
+  };
   /** The active version is this manifest's and answers its health check. */
   currentHealthy: boolean;
 }
@@ -199,8 +210,34 @@ export type HostPlan =
       bundle: ManifestArtifact;
       /** The health-check image, sent where a daemon will run to start it. */
       image: ManifestArtifact | null;
+      /**
+       * What goes over the link: the whole bundle, or only the binaries the board's object store
+       * lacks (every binary is checked against the manifest on the board either way).
+       */
+      send: SendPlan;
       steps: HostStepName[];
     };
+
+export type SendPlan = { kind: 'bundle' } | { kind: 'objects'; missing: ManifestBinary[]; present: ManifestBinary[] };
+
+/**
+ * The whole bundle unless the board already holds some of its binaries by hash and the manifest
+ * names the hash of each; a bundle the board already has in incoming/ (or downloads from the
+ * release itself) costs the link nothing, so it stays the bundle. Pure.
+ */
+export function planSend(
+  bundle: ManifestArtifact,
+  state: HostFacts['state'],
+  options: { boardDownloads?: boolean } = {},
+): SendPlan {
+  const binaries = bundle.binaries ?? [];
+  const objects = new Set(state.objects ?? []);
+  if (options.boardDownloads || (state.incoming ?? []).includes(bundle.file)) return { kind: 'bundle' };
+  if (binaries.length === 0 || binaries.some((b) => !/^[0-9a-f]{64}$/.test(b.sha256))) return { kind: 'bundle' };
+  const present = binaries.filter((b) => objects.has(b.sha256));
+  if (present.length === 0) return { kind: 'bundle' };
+  return { kind: 'objects', missing: binaries.filter((b) => !objects.has(b.sha256)), present };
+}
 
 /**
  * One board's plan, pure: refused (no bundle it can run), unchanged, a new daemon.json only, or
@@ -210,7 +247,7 @@ export type HostPlan =
 export function planHost(
   facts: HostFacts,
   manifest: Manifest,
-  options: { daemonConfigSha256: string | null; signed: boolean },
+  options: { daemonConfigSha256: string | null; signed: boolean; boardDownloads?: boolean },
 ): HostPlan {
   const choice = chooseBundle(manifest, facts.probe);
   if (!choice.ok) return { kind: 'refused', reason: choice.reason, hint: choice.hint };
@@ -239,5 +276,11 @@ export function planHost(
     ...(image ? (['containers'] as const) : []),
     'commit',
   ];
-  return { kind: 'install', bundle, image, steps };
+  return {
+    kind: 'install',
+    bundle,
+    image,
+    send: planSend(bundle, state, { boardDownloads: options.boardDownloads ?? false }),
+    steps,
+  };
 }

@@ -87,6 +87,14 @@ export async function makeRunnableDist(
     broken?: boolean;
     /** Incompressible bytes added as docker/payload, for a bundle the size of a real one. */
     payloadBytes?: number;
+    /**
+     * Binaries as a real build's: each answers its own version (`components`, default the
+     * dist's), carries `binaryPadding` bytes of noise seeded by its name and version (so an
+     * unchanged component is byte for byte the same in two dists), and the manifest has its
+     * size and sha256, as content-addressed upgrades need.
+     */
+    components?: Record<string, string>;
+    binaryPadding?: number;
   },
 ): Promise<string> {
   const directory = join(parent, options.version);
@@ -111,12 +119,28 @@ export async function makeRunnableDist(
       ]);
     await compile(program, options.version);
     if (options.broken) await compile(broken, 'unusable');
-    const entries = RUNNABLE_BINARIES.map((name) => ({
-      path: `docker/${name}`,
-      type: 'file' as const,
-      mode: 0o755,
-      source: options.broken && name === 'dockerd' ? broken : program,
-    }));
+    const realistic = options.components !== undefined || options.binaryPadding !== undefined;
+    const contents = new Map<string, Buffer>();
+    if (realistic)
+      for (const name of RUNNABLE_BINARIES) {
+        const line = options.components?.[name] ?? options.version;
+        const own = join(work, `${name}-${line}-${target.name}`);
+        await compile(own, line);
+        // ELF ignores what follows its segments: the noise makes the binary the size of a real one.
+        const noise = deterministicBytes(`${name}:${line}:${target.name}`, options.binaryPadding ?? 0);
+        contents.set(name, Buffer.concat([await readFile(own), noise]));
+      }
+    const entries = RUNNABLE_BINARIES.map((name) => {
+      const content = contents.get(name);
+      return content
+        ? { path: `docker/${name}`, type: 'file' as const, mode: 0o755, content }
+        : {
+            path: `docker/${name}`,
+            type: 'file' as const,
+            mode: 0o755,
+            source: options.broken && name === 'dockerd' ? broken : program,
+          };
+    });
     const file = bundleName(options.version, target.name);
     const payload = options.payloadBytes
       ? [{ path: 'docker/payload', type: 'file' as const, mode: 0o644, content: randomBytes(options.payloadBytes) }]
@@ -136,12 +160,16 @@ export async function makeRunnableDist(
       binaries: RUNNABLE_BINARIES.map((name) => ({
         name,
         component: name,
-        size: 0,
-        sha256: '',
+        size: contents.get(name)?.length ?? 0,
+        sha256: contents.has(name) ? sha256(contents.get(name) ?? Buffer.alloc(0)) : '',
         armArch: null,
         source: { spec: 'test', revision: 'test', version: options.version },
         flags: { env: {}, args: [] },
-        smoke: { args: ['--version'], cpu: null, firstLine: `${name} version ${options.version}` },
+        smoke: {
+          args: ['--version'],
+          cpu: null,
+          firstLine: `${name} version ${options.components?.[name] ?? options.version}`,
+        },
         go: null,
       })),
     });

@@ -868,4 +868,66 @@ install:
     expect(second.build).toMatchObject({ binaries: 3, cached: 3 });
     for (const host of second.install.hosts) expect(host).toMatchObject({ status: 'unchanged', bytesSent: 0 });
   });
+  it('an upgrade in which one component changed sends only that binary; the board still checks every file (#18)', async () => {
+    const target = [targets.aarch64 as Target];
+    const same = { dockerd: '8.0.0', containerd: '8.0.0', docker: '8.0.0' };
+    const made = async (version: string, components: Record<string, string>) =>
+      readDist(
+        await makeRunnableDist(join(work, `ca-${version}`), {
+          version,
+          targets: target,
+          components,
+          binaryPadding: 2 << 20,
+        }),
+      );
+    const first = await made('8.0.0', { ...same, runc: '8.0.0' });
+    const second = await made('8.0.1', { ...same, runc: '8.0.1' });
+    const third = await made('8.0.2', { ...same, runc: '8.0.1', containerd: '8.0.2' });
+    const bundleOf = (dist: typeof first) => dist.manifest.artifacts.find((a) => a.kind === 'bundle');
+    const runcOf = (dist: typeof first) => bundleOf(dist)?.binaries?.find((b) => b.name === 'runc');
+    const install = async (dist: typeof first) =>
+      installJson(['--from', dist.directory, '--limit', 'rpi-3-1']).then((r) => r.report?.hosts[0]);
+
+    // The first goes whole (the board has none of these binaries), and fills the store.
+    expect(await install(first)).toMatchObject({ status: 'installed', bytesSent: bundleOf(first)?.size });
+    const upgraded = await install(second);
+    expect(upgraded).toMatchObject({ status: 'installed', activeVersion: '8.0.1', health: 'ok' });
+    const runcBytes = runcOf(second)?.size ?? 0;
+    const bundleBytes = bundleOf(second)?.size ?? 0;
+    console.log(
+      `content-addressed upgrade: bundle ${String(bundleBytes)} B, runc ${String(runcBytes)} B, sent ${String(upgraded?.bytesSent)} B`,
+    );
+    expect(upgraded?.bytesSent).toBeGreaterThan(0);
+    expect(upgraded?.bytesSent).toBeLessThanOrEqual(1.2 * runcBytes);
+    // The version is made of the store's files, each the manifest's, and answers as itself.
+    const sums = (bundleOf(second)?.binaries ?? [])
+      .map((b) => `${b.sha256}  /opt/crossdock/versions/8.0.1/${b.name}`)
+      .join('\n');
+    expect(
+      await onBoard(
+        'rpi-3-1',
+        `printf '%s\\n' '${sums}' | sha256sum -c --quiet && echo verified; runc --version; stat -c %h /opt/crossdock/versions/8.0.1/dockerd`,
+      ),
+    ).toBe('verified\nrunc version 8.0.1\n3'); // dockerd's links: the store's, 8.0.0's and 8.0.1's
+
+    // A store entry that is not what its name says is caught on the board, never installed.
+    const docker = bundleOf(third)?.binaries?.find((b) => b.name === 'docker')?.sha256 ?? '';
+    await onBoard(
+      'rpi-3-1',
+      `cd /opt/crossdock/objects && cp ${docker} x && rm ${docker} && printf tampered >> x && mv x ${docker}`,
+    );
+    const caught = await installJson(['--from', third.directory, '--limit', 'rpi-3-1']);
+    expect(caught.exitCode).toBe(1);
+    expect(caught.report?.hosts[0]?.error).toMatch(/docker is not the manifest's/);
+    expect(
+      await onBoard('rpi-3-1', 'readlink /opt/crossdock/current; ls /opt/crossdock/versions | grep -c partial || true'),
+    ).toBe('versions/8.0.1\n0');
+    // The bad entry was dropped: the next run sends docker and containerd, and installs.
+    const repaired = await install(third);
+    expect(repaired).toMatchObject({ status: 'installed', activeVersion: '8.0.2', health: 'ok' });
+    const containerdBytes = bundleOf(third)?.binaries?.find((b) => b.name === 'containerd')?.size ?? 0;
+    expect(repaired?.bytesSent).toBeLessThanOrEqual(
+      1.2 * (containerdBytes + (bundleOf(third)?.binaries?.find((b) => b.name === 'docker')?.size ?? 0)),
+    );
+  });
 });

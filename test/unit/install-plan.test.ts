@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Manifest } from '../../src/artifacts/manifest.js';
+import type { Manifest, ManifestArtifact } from '../../src/artifacts/manifest.js';
 import { parseBatch, waves } from '../../src/install/install.js';
 import {
+  planSend,
   chooseBundle,
   cmdlineWithMemoryCgroup,
   planHost,
@@ -252,5 +253,52 @@ describe('rollout state and board scripts (#17 lows)', () => {
   it('the revert stops where the install root is missing, instead of running its links elsewhere', async () => {
     const { revertScript } = await import('../../src/install/board-scripts.js');
     expect(revertScript().startsWith('cd /opt/crossdock || exit 1;')).toBe(true);
+  });
+});
+
+describe('what an upgrade sends (#18)', () => {
+  const binary = (name: string, sha: string) =>
+    ({
+      name,
+      component: name,
+      size: 10,
+      sha256: sha.repeat(64),
+      armArch: null,
+      source: { spec: 't', revision: 't', version: '1' },
+      flags: { env: {}, args: [] },
+      smoke: null,
+      go: null,
+    }) as NonNullable<ManifestArtifact['binaries']>[number];
+  const bundle: ManifestArtifact = {
+    kind: 'bundle',
+    file: 'docker-2.0.0-aarch64.tgz',
+    target: 'aarch64',
+    size: 100,
+    sha256: 'f'.repeat(64),
+    binaries: [binary('dockerd', 'a'), binary('runc', 'b')],
+  };
+  const state = (objects: string[], incoming: string[] = []) => ({
+    current: '1.0.0',
+    systemd: false,
+    daemonConfig: null,
+    objects,
+    incoming,
+  });
+
+  it('only the binaries the store lacks, once the board holds any', () => {
+    expect(planSend(bundle, state(['a'.repeat(64)]))).toMatchObject({
+      kind: 'objects',
+      missing: [{ name: 'runc' }],
+      present: [{ name: 'dockerd' }],
+    });
+    expect(planSend(bundle, state(['a'.repeat(64), 'b'.repeat(64)]))).toMatchObject({ kind: 'objects', missing: [] });
+  });
+
+  it('the whole bundle for a new board, a bundle already on it, a board that downloads, or hashes the manifest lacks', () => {
+    expect(planSend(bundle, state([]))).toEqual({ kind: 'bundle' });
+    expect(planSend(bundle, state(['a'.repeat(64)], [bundle.file]))).toEqual({ kind: 'bundle' });
+    expect(planSend(bundle, state(['a'.repeat(64)]), { boardDownloads: true })).toEqual({ kind: 'bundle' });
+    const unhashed = { ...bundle, binaries: [binary('dockerd', 'a'), { ...binary('runc', 'b'), sha256: '' }] };
+    expect(planSend(unhashed, state(['a'.repeat(64)]))).toEqual({ kind: 'bundle' });
   });
 });
