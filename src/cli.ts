@@ -261,6 +261,7 @@ export function createCli() {
     .option('--limit <pattern>', 'Hosts, groups, tag:T or globs, comma-separated; !x excludes')
     .option('--accept-new', 'Record the host key of a board seen for the first time (trust on first use)')
     .option('--ssh-config <file>', 'ssh_config to resolve host names with (default ~/.ssh/config, as ssh -G)')
+    .option('--forks <n>', 'Boards at once (default 32; one SSH connection each, jump hosts shared)')
     .option('--json', 'Print JSON, one entry per host')
     .example('crossdock probe --inventory /run/crossdock/boards/inventory.yaml')
     .action(async (flags: Flags) => {
@@ -272,6 +273,7 @@ export function createCli() {
         acceptNew: Boolean(flags.acceptNew),
         json: Boolean(flags.json),
         sshConfig: textFlag(flags.sshConfig),
+        forks: textFlag(flags.forks),
       });
     });
 
@@ -294,6 +296,7 @@ export function createCli() {
     .option('--state-file <file>', 'Where the rollout is recorded (default beside the inventory)')
     .option('--accept-new', 'Record the host key of a board seen for the first time')
     .option('--ssh-config <file>', 'ssh_config to resolve host names with')
+    .option('--forks <n>', 'Boards at once (default 32; one SSH connection each, jump hosts shared)')
     .option('--dry-run', 'Print the plan per host; change nothing')
     .option('--json', 'Print a JSON report')
     .example('crossdock install --inventory fleet.yaml --from dist/27.5.1 --canary 1 --batch 25% --max-fail 10%')
@@ -315,6 +318,7 @@ export function createCli() {
         stateFile: textFlag(flags.stateFile),
         acceptNew: Boolean(flags.acceptNew),
         sshConfig: textFlag(flags.sshConfig),
+        forks: textFlag(flags.forks),
         dryRun: Boolean(flags.dryRun),
         json: Boolean(flags.json),
         verbose: Boolean(flags.verbose),
@@ -330,6 +334,7 @@ export function createCli() {
     .option('--limit <pattern>', 'Hosts, groups, tag:T or globs, comma-separated; !x excludes')
     .option('--accept-new', 'Record the host key of a board seen for the first time')
     .option('--ssh-config <file>', 'ssh_config to resolve host names with')
+    .option('--forks <n>', 'Boards at once (default 32; one SSH connection each, jump hosts shared)')
     .option('--dry-run', 'rollback: say what would be switched; change nothing')
     .option('--deep', 'status: also run the health-check container (bridge, published port) on each board')
     .option('--manager <hosts>', 'swarm init: the managers (default: the group managers, else the first host)')
@@ -352,6 +357,7 @@ export function createCli() {
         limit: textFlag(flags.limit),
         acceptNew: Boolean(flags.acceptNew),
         sshConfig: textFlag(flags.sshConfig),
+        forks: textFlag(flags.forks),
         dryRun: Boolean(flags.dryRun),
         deep: Boolean(flags.deep),
         json: Boolean(flags.json),

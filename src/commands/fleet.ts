@@ -22,6 +22,7 @@ export async function fleetCommand(
     check?: boolean;
     acceptNew?: boolean;
     sshConfig?: string | undefined;
+    forks?: string | undefined;
   },
 ): Promise<number> {
   if (!['status', 'rollback', 'swarm', 'tls'].includes(action))

@@ -26,6 +26,7 @@ export interface InstallCommandOptions {
   acceptNew?: boolean;
   stateFile?: string | undefined;
   sshConfig?: string | undefined;
+  forks?: string | undefined;
 }
 
 export async function installCommand(options: InstallCommandOptions): Promise<number> {
@@ -73,6 +74,7 @@ export async function installCommand(options: InstallCommandOptions): Promise<nu
     dryRun: options.dryRun ?? false,
     resume: options.resume ?? false,
     acceptNew: fleet.acceptNew,
+    ...(fleet.concurrency === undefined ? {} : { forks: fleet.concurrency }),
     stateFile: options.stateFile ?? context.install.stateFile,
     renderer: { json: options.json, verbose: options.verbose },
     log,

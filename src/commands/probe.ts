@@ -11,6 +11,7 @@ export async function probeCommand(options: {
   acceptNew?: boolean;
   json?: boolean;
   sshConfig?: string | undefined;
+  forks?: string | undefined;
 }): Promise<number> {
   const { context, inventory, hosts, fleet } = await openFleet(options);
   const outcomes = await forEachHost(inventory, hosts, (runner) => probeBoard(runner, context.registry), fleet);

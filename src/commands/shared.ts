@@ -39,7 +39,9 @@ export async function openFleet(options: {
   limit?: string | undefined;
   acceptNew?: boolean;
   sshConfig?: string | undefined;
+  forks?: string | undefined;
 }) {
+  const forks = countFlag('forks', options.forks, 1);
   const context = await resolveContext({ configFile: options.config, flags: { inventory: options.inventory } });
   const inventory = await loadInventory(context.install.inventory, {
     runner: context.runner(),
@@ -49,7 +51,11 @@ export async function openFleet(options: {
     context,
     inventory,
     hosts: limitHosts(inventory.hosts, options.limit),
-    fleet: { acceptNew: options.acceptNew === true || context.install.acceptNew, log: context.log },
+    fleet: {
+      acceptNew: options.acceptNew === true || context.install.acceptNew,
+      log: context.log,
+      ...(forks === undefined ? {} : { concurrency: forks }),
+    },
   };
 }
 

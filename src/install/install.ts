@@ -8,7 +8,8 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UserError } from '../errors.js';
 import type { TargetRegistry } from '../platform/targets.js';
-import { type FleetOptions, withHost } from '../remote/fleet.js';
+import { DEFAULT_FORKS, type FleetOptions, withHost } from '../remote/fleet.js';
+import { JumpPool } from '../remote/ssh-runner.js';
 import type { Inventory, InventoryHost } from '../remote/inventory.js';
 import { readDist } from '../artifacts/read-dist.js';
 import { createTaskList, type RendererContext, stageRenderer } from '../ui/renderer.js';
@@ -37,6 +38,8 @@ export interface InstallOptions extends FleetOptions {
   fix?: boolean;
   /** Public URLs of the dist's files (install --release). */
   downloadUrls?: ReadonlyMap<string, string>;
+  /** Boards installed at once within a wave (default DEFAULT_FORKS). */
+  forks?: number;
 }
 
 export interface InstallReport {
@@ -93,6 +96,27 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
     options.stateFile && existsSync(options.stateFile) ? await readRolloutState(options.stateFile) : null;
   const hosts = options.resume ? hostsToResume(options, previous, version) : [...options.hosts];
   const results = new Map<string, HostResult>();
+  // One connection to each jump host for the whole rollout, however many waves it takes.
+  const jumps = new JumpPool();
+  try {
+    return await rollOut(options, { dist, version, previous, hosts, results, jumps });
+  } finally {
+    await jumps.close();
+  }
+}
+
+async function rollOut(
+  options: InstallOptions,
+  run: {
+    dist: Awaited<ReturnType<typeof readDist>>;
+    version: string;
+    previous: StateFile | null;
+    hosts: InventoryHost[];
+    results: Map<string, HostResult>;
+    jumps: JumpPool;
+  },
+): Promise<InstallReport> {
+  const { dist, version, previous, hosts, results } = run;
   const state: StateFile = { version, hosts: { ...(options.resume ? previous?.hosts : {}) } };
   const maxFail = options.maxFailPercent ?? 0;
   const plan = waves(hosts, Math.min(options.canary ?? 0, hosts.length), parseBatch(options.batch, hosts.length));
@@ -130,7 +154,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
             update();
           },
         }),
-      options,
+      { ...options, jumps: run.jumps },
     );
     if (outcome.ok) return outcome.value;
     return { ...newHostResult(host.name, version, 'failed'), error: outcome.error, hint: outcome.hint };
@@ -153,7 +177,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
                   task.title = `${host.name}: ${result.status}${result.activeVersion ? ` (${result.activeVersion})` : ''}`;
                 },
               })),
-              { concurrent: true, exitOnError: false },
+              { concurrent: options.forks ?? DEFAULT_FORKS, exitOnError: false },
             ),
         },
       ],

@@ -4,7 +4,7 @@
  */
 import { CrossdockError } from '../errors.js';
 import type { Inventory, InventoryHost } from './inventory.js';
-import { defaultKnownHosts, SshRunner } from './ssh-runner.js';
+import { defaultKnownHosts, JumpPool, SshRunner } from './ssh-runner.js';
 
 export interface FleetOptions {
   acceptNew?: boolean;
@@ -13,7 +13,15 @@ export interface FleetOptions {
   env?: Record<string, string | undefined>;
   log?: (line: string) => void;
   home?: string;
+  /** Shared jump-host connections; forEachHost makes one for its run when none is given. */
+  jumps?: JumpPool;
 }
+
+/**
+ * Boards at once, by default: each is one SSH connection and one sshd on its board, so the
+ * bound is this machine's (CPU for the ciphers, the uplink), not the boards' MaxStartups.
+ */
+export const DEFAULT_FORKS = 32;
 
 export type HostOutcome<T> =
   | { host: InventoryHost; ok: true; value: T }
@@ -29,6 +37,7 @@ export function connectHost(inventory: Inventory, host: InventoryHost, options: 
     sudoPassword: host.sudo.kind === 'password' ? env[host.sudo.env] : undefined,
     dryRun: options.dryRun ?? false,
     ...(options.log ? { log: options.log } : {}),
+    ...(options.jumps ? { jumps: options.jumps } : {}),
   });
 }
 
@@ -64,14 +73,20 @@ export async function forEachHost<T>(
 ): Promise<Array<HostOutcome<T>>> {
   const results: Array<HostOutcome<T>> = new Array<HostOutcome<T>>(hosts.length);
   let next = 0;
+  const own = options.jumps ? null : new JumpPool();
+  const shared = { ...options, ...(own ? { jumps: own } : {}) };
   const worker = async () => {
     for (;;) {
       const index = next++;
       const host = hosts[index];
       if (!host) return;
-      results[index] = await withHost(inventory, host, work, options);
+      results[index] = await withHost(inventory, host, work, shared);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, hosts.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? DEFAULT_FORKS, hosts.length) }, worker));
+  } finally {
+    await own?.close();
+  }
   return results;
 }

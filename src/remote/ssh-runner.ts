@@ -52,6 +52,37 @@ export interface ConnectOptions {
   readyTimeoutMs?: number;
   dryRun?: boolean;
   log?: (line: string) => void;
+  /**
+   * Jump hosts shared by the boards behind them: one connection to the bastion carries every
+   * board's forwarded stream, instead of one handshake per board against its MaxStartups.
+   */
+  jumps?: JumpPool;
+}
+
+/** One connection per jump host for a whole run; closed with the run. */
+export class JumpPool {
+  private readonly connections = new Map<string, Promise<SshRunner>>();
+
+  acquire(key: string, connect: () => Promise<SshRunner>): Promise<SshRunner> {
+    let connection = this.connections.get(key);
+    if (!connection) {
+      connection = connect();
+      // A failed connection is not kept: the next board tries again.
+      connection.catch(() => this.connections.delete(key));
+      this.connections.set(key, connection);
+    }
+    return connection;
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.connections.values()];
+    this.connections.clear();
+    for (const connection of all) (await connection.catch(() => null))?.dispose();
+  }
 }
 
 /**
@@ -128,8 +159,16 @@ export class SshRunner implements Runner {
     if (host.proxyJump) {
       const hops = host.proxyJump.split(',');
       const last = hops.pop() ?? '';
-      jump = await SshRunner.connect(jumpHost(last, hops.join(',') || null, host), options);
-      sock = await jump.forwardTo(host.address, host.port);
+      const hop = jumpHost(last, hops.join(',') || null, host);
+      const pool = options.jumps;
+      const shared = pool
+        ? await pool.acquire(`${host.proxyJump}\n${hop.user}@${hop.address}:${String(hop.port)}`, () =>
+            SshRunner.connect(hop, options),
+          )
+        : null;
+      // A pooled jump is the pool's to close; an own one goes with this runner.
+      jump = shared ? null : await SshRunner.connect(hop, options);
+      sock = await (shared ?? jump)?.forwardTo(host.address, host.port);
     }
     try {
       await ssh.connect({

@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCacheDirectory } from '../../src/boards/rootfs.js';
 import { loadTargets } from '../../src/platform/targets.js';
+import { forEachHost } from '../../src/remote/fleet.js';
 import { loadInventory } from '../../src/remote/inventory.js';
 import { SshRunner } from '../../src/remote/ssh-runner.js';
 import { crossdock } from '../helpers/cli.js';
@@ -284,6 +285,45 @@ describe.runIf(ready)('emulated boards over SSH', () => {
     const accepted = await cli(['probe', '--inventory', join(directory, 'inventory.yaml'), '--json', '--accept-new']);
     expect(accepted.exitCode).toBe(0);
     expect(JSON.parse(accepted.stdout)).toMatchObject([{ name: 'behind', target: 'armv6', ok: true }]);
+  });
+
+  it('boards behind one bastion share one connection to it, however many are reached at once (#18)', async () => {
+    const directory = await tempTree();
+    const text = await readFile(inventoryFile, 'utf8');
+    const address = /rpi-zero-1:\n\s+address: (\S+)/.exec(text)?.[1] ?? '';
+    const key = /identityFile: (".*")/.exec(text)?.[1] ?? '""';
+    await writeFile(join(directory, 'known_hosts'), await readFile(inventoryFile.replace(/\.yaml$/, '.known_hosts')));
+    const behind = [1, 2, 3, 4, 5, 6]
+      .map(
+        (n) =>
+          `  behind-${String(n)}:\n    address: 127.0.0.1\n    user: root\n    identityFile: ${key}\n    proxyJump: root@${address}\n`,
+      )
+      .join('');
+    await writeFile(join(directory, 'inventory.yaml'), `knownHosts: known_hosts\nhosts:\n${behind}`);
+    const inventory = await loadInventory(join(directory, 'inventory.yaml'));
+    const connectionsToBastion = async () =>
+      (await execa('ss', ['-tnH', 'state', 'established', 'dst', `${address}:22`])).stdout.split('\n').filter(Boolean)
+        .length;
+    // Every board's work waits until all six are connected, then counts this machine's links to the bastion.
+    let arrived = 0;
+    let release: () => void = () => undefined;
+    const all = new Promise<void>((resolve) => (release = resolve));
+    const seen: number[] = [];
+    const outcomes = await forEachHost(
+      inventory,
+      inventory.hosts,
+      async (runner) => {
+        arrived += 1;
+        if (arrived === inventory.hosts.length) release();
+        await all;
+        seen.push(await connectionsToBastion());
+        return (await runner.run('hostname', [], { readOnly: true })).stdout.trim();
+      },
+      { acceptNew: true, concurrency: 6 },
+    );
+    expect(outcomes.map((o) => (o.ok ? o.value : o.error))).toEqual(Array(6).fill('rpi-zero-1'));
+    expect(Math.max(...seen)).toBe(1);
+    expect(await connectionsToBastion()).toBe(0);
   });
 
   it('six boards probed at once; a board whose sshd is gone fails alone', async () => {
