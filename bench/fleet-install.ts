@@ -22,7 +22,8 @@ import { parse as parseYaml } from 'yaml';
 import type { Manifest } from '../src/artifacts/manifest.js';
 import { loadTargets } from '../src/platform/targets.js';
 import { makeRunnableDist } from '../test/helpers/dist.js';
-import { BIN, median, ratio, run, seconds, table, timed, writeResults } from './lib.js';
+import { lineChart } from './chart.js';
+import { BIN, median, ratio, ROOT, run, seconds, table, timed, writeResults } from './lib.js';
 
 interface Board {
   name: string;
@@ -46,6 +47,8 @@ export interface FleetRow {
   crossdockPeakRssKiB: number;
   /** Median milliseconds per install step (over hosts and runs). */
   profile: Record<string, number>;
+  /** crossdock's upgrade to a dist in which one binary changed, onto every board (first run). */
+  upgrade: { seconds: number; bundleBytes: number; changedBytes: number; sentBytes: number } | null;
 }
 
 export interface FleetResult {
@@ -74,13 +77,18 @@ export async function benchFleet(options: {
     const target = models.models.find((m) => m.id === options.model)?.target;
     if (!target) throw new Error(`bench: no board model ${options.model}`);
     const registry = await loadTargets();
-    const dist = options.dist
-      ? resolve(options.dist)
-      : await makeRunnableDist(join(work, 'dist'), {
-          version: '1.0.0',
-          targets: [registry.get(target)],
-          payloadBytes: options.megabytes * 1024 * 1024,
-        });
+    // Four binaries of a quarter of the size each, hashed in the manifest as a real build's are;
+    // the upgrade dist changes one of them (runc), as a Docker patch release often does not even.
+    const padding = Math.round((options.megabytes * 1024 * 1024) / 4);
+    const made = (version: string, runc: string) =>
+      makeRunnableDist(join(work, `dist-${version}`), {
+        version,
+        targets: [registry.get(target)],
+        components: { dockerd: '1.0.0', containerd: '1.0.0', docker: '1.0.0', runc },
+        binaryPadding: padding,
+      });
+    const dist = options.dist ? resolve(options.dist) : await made('1.0.0', '1.0.0');
+    const upgradeDist = options.dist ? null : await made('1.0.1', '1.0.1');
     const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8')) as Manifest;
     const bundles = new Map(manifest.artifacts.filter((a) => a.kind === 'bundle').map((a) => [a.target ?? '', a]));
     const bundleFor = (board: Board) => {
@@ -191,6 +199,8 @@ export async function benchFleet(options: {
             join(state, 'inventory.yaml'),
             '--from',
             dist,
+            '--forks',
+            String(Math.max(boards().length, 1)),
             '--json',
           ],
           { env },
@@ -224,6 +234,37 @@ export async function benchFleet(options: {
         ),
     };
 
+    const measureUpgrade = async (to: string, count: number): Promise<NonNullable<FleetRow['upgrade']>> => {
+      const upgradeManifest = JSON.parse(readFileSync(join(to, 'manifest.json'), 'utf8')) as Manifest;
+      const bundle = upgradeManifest.artifacts.find((a) => a.kind === 'bundle');
+      const started = performance.now();
+      const out = await run(
+        process.execPath,
+        [
+          BIN,
+          'install',
+          '--inventory',
+          join(state, 'inventory.yaml'),
+          '--from',
+          to,
+          '--forks',
+          String(count),
+          '--json',
+        ],
+        { env },
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const report = JSON.parse(out) as { hosts: Array<{ status: string; bytesSent: number }> };
+      if (report.hosts.some((h) => h.status !== 'installed')) throw new Error('crossdock upgrade: not installed');
+      return {
+        seconds,
+        bundleBytes: bundle?.size ?? 0,
+        changedBytes: bundle?.binaries?.find((b) => b.name === 'runc')?.size ?? 0,
+        // Per board: what the upgrade sent each one.
+        sentBytes: Math.round(report.hosts.reduce((sum, h) => sum + h.bytesSent, 0) / report.hosts.length),
+      };
+    };
+
     const rows: FleetRow[] = [];
     for (const count of options.boards) {
       await cli(['board', 'down', '--all']).catch(() => undefined);
@@ -239,6 +280,7 @@ export async function benchFleet(options: {
       const bytes = {} as Record<Sample, number>;
       peakRss = 0;
       steps = new Map();
+      let upgrade: FleetRow['upgrade'] = null;
       for (let i = 0; i < options.runs; i += 1) {
         for (const tool of ['crossdock', 'ansible', 'floor'] as const) {
           await reset();
@@ -249,6 +291,7 @@ export async function benchFleet(options: {
           before = txBytes();
           samples[`${tool} no-op`].push((await timed(() => tools[tool](ansible))).seconds);
           bytes[`${tool} no-op`] = txBytes() - before;
+          if (tool === 'crossdock' && i === 0 && upgradeDist) upgrade = await measureUpgrade(upgradeDist, count);
         }
       }
       const medians = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)])) as Record<
@@ -256,7 +299,7 @@ export async function benchFleet(options: {
         number
       >;
       const profile = Object.fromEntries([...steps].map(([step, ms]) => [step, median(ms)]));
-      rows.push({ boards: count, medians, samples, bytes, crossdockPeakRssKiB: peakRss, profile });
+      rows.push({ boards: count, medians, samples, bytes, crossdockPeakRssKiB: peakRss, profile, upgrade });
       console.log(
         `K=${count}: crossdock ${seconds(medians.crossdock)}, ansible ${seconds(medians.ansible)}, floor ${seconds(medians.floor)}; peak RSS ${(peakRss / 1024).toFixed(0)} MiB`,
       );
@@ -272,6 +315,28 @@ export async function benchFleet(options: {
     await cli(['board', 'down', '--all']).catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** bench/results/fleet-install.svg: seconds against boards for each tool (README shows it). */
+export function writeFleetChart(result: FleetResult): string {
+  const line = (name: string, color: string, sample: Sample) => ({
+    name,
+    color,
+    points: result.rows.map((r) => ({ boards: r.boards, seconds: r.medians[sample] })),
+  });
+  const file = join(ROOT, 'bench/results/fleet-install.svg');
+  writeFileSync(
+    file,
+    lineChart({
+      title: `Install of a ${(result.bundleBytes / 1e6).toFixed(0)} MB bundle onto N ${result.model} boards (median seconds)`,
+      series: [
+        line('crossdock', '#1f77b4', 'crossdock'),
+        line('Ansible', '#d62728', 'ansible'),
+        line('floor (ssh | tar)', '#7f7f7f', 'floor'),
+      ],
+    }),
+  );
+  return file;
 }
 
 export function fleetTable(result: FleetResult): string {
@@ -290,6 +355,7 @@ export function fleetTable(result: FleetResult): string {
       ratio(m['ansible no-op'] / m['crossdock no-op']),
       `${mb(r.bytes['crossdock no-op'])} / ${mb(r.bytes['ansible no-op'])}`,
       `${(r.crossdockPeakRssKiB / 1024).toFixed(0)} MiB`,
+      r.upgrade ? `${mb(r.upgrade.sentBytes)} of ${mb(r.upgrade.bundleBytes)} (${seconds(r.upgrade.seconds)})` : '—',
     ];
   });
   const last = result.rows.at(-1);
@@ -312,6 +378,7 @@ export function fleetTable(result: FleetResult): string {
       'no-op ratio',
       'no-op sent (crossdock / ansible)',
       'crossdock peak RSS',
+      'upgrade, one binary changed: sent per board',
     ],
     ...rows,
   ])}\ncrossdock per host at ${last?.boards ?? 0} boards (median step times): ${profile}`;
@@ -339,4 +406,5 @@ if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
   );
   console.log(fleetTable(result));
   console.log(`raw results: ${writeResults('fleet-install', { ...result })}`);
+  console.log(`chart: ${writeFleetChart(result)}`);
 }

@@ -3,13 +3,13 @@
  * Start-up, release and build need nothing but the toolchains; the fleet install needs root
  * (emulated boards), Debian's ansible-core and time, and runs last because it is the longest.
  *
- * Usage: npm run bench -- [--only startup,release,build,fleet] [--dist DIST] [--boards 1,4,8]
+ * Usage: npm run bench -- [--only startup,release,build,fleet] [--dist DIST] [--boards 1,4,8] [--model rpi-3|x86_64]
  *   [--runs 3] [--megabytes 60] [--real-build]
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { benchBuild, buildTable } from './build.js';
-import { benchFleet, fleetTable } from './fleet-install.js';
+import { benchFleet, fleetTable, writeFleetChart } from './fleet-install.js';
 import { benchRelease, releaseTable } from './release.js';
 import { benchStartup } from './startup.js';
 import { machine, ratio, table, writeResults } from './lib.js';
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     boards: { type: 'string', default: '1,4,8' },
     runs: { type: 'string', default: '3' },
     megabytes: { type: 'string', default: '60' },
+    model: { type: 'string', default: 'rpi-3' },
     'real-build': { type: 'boolean', default: false },
   },
 });
@@ -61,7 +62,7 @@ if (only.has('fleet')) {
       dist: values.dist,
       boards: values.boards.split(',').map(Number),
       runs,
-      model: 'rpi-3',
+      model: values.model,
       megabytes: Number(values.megabytes),
     });
     results.fleet = fleet;
@@ -69,6 +70,7 @@ if (only.has('fleet')) {
       `fleet install (${fleet.model} boards, ${(fleet.bundleBytes / 1e6).toFixed(0)} MB bundle, medians of ${fleet.runs})`,
     );
     console.log(fleetTable(fleet), '\n');
+    console.log(`chart: ${writeFleetChart(fleet)}`);
   }
 }
 console.log(`raw results: ${writeResults('all', results)}`);
