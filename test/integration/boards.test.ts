@@ -323,6 +323,9 @@ describe.runIf(ready)('emulated boards over SSH', () => {
     );
     expect(outcomes.map((o) => (o.ok ? o.value : o.error))).toEqual(Array(6).fill('rpi-zero-1'));
     expect(Math.max(...seen)).toBe(1);
+    // And the run closed it (the socket's close may take a moment under load).
+    for (let i = 0; i < 50 && (await connectionsToBastion()) > 0; i += 1)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await connectionsToBastion()).toBe(0);
   });
 
