@@ -45,6 +45,8 @@ export interface FleetRow {
   bytes: Record<Sample, number>;
   /** Peak resident set of the crossdock process, KiB, over this K's runs. */
   crossdockPeakRssKiB: number;
+  /** This machine's CPU seconds (user + system) of one crossdock install, per board. */
+  crossdockCpuSecondsPerBoard: number;
   /** Median milliseconds per install step (over hosts and runs). */
   profile: Record<string, number>;
   /** crossdock's upgrade to a dist in which one binary changed, onto every board (first run). */
@@ -181,6 +183,8 @@ export async function benchFleet(options: {
       }, 0);
 
     let peakRss = 0;
+    // This machine's CPU time per crossdock install run (user + system), to divide by the boards.
+    let cpuSeconds: number[] = [];
     let steps = new Map<string, number[]>();
     const tools: Record<Tool, (ansible: string) => Promise<unknown>> = {
       crossdock: async () => {
@@ -189,7 +193,7 @@ export async function benchFleet(options: {
           '/usr/bin/time',
           [
             '-f',
-            '%M',
+            '%M %U %S',
             '-o',
             rss,
             process.execPath,
@@ -205,7 +209,11 @@ export async function benchFleet(options: {
           ],
           { env },
         );
-        peakRss = Math.max(peakRss, Number(readFileSync(rss, 'utf8').trim().split('\n').at(-1)));
+        const [kib = '0', user = '0', system = '0'] = (readFileSync(rss, 'utf8').trim().split('\n').at(-1) ?? '').split(
+          ' ',
+        );
+        peakRss = Math.max(peakRss, Number(kib));
+        cpuSeconds.push(Number(user) + Number(system));
         const report = JSON.parse(out) as { hosts: Array<{ status: string; timings?: Record<string, number> }> };
         for (const host of report.hosts) {
           if (host.status !== 'installed' && host.status !== 'unchanged') throw new Error(`crossdock: ${host.status}`);
@@ -279,6 +287,7 @@ export async function benchFleet(options: {
       };
       const bytes = {} as Record<Sample, number>;
       peakRss = 0;
+      cpuSeconds = [];
       steps = new Map();
       let upgrade: FleetRow['upgrade'] = null;
       for (let i = 0; i < options.runs; i += 1) {
@@ -299,7 +308,18 @@ export async function benchFleet(options: {
         number
       >;
       const profile = Object.fromEntries([...steps].map(([step, ms]) => [step, median(ms)]));
-      rows.push({ boards: count, medians, samples, bytes, crossdockPeakRssKiB: peakRss, profile, upgrade });
+      // The first of each pair of runs is the install; the no-op's CPU is not counted.
+      const installCpu = median(cpuSeconds.filter((_, index) => index % 2 === 0));
+      rows.push({
+        boards: count,
+        medians,
+        samples,
+        bytes,
+        crossdockPeakRssKiB: peakRss,
+        crossdockCpuSecondsPerBoard: installCpu / count,
+        profile,
+        upgrade,
+      });
       console.log(
         `K=${count}: crossdock ${seconds(medians.crossdock)}, ansible ${seconds(medians.ansible)}, floor ${seconds(medians.floor)}; peak RSS ${(peakRss / 1024).toFixed(0)} MiB`,
       );
@@ -355,6 +375,7 @@ export function fleetTable(result: FleetResult): string {
       ratio(m['ansible no-op'] / m['crossdock no-op']),
       `${mb(r.bytes['crossdock no-op'])} / ${mb(r.bytes['ansible no-op'])}`,
       `${(r.crossdockPeakRssKiB / 1024).toFixed(0)} MiB`,
+      `${r.crossdockCpuSecondsPerBoard.toFixed(2)} s`,
       r.upgrade ? `${mb(r.upgrade.sentBytes)} of ${mb(r.upgrade.bundleBytes)} (${seconds(r.upgrade.seconds)})` : '—',
     ];
   });
@@ -378,6 +399,7 @@ export function fleetTable(result: FleetResult): string {
       'no-op ratio',
       'no-op sent (crossdock / ansible)',
       'crossdock peak RSS',
+      'CPU per board',
       'upgrade, one binary changed: sent per board',
     ],
     ...rows,

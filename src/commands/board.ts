@@ -65,8 +65,13 @@ export async function boardCommand(action: string, names: string[], options: Boa
       const registry = await loadTargets();
       const model = findModel(await loadBoardModels(registry), options.model);
       const count = options.count ?? 1;
-      if (!Number.isInteger(count) || count < 1 || count > 64)
-        throw new UserError(`--count ${String(options.count)}: expected 1 to 64`, { hint: 'e.g. --count 4' });
+      // A namespace board is an sshd in a network namespace (a few MiB; 250 veth slots); a whole
+      // machine takes 1 GiB and a core's share of emulation.
+      const most = model.vm ? 8 : 250;
+      if (!Number.isInteger(count) || count < 1 || count > most)
+        throw new UserError(`--count ${String(options.count)}: expected 1 to ${String(most)} ${model.id} boards`, {
+          hint: model.vm ? 'e.g. --count 2' : 'e.g. --count 100 (--model x86_64 boards run natively, for scale)',
+        });
       if (options.name && count > 1)
         throw new UserError('--name names one board; with --count the names are MODEL-1, MODEL-2, …', {
           hint: 'drop --name, or drop --count',

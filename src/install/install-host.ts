@@ -51,7 +51,7 @@ import {
   whilePending,
 } from './board-scripts.js';
 import { containerHealth } from './container-health.js';
-import { BundleHasOtherFiles, sendObjects } from './send-objects.js';
+import { BundleHasOtherFiles, type ObjectArchives, sendObjects } from './send-objects.js';
 import { type DaemonConfig, daemonJson } from '../engine/daemon-config.js';
 import {
   chooseBundle,
@@ -99,6 +99,8 @@ export interface HostInstallOptions {
   registry: TargetRegistry;
   keep: number;
   dryRun: boolean;
+  /** The changed-binaries archives of this rollout, made once for all its boards. */
+  objectArchives?: ObjectArchives;
   /**
    * Seconds the watchdog waits for the commit before switching back; by default as long as the
    * steps it guards may take on the board (watchdogDeadline).
@@ -385,6 +387,7 @@ async function sendBinaries(run: InstallRun): Promise<void> {
         version: options.dist.manifest.version,
         plan: run.send,
         onBytes: options.onBytes,
+        archives: options.objectArchives,
       });
       result.bytesSent += sent.bytesSent;
       run.unpacked = sent.unpacked;

@@ -15,6 +15,7 @@ import { readDist } from '../artifacts/read-dist.js';
 import { createTaskList, type RendererContext, stageRenderer } from '../ui/renderer.js';
 import type { ProgressSink } from '../ui/progress-events.js';
 import { type HostResult, installHost, newHostResult } from './install-host.js';
+import { ObjectArchives } from './send-objects.js';
 
 export interface InstallOptions extends FleetOptions {
   inventory: Inventory;
@@ -98,10 +99,13 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
   const results = new Map<string, HostResult>();
   // One connection to each jump host for the whole rollout, however many waves it takes.
   const jumps = new JumpPool();
+  // And one archive of the changed binaries per bundle, whichever boards need it.
+  const archives = new ObjectArchives();
   try {
-    return await rollOut(options, { dist, version, previous, hosts, results, jumps });
+    return await rollOut(options, { dist, version, previous, hosts, results, jumps, archives });
   } finally {
     await jumps.close();
+    await archives.close();
   }
 }
 
@@ -114,6 +118,7 @@ async function rollOut(
     hosts: InventoryHost[];
     results: Map<string, HostResult>;
     jumps: JumpPool;
+    archives: ObjectArchives;
   },
 ): Promise<InstallReport> {
   const { dist, version, previous, hosts, results } = run;
@@ -139,6 +144,7 @@ async function rollOut(
           registry: options.registry,
           keep: options.keep ?? 3,
           dryRun: options.dryRun ?? false,
+          objectArchives: run.archives,
           ...(options.watchdogSeconds !== undefined ? { watchdogSeconds: options.watchdogSeconds } : {}),
           ...(options.healthTimeoutSeconds !== undefined ? { healthTimeoutSeconds: options.healthTimeoutSeconds } : {}),
           allowedSigners: options.inventory.allowedSigners,

@@ -3,10 +3,10 @@
  * this machine as one small gzip'd tar, named by hash; the board hashes every binary of the new
  * version (sent or kept) against the manifest before the version directory takes its name.
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ManifestArtifact } from '../artifacts/manifest.js';
+import type { ManifestArtifact, ManifestBinary } from '../artifacts/manifest.js';
 import { extractFromTarGz, writeTarGz } from '../builder/tar.js';
 import { FailureError } from '../errors.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
@@ -16,6 +16,65 @@ import type { SendPlan } from './plan.js';
 /** What the bundle holds beyond its binaries: an objects upgrade could not rebuild it. */
 export class BundleHasOtherFiles extends Error {}
 
+/**
+ * The archives of changed binaries made during one rollout, one per bundle and set of missing
+ * binaries: a hundred boards one upgrade behind get the same archive, made once (unpacking and
+ * packing it for each board cost two cores more than the sending did).
+ */
+export class ObjectArchives {
+  private directory: Promise<string> | null = null;
+  private readonly made = new Map<string, Promise<{ file: string | null; size: number }>>();
+
+  archive(
+    bundlePath: string,
+    bundle: ManifestArtifact,
+    missing: readonly ManifestBinary[],
+  ): Promise<{ file: string | null; size: number }> {
+    const key = `${bundle.sha256}:${[...new Set(missing.map((b) => b.sha256))].sort().join(',')}`;
+    let made = this.made.get(key);
+    if (!made) {
+      made = this.make(bundlePath, bundle, missing, String(this.made.size));
+      // A failure is not kept: the next board tries again.
+      made.catch(() => this.made.delete(key));
+      this.made.set(key, made);
+    }
+    return made;
+  }
+
+  private async make(
+    bundlePath: string,
+    bundle: ManifestArtifact,
+    missing: readonly ManifestBinary[],
+    name: string,
+  ): Promise<{ file: string | null; size: number }> {
+    this.directory ??= mkdtemp(join(tmpdir(), 'crossdock-objects-'));
+    const root = join(await this.directory, name);
+    await mkdir(root);
+    const wanted = new Map(missing.map((b) => [`docker/${b.name}`, b.sha256]));
+    const { files } = await extractFromTarGz(bundlePath, wanted, root);
+    const known = new Set((bundle.binaries ?? []).map((b) => `docker/${b.name}`));
+    const other = files.filter((f) => !known.has(f));
+    if (other.length > 0) throw new BundleHasOtherFiles(other.join(', '));
+    if (missing.length === 0) return { file: null, size: 0 };
+    const file = join(root, 'objects.tgz');
+    // One entry per hash: two binaries with the same bytes travel once.
+    const unique = [...new Map(missing.map((b) => [b.sha256, b])).values()];
+    await writeTarGz(
+      file,
+      unique.map((b) => ({ path: b.sha256, type: 'file' as const, mode: 0o755, source: join(root, b.sha256) })),
+      0,
+    );
+    return { file, size: (await stat(file)).size };
+  }
+
+  async close(): Promise<void> {
+    const directory = await this.directory?.catch(() => null);
+    this.directory = null;
+    this.made.clear();
+    if (directory) await rm(directory, { recursive: true, force: true });
+  }
+}
+
 export async function sendObjects(
   runner: SshRunner,
   input: {
@@ -24,28 +83,20 @@ export async function sendObjects(
     version: string;
     plan: Extract<SendPlan, { kind: 'objects' }>;
     onBytes?: ((sent: number) => void) | undefined;
+    /** Shared by the boards of one rollout; a throwaway one otherwise. */
+    archives?: ObjectArchives | undefined;
   },
 ): Promise<{ bytesSent: number; unpacked: string[] }> {
   const { bundle, plan } = input;
   const binaries = bundle.binaries ?? [];
-  const temp = await mkdtemp(join(tmpdir(), 'crossdock-objects-'));
+  const archives = input.archives ?? new ObjectArchives();
+  const own = input.archives ? null : archives;
   try {
-    const wanted = new Map(plan.missing.map((b) => [`docker/${b.name}`, b.sha256]));
-    const { files } = await extractFromTarGz(join(input.distDirectory, bundle.file), wanted, temp);
-    const known = new Set(binaries.map((b) => `docker/${b.name}`));
-    const other = files.filter((f) => !known.has(f));
-    if (other.length > 0) throw new BundleHasOtherFiles(other.join(', '));
-    let archive: string | null = null;
-    if (plan.missing.length > 0) {
-      archive = join(temp, 'objects.tgz');
-      // One entry per hash: two binaries with the same bytes travel once.
-      const unique = [...new Map(plan.missing.map((b) => [b.sha256, b])).values()];
-      await writeTarGz(
-        archive,
-        unique.map((b) => ({ path: b.sha256, type: 'file' as const, mode: 0o755, source: join(temp, b.sha256) })),
-        0,
-      );
-    }
+    const { file: archive, size } = await archives.archive(
+      join(input.distDirectory, bundle.file),
+      bundle,
+      plan.missing,
+    );
     const received = await runner.run(
       'sh',
       [
@@ -74,13 +125,13 @@ export async function sendObjects(
       );
     }
     return {
-      bytesSent: archive ? (await stat(archive)).size : 0,
+      bytesSent: archive ? size : 0,
       unpacked: received.stdout
         .split('\n')
         .filter((line) => line.startsWith('file '))
         .map((line) => line.slice('file '.length)),
     };
   } finally {
-    await rm(temp, { recursive: true, force: true });
+    await own?.close();
   }
 }

@@ -101,23 +101,42 @@ interface GitHubRelease {
   body?: string | null;
 }
 
-interface Session {
+/** What every step shares, fixed before the first one runs. */
+interface Connection {
   options: PublishOptions;
   owner: string;
   repo: string;
   api: Octokit;
   transfer: Octokit;
   describe: (error: unknown, what: string) => Error;
+}
+
+/** The dists read and merged: the release's assets, its tag and notes. */
+interface Prepared {
   release: ReleaseVersion;
   merged: MergedRelease;
   notes: string | undefined;
+  /** Holds the signature while it is uploaded; removed when the run ends. */
+  tempDirectory: string | null;
+}
+
+/** The release on GitHub, as the last step left it. */
+interface Found {
   existing: GitHubRelease | null;
   latest: boolean;
   created: boolean;
+}
+
+/** What each asset needs, and what the release held when it was decided. */
+interface Planned {
   remote: RemoteAsset[];
   actions: AssetAction[];
-  sent: Map<string, number>;
-  tempDirectory: string | null;
+}
+
+/** A step's result and the title its task shows afterwards. */
+interface Step<T> {
+  title: string;
+  value: T;
 }
 
 export async function publishRelease(options: PublishOptions): Promise<ReleaseReport> {
@@ -136,7 +155,7 @@ export async function publishRelease(options: PublishOptions): Promise<ReleaseRe
     ...(options.retries === undefined ? {} : { retries: options.retries }),
   });
   const repository = `${owner}/${repo}`;
-  const session = {
+  const connection: Connection = {
     options,
     owner,
     repo,
@@ -146,35 +165,62 @@ export async function publishRelease(options: PublishOptions): Promise<ReleaseRe
       error instanceof Error && 'exitCode' in error
         ? error
         : describeRequestError(error, { what, repository, redactor: clients.redactor }),
-    sent: new Map<string, number>(),
-    tempDirectory: null,
-    created: false,
-  } as Partial<Session> as Session;
+  };
+
+  // Each step's result, typed, set by the step that makes it; a later step reads it, never a bag.
+  let prepared: Prepared | undefined;
+  let found: Found | undefined;
+  let planned: Planned | undefined;
+  let remoteAfter: RemoteAsset[] | undefined;
+  const sent = new Map<string, number>();
+  const made = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`release: ${what} is needed before it was made`);
+    return value;
+  };
+  const titled =
+    <T>(work: () => Promise<Step<T>>, keep: (value: T) => void) =>
+    async (_: unknown, task: { title: string }) => {
+      const step = await work();
+      keep(step.value);
+      task.title = step.title;
+    };
 
   const tasks = createTaskList<Record<string, never>>(
     [
-      { title: 'Read the dist directories', task: async (_, task) => void (task.title = await prepare(session)) },
+      {
+        title: 'Read the dist directories',
+        task: titled(
+          () => prepare(connection),
+          (value) => (prepared = value),
+        ),
+      },
       {
         title: `Find the release on ${repository}`,
-        task: async (_, task) => void (task.title = await findOrCreate(session)),
+        task: titled(
+          () => findOrCreate(connection, made(prepared, 'the dists')),
+          (value) => (found = value),
+        ),
       },
       {
         title: 'Plan the assets',
-        task: async (_, task) => void (task.title = await planSync(session)),
+        task: titled(
+          () => planSync(connection, made(prepared, 'the dists'), made(found, 'the release')),
+          (value) => (planned = value),
+        ),
       },
       {
         title: 'Upload',
-        skip: () => dryRun || session.actions.every((a) => a.kind === 'skip'),
+        skip: () => dryRun || made(planned, 'the plan').actions.every((a) => a.kind === 'skip'),
         task: (_, task) =>
           task.newListr(
-            session.actions
-              .filter((action) => action.kind !== 'skip')
+            made(planned, 'the plan')
+              .actions.filter((action) => action.kind !== 'skip')
               .map((action) => ({
                 title: action.asset.name,
                 task: async (_ctx, sub) => {
-                  await carryOut(session, action, (sent) => {
-                    session.sent.set(action.asset.name, sent);
-                    sub.output = `${formatBytes(sent)} / ${formatBytes(action.asset.size)}`;
+                  await carryOut(connection, made(found, 'the release'), action, (bytes) => {
+                    sent.set(action.asset.name, bytes);
+                    sub.output = `${formatBytes(bytes)} / ${formatBytes(action.asset.size)}`;
                   });
                   sub.title = `${action.asset.name} ${action.kind === 'replace' ? 'replaced' : 'uploaded'} (${formatBytes(action.asset.size)})`;
                 },
@@ -185,12 +231,21 @@ export async function publishRelease(options: PublishOptions): Promise<ReleaseRe
       {
         title: 'Verify the release',
         skip: () => dryRun,
-        task: async (_, task) => void (task.title = await verify(session)),
+        task: titled(
+          () => verify(connection, made(prepared, 'the dists'), made(found, 'the release')),
+          (value) => {
+            remoteAfter = value.remote;
+            found = { ...made(found, 'the release'), existing: value.existing };
+          },
+        ),
       },
       {
         title: options.draft ? 'Leave as draft' : 'Publish',
         skip: () => dryRun || Boolean(options.draft),
-        task: async (_, task) => void (task.title = await publish(session)),
+        task: titled(
+          () => publish(connection, made(prepared, 'the dists'), made(found, 'the release')),
+          (existing) => (found = { ...made(found, 'the release'), existing }),
+        ),
       },
     ],
     { ...stageRenderer(options.renderer, options.onProgress) },
@@ -198,13 +253,19 @@ export async function publishRelease(options: PublishOptions): Promise<ReleaseRe
   try {
     await tasks.run();
   } finally {
-    if (session.tempDirectory) await rm(session.tempDirectory, { recursive: true, force: true });
+    if (prepared?.tempDirectory) await rm(prepared.tempDirectory, { recursive: true, force: true });
   }
-  return report(session);
+  return report(connection, {
+    prepared: made(prepared, 'the dists'),
+    found: made(found, 'the release'),
+    planned: made(planned, 'the plan'),
+    remote: remoteAfter ?? made(planned, 'the plan').remote,
+    sent,
+  });
 }
 
-async function prepare(session: Session): Promise<string> {
-  const { options } = session;
+async function prepare(connection: Connection): Promise<Step<Prepared>> {
+  const { options } = connection;
   if (options.dists.length === 0)
     throw new UserError('release: no dist directory given', {
       hint: 'crossdock release dist/<version> [dist2/<version> …]',
@@ -212,34 +273,42 @@ async function prepare(session: Session): Promise<string> {
   const dists = await Promise.all(options.dists.map((directory) => readDist(directory)));
   const first = dists[0];
   if (!first) throw new UserError('release: no dist directory given');
-  session.release = parseReleaseTag(options.tag ?? `${options.tagPrefix ?? 'v'}${first.manifest.version}`);
-  session.merged = mergeDists(dists, session.release, sha256);
-  if (options.signingKey) await sign(session, options.signingKey);
-  session.notes = await notes(session);
-  const targets = session.merged.manifest.targets.join(', ');
-  return `${session.merged.assets.length} assets for ${session.release.tag} (${targets})`;
+  const release = parseReleaseTag(options.tag ?? `${options.tagPrefix ?? 'v'}${first.manifest.version}`);
+  const merged = mergeDists(dists, release, sha256);
+  const tempDirectory = options.signingKey ? await sign(options, merged, options.signingKey) : null;
+  const notes = await releaseNotesFor(options, release, merged);
+  const targets = merged.manifest.targets.join(', ');
+  return {
+    title: `${merged.assets.length} assets for ${release.tag} (${targets})`,
+    value: { release, merged, notes, tempDirectory },
+  };
 }
 
-/** Signs the merged SHA256SUMS; the dists' own signatures cover their own (unmerged) lists. */
-async function sign(session: Session, key: string) {
-  const sums = session.merged.assets.find((a) => a.name === SUMS_FILE);
-  if (!sums?.content) return;
-  session.tempDirectory = await mkdtemp(join(tmpdir(), 'crossdock-release-'));
-  const file = join(session.tempDirectory, SUMS_FILE);
+/** Signs the merged SHA256SUMS (adding the signature to the assets); the dists' own signatures cover their own lists. */
+async function sign(options: PublishOptions, merged: MergedRelease, key: string): Promise<string | null> {
+  const sums = merged.assets.find((a) => a.name === SUMS_FILE);
+  if (!sums?.content) return null;
+  const directory = await mkdtemp(join(tmpdir(), 'crossdock-release-'));
+  const file = join(directory, SUMS_FILE);
   await writeFile(file, sums.content);
-  await session.options.runner.run('ssh-keygen', ['-Y', 'sign', '-n', 'crossdock', '-f', key, file]);
+  await options.runner.run('ssh-keygen', ['-Y', 'sign', '-n', 'crossdock', '-f', key, file]);
   const signature = await readFile(`${file}.sig`, 'utf8');
-  session.merged.assets.push({
+  merged.assets.push({
     name: `${SUMS_FILE}.sig`,
     path: null,
     size: Buffer.byteLength(signature),
     sha256: sha256(signature),
     content: signature,
   });
+  return directory;
 }
 
-async function notes(session: Session): Promise<string | undefined> {
-  const source = session.options.notes ?? { kind: 'none' };
+async function releaseNotesFor(
+  options: PublishOptions,
+  release: ReleaseVersion,
+  merged: MergedRelease,
+): Promise<string | undefined> {
+  const source = options.notes ?? { kind: 'none' };
   if (source.kind === 'none') return undefined;
   if (source.kind === 'file') {
     try {
@@ -248,31 +317,31 @@ async function notes(session: Session): Promise<string | undefined> {
       throw new UserError(`--notes ${source.path}: cannot read the file`, { hint: 'give a Markdown file' });
     }
   }
-  const changes = await gitChanges(session.options.runner, session.options.cwd ?? process.cwd(), session.release);
-  return releaseNotes({
-    release: session.release,
-    manifest: session.merged.manifest,
-    assets: session.merged.assets,
-    changes,
-  });
+  const changes = await gitChanges(options.runner, options.cwd ?? process.cwd(), release);
+  return releaseNotes({ release, manifest: merged.manifest, assets: merged.assets, changes });
 }
 
-async function findOrCreate(session: Session): Promise<string> {
-  const { api, owner, repo, release, options } = session;
+async function findOrCreate(connection: Connection, prepared: Prepared): Promise<Step<Found>> {
+  const { api, owner, repo, options } = connection;
+  const { release } = prepared;
   let releases: GitHubRelease[];
   try {
     releases = await api.paginate(api.rest.repos.listReleases, { owner, repo, per_page: 100 });
   } catch (error) {
-    throw session.describe(error, `listing the releases of ${owner}/${repo}`);
+    throw connection.describe(error, `listing the releases of ${owner}/${repo}`);
   }
-  session.existing = pickRelease(releases, release.tag);
-  session.latest = shouldMakeLatest(
+  const existing = pickRelease(releases, release.tag);
+  const latest = shouldMakeLatest(
     release,
     releases.filter((r) => !r.draft && r.tag_name !== release.tag).map((r) => r.tag_name),
   );
-  if (session.existing)
-    return `${release.tag}: ${session.existing.draft ? 'draft' : 'published'} release ${session.existing.id} found`;
-  if (options.dryRun) return `${release.tag}: would create a draft release`;
+  if (existing)
+    return {
+      title: `${release.tag}: ${existing.draft ? 'draft' : 'published'} release ${existing.id} found`,
+      value: { existing, latest, created: false },
+    };
+  if (options.dryRun)
+    return { title: `${release.tag}: would create a draft release`, value: { existing: null, latest, created: false } };
   try {
     const { data } = await api.rest.repos.createRelease({
       owner,
@@ -281,20 +350,24 @@ async function findOrCreate(session: Session): Promise<string> {
       name: release.tag,
       draft: true,
       prerelease: release.prerelease,
-      ...(session.notes === undefined ? {} : { body: session.notes }),
+      ...(prepared.notes === undefined ? {} : { body: prepared.notes }),
       ...(options.targetCommitish ? { target_commitish: options.targetCommitish } : {}),
     });
-    session.existing = data;
-    session.created = true;
+    return {
+      title: `${release.tag}: draft release ${data.id} created`,
+      value: { existing: data, latest, created: true },
+    };
   } catch (error) {
     // Only a published release conflicts by tag: another job published it meanwhile.
-    if (!hasErrorCode(error, 'already_exists')) throw session.describe(error, `creating release ${release.tag}`);
+    if (!hasErrorCode(error, 'already_exists')) throw connection.describe(error, `creating release ${release.tag}`);
     const again = (await api.paginate(api.rest.repos.listReleases, { owner, repo, per_page: 100 })) as GitHubRelease[];
-    session.existing = pickRelease(again, release.tag);
-    if (!session.existing) throw session.describe(error, `creating release ${release.tag}`);
-    return `${release.tag}: published meanwhile by another run (release ${session.existing.id})`;
+    const published = pickRelease(again, release.tag);
+    if (!published) throw connection.describe(error, `creating release ${release.tag}`);
+    return {
+      title: `${release.tag}: published meanwhile by another run (release ${published.id})`,
+      value: { existing: published, latest, created: false },
+    };
   }
-  return `${release.tag}: draft release ${session.existing.id} created`;
 }
 
 /** The published release with this tag, else the oldest draft with it (drafts may share a tag). */
@@ -303,51 +376,54 @@ function pickRelease(releases: readonly GitHubRelease[], tag: string): GitHubRel
   return withTag.find((r) => !r.draft) ?? withTag.sort((a, b) => a.id - b.id)[0] ?? null;
 }
 
-function transferContext(session: Session): TransferContext {
-  const existing = session.existing;
+function transferContext(connection: Connection, existing: GitHubRelease | null): TransferContext {
   if (!existing) throw new Error('no release to transfer to');
   return {
-    api: session.api,
-    transfer: session.transfer,
-    owner: session.owner,
-    repo: session.repo,
+    api: connection.api,
+    transfer: connection.transfer,
+    owner: connection.owner,
+    repo: connection.repo,
     releaseId: existing.id,
     uploadUrl: existing.upload_url,
-    retries: session.options.retries ?? 4,
-    backoffBaseMs: session.options.backoffBaseMs ?? 1000,
-    log: session.options.log ?? (() => undefined),
+    retries: connection.options.retries ?? 4,
+    backoffBaseMs: connection.options.backoffBaseMs ?? 1000,
+    log: connection.options.log ?? (() => undefined),
   };
 }
 
-async function planSync(session: Session): Promise<string> {
-  const { options, merged, existing } = session;
-  session.remote = [];
+async function planSync(connection: Connection, prepared: Prepared, found: Found): Promise<Step<Planned>> {
+  const { options } = connection;
+  const { merged, release } = prepared;
+  const { existing } = found;
+  let remote: RemoteAsset[] = [];
   if (existing) {
     try {
-      session.remote = await listAssets(transferContext(session));
+      remote = await listAssets(transferContext(connection, existing));
     } catch (error) {
-      throw session.describe(error, `listing the assets of ${session.release.tag}`);
+      throw connection.describe(error, `listing the assets of ${release.tag}`);
     }
   }
-  const planned = planAssets(merged.assets, session.remote, { replace: options.replace ?? false });
+  const planned = planAssets(merged.assets, remote, { replace: options.replace ?? false });
   // Servers without digests: hash the remote copy before deciding.
-  session.actions = await Promise.all(
+  const actions = await Promise.all(
     planned.map(async (action): Promise<AssetAction> => {
       if (action.kind !== 'compare') return action;
-      const remote = await hashRemoteAsset(transferContext(session), action.remote.id).catch((error: unknown) => {
-        throw session.describe(error, `downloading ${action.asset.name} to compare it`);
-      });
+      const hashed = await hashRemoteAsset(transferContext(connection, existing), action.remote.id).catch(
+        (error: unknown) => {
+          throw connection.describe(error, `downloading ${action.asset.name} to compare it`);
+        },
+      );
       return decideAsset(action.asset, action.remote, {
         replace: options.replace ?? false,
-        remoteSha256: remote.sha256,
+        remoteSha256: hashed.sha256,
       });
     }),
   );
-  const refused = session.actions.filter((a) => a.kind === 'refuse');
-  const changing = session.actions.filter((a) => a.kind !== 'skip');
+  const refused = actions.filter((a) => a.kind === 'refuse');
+  const changing = actions.filter((a) => a.kind !== 'skip');
   if (existing && !existing.draft && existing.immutable && changing.length > 0)
     throw new FailureError(
-      `${session.release.tag} is published and immutable: its assets cannot change (${changing.map((a) => a.asset.name).join(', ')})`,
+      `${release.tag} is published and immutable: its assets cannot change (${changing.map((a) => a.asset.name).join(', ')})`,
       { hint: 'publish a new version instead; immutable releases cannot be edited, even with --replace' },
     );
   const [firstRefused] = refused;
@@ -358,13 +434,21 @@ async function planSync(session: Session): Promise<string> {
         : `${refused.length} assets differ: ${refused.map((a) => a.asset.name).join(', ')}`,
       { hint: 'the release holds other builds of these files; --replace replaces them, or publish a new version' },
     );
-  const count = (kind: AssetAction['kind']) => session.actions.filter((a) => a.kind === kind).length;
+  const count = (kind: AssetAction['kind']) => actions.filter((a) => a.kind === kind).length;
   const verb = options.dryRun ? 'would upload' : 'to upload';
-  return `${count('upload')} ${verb}, ${count('replace')} to replace, ${count('skip')} already there`;
+  return {
+    title: `${count('upload')} ${verb}, ${count('replace')} to replace, ${count('skip')} already there`,
+    value: { remote, actions },
+  };
 }
 
-async function carryOut(session: Session, action: AssetAction, onProgress: (sent: number) => void): Promise<void> {
-  const context = transferContext(session);
+async function carryOut(
+  connection: Connection,
+  found: Found,
+  action: AssetAction,
+  onProgress: (sent: number) => void,
+): Promise<void> {
+  const context = transferContext(connection, found.existing);
   const what = `uploading ${action.asset.name}`;
   try {
     if (action.kind === 'upload') {
@@ -372,7 +456,7 @@ async function carryOut(session: Session, action: AssetAction, onProgress: (sent
       return;
     }
     if (action.kind !== 'replace') return;
-    if (session.existing?.draft || action.remote.state !== 'uploaded') {
+    if (found.existing?.draft || action.remote.state !== 'uploaded') {
       await deleteAsset(context, action.remote.id);
       await uploadAsset(context, action.asset, { onProgress });
       return;
@@ -384,92 +468,104 @@ async function carryOut(session: Session, action: AssetAction, onProgress: (sent
       onProgress,
     });
     await deleteAsset(context, action.remote.id);
-    await session.api.rest.repos.updateReleaseAsset({
-      owner: session.owner,
-      repo: session.repo,
+    await connection.api.rest.repos.updateReleaseAsset({
+      owner: connection.owner,
+      repo: connection.repo,
       asset_id: staged.id,
       name: action.asset.name,
     });
   } catch (error) {
-    throw session.describe(error, what);
+    throw connection.describe(error, what);
   }
 }
 
-async function verify(session: Session): Promise<string> {
-  const context = transferContext(session);
+/** Every asset present with its size and SHA-256; the notes brought up to date on a release found. */
+async function verify(
+  connection: Connection,
+  prepared: Prepared,
+  found: Found,
+): Promise<Step<{ remote: RemoteAsset[]; existing: GitHubRelease | null }>> {
+  const { release, merged, notes } = prepared;
+  const context = transferContext(connection, found.existing);
   let remote: RemoteAsset[];
   try {
     remote = await listAssets(context);
   } catch (error) {
-    throw session.describe(error, `listing the assets of ${session.release.tag}`);
+    throw connection.describe(error, `listing the assets of ${release.tag}`);
   }
   const byName = new Map(remote.map((a) => [a.name, a]));
-  const problems = session.merged.assets.flatMap((asset) => {
-    const found = byName.get(asset.name);
-    if (!found) return [`${asset.name} is missing`];
-    return sameContents(found, asset) ? [] : [`${asset.name} is not the file that was uploaded`];
+  const problems = merged.assets.flatMap((asset) => {
+    const present = byName.get(asset.name);
+    if (!present) return [`${asset.name} is missing`];
+    return sameContents(present, asset) ? [] : [`${asset.name} is not the file that was uploaded`];
   });
   if (problems.length > 0)
-    throw new FailureError(`${session.release.tag}: ${problems.join('; ')}`, {
+    throw new FailureError(`${release.tag}: ${problems.join('; ')}`, {
       hint: `the release stays a draft; run crossdock release again to complete it`,
     });
-  session.remote = remote;
-  const notes = session.notes;
-  if (notes !== undefined && session.existing && session.existing.body !== notes && !session.created) {
-    const { data } = await session.api.rest.repos
-      .updateRelease({ owner: session.owner, repo: session.repo, release_id: context.releaseId, body: notes })
+  let existing = found.existing;
+  if (notes !== undefined && existing && existing.body !== notes && !found.created) {
+    const { data } = await connection.api.rest.repos
+      .updateRelease({ owner: connection.owner, repo: connection.repo, release_id: context.releaseId, body: notes })
       .catch((error: unknown) => {
-        throw session.describe(error, `updating the notes of ${session.release.tag}`);
+        throw connection.describe(error, `updating the notes of ${release.tag}`);
       });
-    session.existing = data;
+    existing = data;
   }
-  return `${session.merged.assets.length} assets present with the right size and SHA-256`;
+  return {
+    title: `${merged.assets.length} assets present with the right size and SHA-256`,
+    value: { remote, existing },
+  };
 }
 
-async function publish(session: Session): Promise<string> {
-  const existing = session.existing;
+async function publish(connection: Connection, prepared: Prepared, found: Found): Promise<Step<GitHubRelease>> {
+  const { release } = prepared;
+  const existing = found.existing;
   if (!existing) throw new Error('nothing to publish');
-  if (!existing.draft) return `${session.release.tag} was already published`;
+  if (!existing.draft) return { title: `${release.tag} was already published`, value: existing };
   try {
-    const { data } = await session.api.rest.repos.updateRelease({
-      owner: session.owner,
-      repo: session.repo,
+    const { data } = await connection.api.rest.repos.updateRelease({
+      owner: connection.owner,
+      repo: connection.repo,
       release_id: existing.id,
       draft: false,
-      prerelease: session.release.prerelease,
-      make_latest: session.latest ? 'true' : 'false',
+      prerelease: release.prerelease,
+      make_latest: found.latest ? 'true' : 'false',
     });
-    session.existing = data;
+    return { title: `${release.tag} published${found.latest ? ' as latest' : ''}: ${data.html_url}`, value: data };
   } catch (error) {
-    throw session.describe(error, `publishing ${session.release.tag}`);
+    throw connection.describe(error, `publishing ${release.tag}`);
   }
-  return `${session.release.tag} published${session.latest ? ' as latest' : ''}: ${session.existing.html_url}`;
 }
 
-function report(session: Session): ReleaseReport {
-  const names = new Set(session.merged.assets.map((a) => a.name));
+function report(
+  connection: Connection,
+  run: { prepared: Prepared; found: Found; planned: Planned; remote: RemoteAsset[]; sent: ReadonlyMap<string, number> },
+): ReleaseReport {
+  const { prepared, found, planned } = run;
+  const names = new Set(prepared.merged.assets.map((a) => a.name));
   const outcome = (action: AssetAction): AssetOutcome =>
     action.kind === 'skip' ? 'skipped' : action.kind === 'replace' ? 'replaced' : 'uploaded';
   return {
-    repository: `${session.owner}/${session.repo}`,
-    tag: session.release.tag,
-    version: session.release.version,
-    url: session.existing?.html_url ?? null,
-    releaseId: session.existing?.id ?? null,
-    dryRun: session.options.dryRun ?? false,
-    draft: session.existing?.draft ?? true,
-    prerelease: session.release.prerelease,
-    latest: session.latest,
-    created: session.created,
-    published: session.existing ? !session.existing.draft : false,
-    assets: session.actions.map((action) => ({
+    repository: `${connection.owner}/${connection.repo}`,
+    tag: prepared.release.tag,
+    version: prepared.release.version,
+    url: found.existing?.html_url ?? null,
+    releaseId: found.existing?.id ?? null,
+    dryRun: connection.options.dryRun ?? false,
+    draft: found.existing?.draft ?? true,
+    prerelease: prepared.release.prerelease,
+    latest: found.latest,
+    created: found.created,
+    published: found.existing ? !found.existing.draft : false,
+    assets: planned.actions.map((action) => ({
       name: action.asset.name,
       size: action.asset.size,
       sha256: action.asset.sha256,
       action: outcome(action),
-      bytesSent: session.sent.get(action.asset.name) ?? 0,
+      bytesSent: run.sent.get(action.asset.name) ?? 0,
     })),
-    extraAssets: session.remote.filter((a) => !names.has(a.name)).map((a) => a.name),
+    extraAssets: run.remote.filter((a) => !names.has(a.name)).map((a) => a.name),
   };
 }
 
