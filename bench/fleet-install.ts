@@ -182,6 +182,18 @@ export async function benchFleet(options: {
         }
       }, 0);
 
+    // crossdock install, as a user runs it for this many boards: all of them at once.
+    const installArgs = (from: string) => [
+      BIN,
+      'install',
+      '--inventory',
+      join(state, 'inventory.yaml'),
+      '--from',
+      from,
+      '--forks',
+      String(Math.max(boards().length, 1)),
+      '--json',
+    ];
     let peakRss = 0;
     // This machine's CPU time per crossdock install run (user + system), to divide by the boards.
     let cpuSeconds: number[] = [];
@@ -189,26 +201,9 @@ export async function benchFleet(options: {
     const tools: Record<Tool, (ansible: string) => Promise<unknown>> = {
       crossdock: async () => {
         const rss = join(work, 'rss');
-        const out = await run(
-          '/usr/bin/time',
-          [
-            '-f',
-            '%M %U %S',
-            '-o',
-            rss,
-            process.execPath,
-            BIN,
-            'install',
-            '--inventory',
-            join(state, 'inventory.yaml'),
-            '--from',
-            dist,
-            '--forks',
-            String(Math.max(boards().length, 1)),
-            '--json',
-          ],
-          { env },
-        );
+        const out = await run('/usr/bin/time', ['-f', '%M %U %S', '-o', rss, process.execPath, ...installArgs(dist)], {
+          env,
+        });
         const [kib = '0', user = '0', system = '0'] = (readFileSync(rss, 'utf8').trim().split('\n').at(-1) ?? '').split(
           ' ',
         );
@@ -242,25 +237,11 @@ export async function benchFleet(options: {
         ),
     };
 
-    const measureUpgrade = async (to: string, count: number): Promise<NonNullable<FleetRow['upgrade']>> => {
+    const measureUpgrade = async (to: string): Promise<NonNullable<FleetRow['upgrade']>> => {
       const upgradeManifest = JSON.parse(readFileSync(join(to, 'manifest.json'), 'utf8')) as Manifest;
       const bundle = upgradeManifest.artifacts.find((a) => a.kind === 'bundle');
       const started = performance.now();
-      const out = await run(
-        process.execPath,
-        [
-          BIN,
-          'install',
-          '--inventory',
-          join(state, 'inventory.yaml'),
-          '--from',
-          to,
-          '--forks',
-          String(count),
-          '--json',
-        ],
-        { env },
-      );
+      const out = await run(process.execPath, installArgs(to), { env });
       const seconds = (performance.now() - started) / 1000;
       const report = JSON.parse(out) as { hosts: Array<{ status: string; bytesSent: number }> };
       if (report.hosts.some((h) => h.status !== 'installed')) throw new Error('crossdock upgrade: not installed');
@@ -300,7 +281,7 @@ export async function benchFleet(options: {
           before = txBytes();
           samples[`${tool} no-op`].push((await timed(() => tools[tool](ansible))).seconds);
           bytes[`${tool} no-op`] = txBytes() - before;
-          if (tool === 'crossdock' && i === 0 && upgradeDist) upgrade = await measureUpgrade(upgradeDist, count);
+          if (tool === 'crossdock' && i === 0 && upgradeDist) upgrade = await measureUpgrade(upgradeDist);
         }
       }
       const medians = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)])) as Record<
