@@ -74,10 +74,6 @@ export class JumpPool {
     return connection;
   }
 
-  get size(): number {
-    return this.connections.size;
-  }
-
   async close(): Promise<void> {
     const all = [...this.connections.values()];
     this.connections.clear();
@@ -726,7 +722,10 @@ async function certifiedHostKey(
     .split('\n')
     // `-c` prints "TYPE BASE64" with no host field before it (OpenSSH 9.2); either is read.
     .map((line) => line.trim().split(/\s+/))
-    .map((fields) => fields[fields.findIndex((f) => f.endsWith('-cert-v01@openssh.com')) + 1])
+    .map((fields) => {
+      const at = fields.findIndex((f) => f.endsWith('-cert-v01@openssh.com'));
+      return at >= 0 ? fields[at + 1] : undefined;
+    })
     .filter((base64): base64 is string => Boolean(base64))
     .map((base64) => Buffer.from(base64, 'base64'));
   if (blobs.length === 0)
