@@ -103,11 +103,12 @@ export const RECONFIGURE_PENDING = 'reconfigure-pending';
  * Back to the daemon.json a version ran with before a change (kept as `<record>.before`), and
  * the daemons restarted; the reconfigure's rollback and its watchdog both run it. Pure.
  */
-export function restoreDaemonConfigBefore(version: string, systemd: boolean): string {
-  const record = daemonRecord(version);
+export function restoreDaemonConfigBefore(versionExpression: string, systemd: boolean): string {
+  // A shell word for the version: quoted by the caller, or "$v" at boot.
+  const record = `${shellQuote(layout.versions)}/${versionExpression}.daemon.json`;
   return [
-    `mv -f ${shellQuote(`${record}.before`)} ${shellQuote(record)}`,
-    restoreDaemonConfigScript(shellQuote(version)),
+    `mv -f ${record}.before ${record}`,
+    restoreDaemonConfigScript(versionExpression),
     `rm -f ${RECONFIGURE_PENDING}`,
     ...(systemd ? [RESTART_DAEMONS] : []),
   ].join('; ');
@@ -275,13 +276,13 @@ export const BOOT_CHECK_UNIT = 'crossdock-boot-check.service';
 
 /** What the boot check runs: no install survives a reboot, so anything still pending is undone. Pure. */
 export function bootCheckScript(): string {
-  const reconfigured = 'versions/$v.daemon.json';
   return [
     '#!/bin/sh',
     '# Written by crossdock: undoes a switch or a daemon.json change the board went down before committing.',
     `cd ${shellQuote(layout.root)} || exit 0`,
     `if [ -e pending ]; then ${revertScript()}; fi`,
-    `if [ -e ${RECONFIGURE_PENDING} ]; then v=$(sed -n 1p ${RECONFIGURE_PENDING}); if [ -e "${reconfigured}.before" ]; then mv -f "${reconfigured}.before" "${reconfigured}"; fi; ${restoreDaemonConfigScript('"$v"')}; rm -f ${RECONFIGURE_PENDING}; fi`,
+    // The daemons start after this unit: no restart here.
+    `if [ -e ${RECONFIGURE_PENDING} ]; then v=$(sed -n 1p ${RECONFIGURE_PENDING}); ${restoreDaemonConfigBefore('"$v"', false)}; fi`,
     'sync',
     '',
   ].join('\n');

@@ -775,7 +775,7 @@ async function reconfigure(
   await stageDaemonConfig(runner, { version: change.version, config: change.config, current: null });
   // Armed before the new settings take effect: if the link dies while dockerd restarts with
   // them, the board puts the old daemon.json back on its own, as the install's watchdog would.
-  const undo = restoreDaemonConfigBefore(change.version, change.systemd);
+  const undo = restoreDaemonConfigBefore(shellQuote(change.version), change.systemd);
   const deadline = watchdogDeadline({ systemd: change.systemd, containers: false });
   await runner.run(
     'sh',

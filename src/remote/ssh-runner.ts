@@ -221,6 +221,12 @@ export class SshRunner implements Runner {
     return new SshRunner(ssh, host, options, jump);
   }
 
+  /** The one dry-run gate of every remote effect: true (and said) when `what` is not done. */
+  private skipped(what: string): boolean {
+    if (this.dryRun) this.options.log?.(`${this.host}: would ${what}`);
+    return this.dryRun;
+  }
+
   dispose(): void {
     this.ssh.dispose();
     this.jump?.dispose();
@@ -294,8 +300,7 @@ export class SshRunner implements Runner {
     } = {},
   ): Promise<RunResult> {
     const shown = this.redactor.redact(formatCommand(command, args), options.secrets ?? []);
-    if (this.dryRun && !options.readOnly) {
-      this.options.log?.(`${this.host}: would run: ${shown}`);
+    if (!options.readOnly && this.skipped(`run: ${shown}`)) {
       return { command: shown, exitCode: 0, signal: null, stdout: '', stderr: '', skipped: true, durationMs: 0 };
     }
     const askable = options.privileged === true && this.entry.user !== 'root' && this.entry.sudo.kind === 'password';
@@ -373,11 +378,9 @@ export class SshRunner implements Runner {
     ready: string,
     options: { privileged?: boolean } = {},
   ): Promise<{ release(): Promise<void> }> {
-    if (this.dryRun) {
-      // A dry run takes no lock and waits for none: it reads only.
-      this.options.log?.(`${this.host}: would hold: ${this.redactor.redact(briefCommand(script), [])}`);
+    // A dry run takes no lock and waits for none: it reads only.
+    if (this.skipped(`hold: ${this.redactor.redact(briefCommand(script), [])}`))
       return { release: () => Promise.resolve() };
-    }
     const askable = options.privileged === true && this.entry.user !== 'root' && this.entry.sudo.kind === 'password';
     const line = this.commandLine('sh', ['-c', script], {
       ...options,
@@ -441,10 +444,7 @@ export class SshRunner implements Runner {
     options: { onProgress?: (sent: number) => void; mode?: string; privileged?: boolean } = {},
   ): Promise<number> {
     const size = (await stat(local)).size;
-    if (this.dryRun) {
-      this.options.log?.(`${this.host}: would copy ${local} to ${remote}`);
-      return 0;
-    }
+    if (this.skipped(`copy ${local} to ${remote}`)) return 0;
     const asRoot = (options.privileged ?? false) && this.entry.user !== 'root';
     // A non-root login writes to its own temp file; root moves it into place.
     // A name nobody on the board can guess, so no other user can plant a link at it in /tmp.

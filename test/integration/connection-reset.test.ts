@@ -3,40 +3,28 @@
  * a NAT forgets the flow) while a command runs: the library call fails with the board's name,
  * and nothing is thrown past it as an uncaught exception that would kill a rollout of many boards.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultCacheDirectory } from '../../src/boards/rootfs.js';
 import { loadInventory } from '../../src/remote/inventory.js';
 import { SshRunner } from '../../src/remote/ssh-runner.js';
-import { crossdock } from '../helpers/cli.js';
+import { type TestBoards, upBoards } from '../helpers/boards.js';
 import { requireTools } from '../helpers/tools.js';
 
 const ready = process.getuid?.() === 0 && requireTools('debootstrap', 'unshare', 'ip', 'qemu-aarch64-static');
 
-let work: string;
-let state: string;
+let boards: TestBoards | undefined;
 
 describe.runIf(ready)('a connection reset under a running command', () => {
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'crossdock-reset-'));
-    state = join(work, 'boards');
-    const up = await crossdock(['board', 'up', '--model', 'rpi-3'], {
-      env: { CROSSDOCK_BOARD_DIR: state, HOME: work, XDG_CACHE_HOME: dirname(defaultCacheDirectory()) },
-    });
-    expect(up.exitCode, up.stderr).toBe(0);
+    boards = await upBoards('reset', ['rpi-3']);
   }, 600_000);
 
   afterAll(async () => {
-    if (!work) return;
-    await crossdock(['board', 'down', '--all'], { env: { CROSSDOCK_BOARD_DIR: state, HOME: work } });
-    rmSync(work, { recursive: true, force: true });
+    await boards?.down();
   });
 
   it('fails the command with the board named, and raises nothing uncaught', async () => {
-    const inventory = await loadInventory(join(state, 'inventory.yaml'));
+    const inventory = await loadInventory(boards?.inventoryFile ?? '');
     const board = inventory.hosts[0];
     if (!board) throw new Error('no board');
     // A forwarder on loopback that can reset its clients' connections.

@@ -5,17 +5,14 @@
  * before and after. The same comparison sees a real install change them, so it can fail.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { chmod, lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as stringifyYaml, parse as parseYaml } from 'yaml';
-import { defaultCacheDirectory } from '../../src/boards/rootfs.js';
 import { loadTargets, type Target } from '../../src/platform/targets.js';
 import { loadInventory } from '../../src/remote/inventory.js';
 import { SshRunner } from '../../src/remote/ssh-runner.js';
-import { crossdock } from '../helpers/cli.js';
+import { type TestBoards, upBoards } from '../helpers/boards.js';
 import { makeRunnableDist } from '../helpers/dist.js';
 import { hasCommand, requireTools } from '../helpers/tools.js';
 
@@ -45,11 +42,11 @@ let inventoryFile: string;
 let targets: Record<string, Target>;
 let dists: Record<string, string>;
 
+let boards: TestBoards | undefined;
+
 function cli(args: string[]) {
-  return crossdock(args, {
-    cwd: work,
-    env: { CROSSDOCK_BOARD_DIR: state, HOME: work, XDG_CACHE_HOME: dirname(defaultCacheDirectory()) },
-  });
+  if (!boards) throw new Error('no boards: beforeAll did not run');
+  return boards.cli(args);
 }
 
 async function onBoard(command: string): Promise<string> {
@@ -143,13 +140,10 @@ async function expectUnchanged(args: string[]) {
 
 describe.runIf(ready)('--dry-run against a board that records every command', () => {
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'crossdock-dry-run-'));
-    state = join(work, 'boards');
-    inventoryFile = join(state, 'inventory.yaml');
+    boards = await upBoards('dry-run', ['rpi-3']);
+    ({ work, state, inventoryFile } = boards);
     const registry = await loadTargets();
     targets = Object.fromEntries(registry.targets.map((t) => [t.name, t]));
-    const up = await cli(['board', 'up', '--model', 'rpi-3']);
-    expect(up.exitCode, up.stderr).toBe(0);
 
     const upper = join(state, BOARD, 'upper');
     await mkdir(join(upper, 'usr/local/sbin'), { recursive: true });
@@ -175,9 +169,7 @@ describe.runIf(ready)('--dry-run against a board that records every command', ()
   }, 1_800_000);
 
   afterAll(async () => {
-    if (!work) return;
-    await cli(['board', 'down', '--all']);
-    rmSync(work, { recursive: true, force: true });
+    await boards?.down();
   });
 
   it('the recorder sees every command and the snapshot sees a real change (so the test can fail)', async () => {

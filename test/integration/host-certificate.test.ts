@@ -4,17 +4,14 @@
  * no key pinned and no --accept-new, and refuses a certificate from another CA or for another
  * name. OpenSSH's own client, given the same known_hosts, must decide the same each time.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { defaultCacheDirectory } from '../../src/boards/rootfs.js';
 import { loadInventory } from '../../src/remote/inventory.js';
 import { SshRunner } from '../../src/remote/ssh-runner.js';
-import { crossdock } from '../helpers/cli.js';
+import { type TestBoards, upBoards } from '../helpers/boards.js';
 import { requireTools } from '../helpers/tools.js';
 
 const ready =
@@ -27,10 +24,11 @@ let state: string;
 let inventoryFile: string;
 let host: { address: string; port: number; identityFile: string };
 
+let boards: TestBoards | undefined;
+
 function cli(args: string[]) {
-  return crossdock(args, {
-    env: { CROSSDOCK_BOARD_DIR: state, HOME: work, XDG_CACHE_HOME: dirname(defaultCacheDirectory()) },
-  });
+  if (!boards) throw new Error('no boards: beforeAll did not run');
+  return boards.cli(args);
 }
 
 /** Signs the board's host key with CA `ca` for `principals`, and has its sshd show the certificate. */
@@ -112,11 +110,8 @@ async function openssh(ca: string): Promise<'connects' | 'refuses'> {
 
 describe.runIf(ready)('host certificates: known_hosts with @cert-authority only', () => {
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'crossdock-host-cert-'));
-    state = join(work, 'boards');
-    inventoryFile = join(state, 'inventory.yaml');
-    const up = await cli(['board', 'up', '--model', 'rpi-3']);
-    expect(up.exitCode, up.stderr).toBe(0);
+    boards = await upBoards('host-cert', ['rpi-3']);
+    ({ work, state, inventoryFile } = boards);
     const document = parseYaml(await readFile(inventoryFile, 'utf8')) as {
       hosts: Record<string, { address: string; port: number; identityFile: string }>;
     };
@@ -126,9 +121,7 @@ describe.runIf(ready)('host certificates: known_hosts with @cert-authority only'
   }, 600_000);
 
   afterAll(async () => {
-    if (!work) return;
-    await cli(['board', 'down', '--all']);
-    rmSync(work, { recursive: true, force: true });
+    await boards?.down();
   });
 
   it("reaches a board certified by the fleet's CA, with no key pinned and no --accept-new", async () => {
