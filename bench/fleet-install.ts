@@ -1,11 +1,16 @@
 /**
- * Fleet install, side by side: the same bundle onto K emulated boards (K = 1, 4, 8) by
+ * Fleet install, side by side: the same bundle onto K emulated boards (K = 1, 8, 32, 100, …) by
  *   (a) crossdock install,
  *   (b) an Ansible playbook doing the same job the way its users write it (facts gathered, as
- *       by default; copy, unarchive, links, a templated unit, a health command),
- *   (c) the floor: plain OpenSSH in parallel, `ssh board 'cat > f && tar x' < bundle`, nothing else;
- * then the no-op re-install with (a) and (b), bytes on the boards' links included. crossdock's
- * peak RSS is measured on every run (GNU time), and its --json step timings give a profile.
+ *       by default; copy, unarchive, links, a templated unit, a health command), forks = boards,
+ *       pipelining and ControlPersist,
+ *   (c) the same playbook under Mitogen (strategy mitogen_linear), the fastest Ansible users run:
+ *       Debian forky's ansible-mitogen and python3-mitogen, unpacked into the cache (bookworm's
+ *       0.3.3 predates its ansible-core 2.14),
+ *   (d) the floor: plain OpenSSH in parallel, `ssh board 'cat > f && tar x' < bundle`, nothing else;
+ * then the no-op re-install with (a), (b) and (c), bytes on the boards' links included. crossdock's
+ * peak RSS and CPU time are measured on every run (GNU time), and its --json step timings give a
+ * profile; an upgrade in which one binary changed shows what the object store saves.
  *
  * Without --dist it makes a dist of its own: real static programs of the boards' target plus
  * incompressible bytes, --megabytes in all (60 by default, about a real aarch64 bundle).
@@ -14,12 +19,30 @@
  *   [--dist DIST] [--boards 1,4,8] [--runs 3] [--model rpi-3] [--megabytes 60]
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import type { Manifest } from '../src/artifacts/manifest.js';
+import { LocalRunner } from '../src/exec/local-runner.js';
+import { defaultCacheDirectory } from '../src/fs/cache-directory.js';
+import {
+  debianArchive,
+  privateApt,
+  readMachineAptSources,
+  sourcesList,
+  suitesOf,
+} from '../src/toolchain/private-apt.js';
 import { loadTargets } from '../src/platform/targets.js';
 import { makeRunnableDist } from '../test/helpers/dist.js';
 import { lineChart } from './chart.js';
@@ -35,8 +58,34 @@ interface Board {
   target: string;
 }
 
-type Tool = 'crossdock' | 'ansible' | 'floor';
-type Sample = 'crossdock' | 'ansible' | 'floor' | 'crossdock no-op' | 'ansible no-op';
+type Tool = 'crossdock' | 'ansible' | 'ansible-mitogen' | 'floor';
+type Sample = Tool | 'crossdock no-op' | 'ansible no-op' | 'ansible-mitogen no-op';
+const TOOLS: readonly Tool[] = ['crossdock', 'ansible', 'ansible-mitogen', 'floor'];
+
+/**
+ * Mitogen's strategy plugins from Debian forky, unpacked once into the cache; the plugin puts
+ * its own dist-packages on sys.path, so nothing is installed on the machine.
+ */
+async function mitogenStrategyPlugins(): Promise<string> {
+  const root = join(defaultCacheDirectory(), 'bench', 'mitogen');
+  const strategy = join(root, 'usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy');
+  if (existsSync(join(strategy, 'mitogen_linear.py'))) return strategy;
+  const archive = debianArchive(await readMachineAptSources());
+  if (!archive) throw new Error('bench: no Debian archive in /etc/apt to fetch Mitogen from');
+  const runner = new LocalRunner();
+  const apt = await privateApt(runner, defaultCacheDirectory(), sourcesList(suitesOf(archive, ['forky']), ['deb']));
+  const debs = join(apt.directory, 'debs', 'mitogen');
+  rmSync(debs, { recursive: true, force: true });
+  mkdirSync(debs, { recursive: true });
+  await runner.run('apt-get', [...apt.options, 'download', 'ansible-mitogen', 'python3-mitogen'], { cwd: debs });
+  const partial = `${root}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  mkdirSync(partial, { recursive: true });
+  for (const deb of readdirSync(debs)) await runner.run('dpkg', ['-x', join(debs, deb), partial]);
+  rmSync(root, { recursive: true, force: true });
+  renameSync(partial, root);
+  return strategy;
+}
 
 export interface FleetRow {
   boards: number;
@@ -47,6 +96,13 @@ export interface FleetRow {
   crossdockPeakRssKiB: number;
   /** This machine's CPU seconds (user + system) of one crossdock install, per board. */
   crossdockCpuSecondsPerBoard: number;
+  /**
+   * Where the machine's cores went in one install (median core-seconds): the controller's
+   * process tree (GNU time; the floor's ssh clients are not split out) and the whole machine
+   * (/proc/stat), whose difference is the boards' side (sshd, shells, tar, sha256sum) — on a
+   * real fleet each board spends that on its own CPU, here they all share this machine's two.
+   */
+  cores: Record<Tool, { controller: number | null; machine: number }>;
   /** Median milliseconds per install step (over hosts and runs). */
   profile: Record<string, number>;
   /** crossdock's upgrade to a dist in which one binary changed, onto every board (first run). */
@@ -60,6 +116,18 @@ export interface FleetResult {
   runs: number;
   rows: FleetRow[];
 }
+
+/** Core-seconds this machine has spent busy since boot, from /proc/stat (every process, boards' too). */
+function busyCoreSeconds(): number {
+  const [, user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = (
+    readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? ''
+  )
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 export async function benchFleet(options: {
   dist?: string | undefined;
@@ -119,8 +187,9 @@ export async function benchFleet(options: {
         `rm -rf /opt/crossdock /opt/ansible-docker /opt/floor /etc/systemd/system/docker.service; for b in ${binaries.join(' ')}; do rm -f /usr/local/bin/$b; done`,
       );
 
-    const writeAnsible = (list: Board[]) => {
-      const directory = join(work, 'ansible');
+    const mitogen = await mitogenStrategyPlugins();
+    const writeAnsible = (list: Board[], withMitogen: boolean) => {
+      const directory = join(work, withMitogen ? 'ansible-mitogen' : 'ansible');
       mkdirSync(directory, { recursive: true });
       writeFileSync(
         join(directory, 'inventory.ini'),
@@ -128,7 +197,7 @@ export async function benchFleet(options: {
       );
       writeFileSync(
         join(directory, 'ansible.cfg'),
-        `[defaults]\nforks = ${Math.max(list.length, 5)}\nhost_key_checking = True\ninterpreter_python = /usr/bin/python3\n[ssh_connection]\nssh_args = -o UserKnownHostsFile=${join(state, 'inventory.known_hosts')} -o ControlMaster=auto -o ControlPersist=60s\npipelining = True\n`,
+        `[defaults]\nforks = ${Math.max(list.length, 5)}\nhost_key_checking = True\ninterpreter_python = /usr/bin/python3\n${withMitogen ? `strategy_plugins = ${mitogen}\nstrategy = mitogen_linear\n` : ''}[ssh_connection]\nssh_args = -o UserKnownHostsFile=${join(state, 'inventory.known_hosts')} -o ControlMaster=auto -o ControlPersist=60s\npipelining = True\n`,
       );
       const unit = join(dist, 'systemd/docker.service');
       writeFileSync(
@@ -195,20 +264,28 @@ export async function benchFleet(options: {
       '--json',
     ];
     let peakRss = 0;
-    // This machine's CPU time per crossdock install run (user + system), to divide by the boards.
-    let cpuSeconds: number[] = [];
     let steps = new Map<string, number[]>();
-    const tools: Record<Tool, (ansible: string) => Promise<unknown>> = {
+    // A command under GNU time: its output, and the peak RSS and CPU seconds of its process tree.
+    const measured = async (command: string, args: string[], options: Parameters<typeof run>[2] = {}) => {
+      const file = join(work, 'time');
+      const out = await run('/usr/bin/time', ['-f', '%M %U %S', '-o', file, command, ...args], options);
+      const [kib = '0', user = '0', system = '0'] = (readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '').split(
+        ' ',
+      );
+      return { out, kib: Number(kib), cpu: Number(user) + Number(system) };
+    };
+    const playbook = async (directory: string) =>
+      (
+        await measured('ansible-playbook', ['-i', join(directory, 'inventory.ini'), join(directory, 'install.yml')], {
+          cwd: directory,
+          env: { ...env, ANSIBLE_CONFIG: join(directory, 'ansible.cfg') },
+        })
+      ).cpu;
+    // Each tool's run: the CPU seconds of its controller process tree, where that is one tree.
+    const tools: Record<Tool, (ansible: Record<'ansible' | 'ansible-mitogen', string>) => Promise<number | null>> = {
       crossdock: async () => {
-        const rss = join(work, 'rss');
-        const out = await run('/usr/bin/time', ['-f', '%M %U %S', '-o', rss, process.execPath, ...installArgs(dist)], {
-          env,
-        });
-        const [kib = '0', user = '0', system = '0'] = (readFileSync(rss, 'utf8').trim().split('\n').at(-1) ?? '').split(
-          ' ',
-        );
-        peakRss = Math.max(peakRss, Number(kib));
-        cpuSeconds.push(Number(user) + Number(system));
+        const { out, kib, cpu } = await measured(process.execPath, installArgs(dist), { env });
+        peakRss = Math.max(peakRss, kib);
         const report = JSON.parse(out) as { hosts: Array<{ status: string; timings?: Record<string, number> }> };
         for (const host of report.hosts) {
           if (host.status !== 'installed' && host.status !== 'unchanged') throw new Error(`crossdock: ${host.status}`);
@@ -216,14 +293,12 @@ export async function benchFleet(options: {
             for (const [step, ms] of Object.entries(host.timings ?? {}))
               steps.set(step, [...(steps.get(step) ?? []), ms]);
         }
+        return cpu;
       },
-      ansible: (directory) =>
-        run('ansible-playbook', ['-i', join(directory, 'inventory.ini'), join(directory, 'install.yml')], {
-          cwd: directory,
-          env: { ...env, ANSIBLE_CONFIG: join(directory, 'ansible.cfg') },
-        }),
-      floor: () =>
-        Promise.all(
+      ansible: (directories) => playbook(directories.ansible),
+      'ansible-mitogen': (directories) => playbook(directories['ansible-mitogen']),
+      floor: async () => {
+        await Promise.all(
           boards().map((board) =>
             run('sh', [
               '-c',
@@ -234,7 +309,9 @@ export async function benchFleet(options: {
                 )} 'mkdir -p /opt/floor && cat > /opt/floor/b.tgz && tar -xzf /opt/floor/b.tgz -C /opt/floor' < '${join(dist, bundleFor(board).file)}'`,
             ]),
           ),
-        ),
+        );
+        return null;
+      },
     };
 
     const measureUpgrade = async (to: string): Promise<NonNullable<FleetRow['upgrade']>> => {
@@ -258,24 +335,26 @@ export async function benchFleet(options: {
     for (const count of options.boards) {
       await cli(['board', 'down', '--all']).catch(() => undefined);
       await cli(['board', 'up', '--model', options.model, '--count', String(count)]);
-      const ansible = writeAnsible(boards());
-      const samples: Record<Sample, number[]> = {
-        crossdock: [],
-        ansible: [],
-        floor: [],
-        'crossdock no-op': [],
-        'ansible no-op': [],
-      };
+      const list = boards();
+      const ansible = { ansible: writeAnsible(list, false), 'ansible-mitogen': writeAnsible(list, true) };
+      const samples = Object.fromEntries(
+        TOOLS.flatMap((tool) => (tool === 'floor' ? [tool] : [tool, `${tool} no-op`])).map((sample) => [sample, []]),
+      ) as unknown as Record<Sample, number[]>;
       const bytes = {} as Record<Sample, number>;
       peakRss = 0;
-      cpuSeconds = [];
       steps = new Map();
+      const controller = new Map<Tool, number[]>();
+      const machineCores = new Map<Tool, number[]>();
       let upgrade: FleetRow['upgrade'] = null;
       for (let i = 0; i < options.runs; i += 1) {
-        for (const tool of ['crossdock', 'ansible', 'floor'] as const) {
+        for (const tool of TOOLS) {
           await reset();
           let before = txBytes();
-          samples[tool].push((await timed(() => tools[tool](ansible))).seconds);
+          const busy = busyCoreSeconds();
+          const { seconds, result } = await timed(() => tools[tool](ansible));
+          samples[tool].push(seconds);
+          machineCores.set(tool, [...(machineCores.get(tool) ?? []), busyCoreSeconds() - busy]);
+          if (result !== null) controller.set(tool, [...(controller.get(tool) ?? []), result]);
           bytes[tool] = txBytes() - before;
           if (tool === 'floor') continue;
           before = txBytes();
@@ -289,20 +368,28 @@ export async function benchFleet(options: {
         number
       >;
       const profile = Object.fromEntries([...steps].map(([step, ms]) => [step, median(ms)]));
-      // The first of each pair of runs is the install; the no-op's CPU is not counted.
-      const installCpu = median(cpuSeconds.filter((_, index) => index % 2 === 0));
+      const cores = Object.fromEntries(
+        TOOLS.map((tool) => [
+          tool,
+          {
+            controller: controller.has(tool) ? median(controller.get(tool) ?? []) : null,
+            machine: median(machineCores.get(tool) ?? []),
+          },
+        ]),
+      ) as FleetRow['cores'];
       rows.push({
         boards: count,
         medians,
         samples,
         bytes,
         crossdockPeakRssKiB: peakRss,
-        crossdockCpuSecondsPerBoard: installCpu / count,
+        crossdockCpuSecondsPerBoard: (cores.crossdock.controller ?? 0) / count,
+        cores,
         profile,
         upgrade,
       });
       console.log(
-        `K=${count}: crossdock ${seconds(medians.crossdock)}, ansible ${seconds(medians.ansible)}, floor ${seconds(medians.floor)}; peak RSS ${(peakRss / 1024).toFixed(0)} MiB`,
+        `K=${count}: crossdock ${seconds(medians.crossdock)}, ansible ${seconds(medians.ansible)}, ansible-mitogen ${seconds(medians['ansible-mitogen'])}, floor ${seconds(medians.floor)}; peak RSS ${(peakRss / 1024).toFixed(0)} MiB`,
       );
     }
     return {
@@ -333,6 +420,7 @@ export function writeFleetChart(result: FleetResult): string {
       series: [
         line('crossdock', '#1f77b4', 'crossdock'),
         line('Ansible', '#d62728', 'ansible'),
+        line('Ansible + Mitogen', '#ff7f0e', 'ansible-mitogen'),
         line('floor (ssh | tar)', '#7f7f7f', 'floor'),
       ],
     }),
@@ -348,13 +436,16 @@ export function fleetTable(result: FleetResult): string {
       r.boards,
       seconds(m.crossdock),
       seconds(m.ansible),
+      seconds(m['ansible-mitogen']),
       seconds(m.floor),
       ratio(m.ansible / m.crossdock),
+      ratio(m['ansible-mitogen'] / m.crossdock),
       ratio(m.crossdock / m.floor),
       seconds(m['crossdock no-op']),
       seconds(m['ansible no-op']),
+      seconds(m['ansible-mitogen no-op']),
       ratio(m['ansible no-op'] / m['crossdock no-op']),
-      `${mb(r.bytes['crossdock no-op'])} / ${mb(r.bytes['ansible no-op'])}`,
+      `${mb(r.bytes['crossdock no-op'])} / ${mb(r.bytes['ansible no-op'])} / ${mb(r.bytes['ansible-mitogen no-op'])}`,
       `${(r.crossdockPeakRssKiB / 1024).toFixed(0)} MiB`,
       `${r.crossdockCpuSecondsPerBoard.toFixed(2)} s`,
       r.upgrade ? `${mb(r.upgrade.sentBytes)} of ${mb(r.upgrade.bundleBytes)} (${seconds(r.upgrade.seconds)})` : '—',
@@ -367,24 +458,43 @@ export function fleetTable(result: FleetResult): string {
         .map(([step, ms]) => `${step} ${(ms / 1000).toFixed(2)} s`)
         .join(', ')
     : '';
+  const cores = last
+    ? table([
+        ['tool', 'seconds', 'core-seconds, all', 'controller', 'boards (all − controller)', 'per board'],
+        ...TOOLS.map((tool) => {
+          const { controller, machine } = last.cores[tool];
+          return [
+            tool,
+            seconds(last.medians[tool]),
+            machine.toFixed(1),
+            controller === null ? '—' : controller.toFixed(1),
+            controller === null ? '—' : (machine - controller).toFixed(1),
+            `${(machine / last.boards).toFixed(2)} s`,
+          ];
+        }),
+      ])
+    : '';
   return `${table([
     [
       'boards',
       'crossdock',
       'ansible',
+      'ansible+mitogen',
       'floor',
       'ansible/crossdock',
+      'mitogen/crossdock',
       'crossdock/floor',
       'no-op crossdock',
       'no-op ansible',
-      'no-op ratio',
-      'no-op sent (crossdock / ansible)',
+      'no-op mitogen',
+      'no-op ansible/crossdock',
+      'no-op sent (crossdock / ansible / mitogen)',
       'crossdock peak RSS',
       'CPU per board',
       'upgrade, one binary changed: sent per board',
     ],
     ...rows,
-  ])}\ncrossdock per host at ${last?.boards ?? 0} boards (median step times): ${profile}`;
+  ])}\ncrossdock per host at ${last?.boards ?? 0} boards (median step times): ${profile}\n\nwhere the cores went at ${last?.boards ?? 0} boards (this machine's ${String(cpus().length)}, boards included):\n${cores}`;
 }
 
 if (import.meta.url === `file://${process.argv[1] ?? ''}`) {

@@ -163,8 +163,11 @@ export function serverCheckSeconds(healthSeconds: number): number {
  * there already) goes through tee to its incoming file, to sha256sum through a fifo, and to tar,
  * which unpacks into VERSION.partial; only when the hash and size are the manifest's do the
  * file and the directory take their real names. An interrupted or corrupt transfer leaves only
- * .partial names, which the next run removes. Prints `received SHA SIZE TAR_STATUS`, then the
- * unpacked files. (The version's record goes with the switch: stdin is the bundle's here.)
+ * .partial names, which the next run removes. The version's binaries then go into the object
+ * store by their manifest hashes (hard links: no copy, no second hash: the bundle's hash vouched
+ * for them, and assembleScript hashes every entry again before a version is made of it), so the
+ * next upgrade sends only what changed. Prints `received SHA SIZE TAR_STATUS`, then the unpacked
+ * files. (The version's record goes with the switch: stdin is the bundle's here.)
  */
 export function receiveScript(o: {
   incoming: string;
@@ -173,7 +176,10 @@ export function receiveScript(o: {
   size: number;
   /** The bundle comes on standard input; else it is already at `incoming`. */
   streamed: boolean;
+  /** The object store, and the binaries (with the manifest's hashes) to link into it. */
+  objects?: { directory: string; binaries: readonly { name: string; sha256: string }[] };
 }): string {
+  const store = o.objects && o.objects.binaries.length > 0 ? o.objects : null;
   return [
     `i=${shellQuote(o.incoming)}; d=${shellQuote(o.versionDirectory)}`,
     'mkdir -p "${i%/*}" "${d%/*}" || exit 1',
@@ -190,27 +196,16 @@ export function receiveScript(o: {
     `if [ "$tar" != 0 ] || [ "$sum" != ${o.sha256} ] || [ "$size" != ${String(o.size)} ]; then rm -rf "$d.partial"${o.streamed ? ' "$i.partial"' : ''}; exit 3; fi`,
     ...(o.streamed ? ['mv -f "$i.partial" "$i"'] : []),
     'rm -rf "$d" && mv "$d.partial" "$d" || exit 1',
+    // The store is an optimisation: a link that fails costs the next upgrade bytes, not this install.
+    ...(store
+      ? [
+          `o=${shellQuote(store.directory)}; mkdir -p "$o"`,
+          ...store.binaries.map(
+            ({ name, sha256 }) => `[ -e "$o"/${sha256} ] || ln -f "$d"/${shellQuote(name)} "$o"/${sha256} 2>/dev/null`,
+          ),
+        ]
+      : []),
     'ls -1 "$d" | sed "s/^/file /"',
-  ].join('\n');
-}
-
-/**
- * Puts a version's verified binaries into the object store, by hash (hard links: no copy), so
- * the next upgrade sends only what changed. Each is hashed here and linked only if it is what
- * the manifest says: a store entry is always the file its name claims. Pure.
- */
-export function storeObjectsScript(
-  versionDirectory: string,
-  binaries: readonly { name: string; sha256: string }[],
-): string {
-  const o = shellQuote(layout.objects);
-  return [
-    `d=${shellQuote(versionDirectory)}; mkdir -p ${o} || exit 1`,
-    ...binaries.map(
-      ({ name, sha256 }) =>
-        `[ -e ${o}/${sha256} ] || { [ "$(sha256sum < "$d"/${shellQuote(name)} | cut -c1-64)" = ${sha256} ] && ln -f "$d"/${shellQuote(name)} ${o}/${sha256}; }`,
-    ),
-    ':',
   ].join('\n');
 }
 
@@ -253,6 +248,15 @@ export function assembleScript(o: {
 /** Store entries no version links any more (a link count of one): removed with the versions pruned. Pure. */
 export function collectObjectsScript(): string {
   return `{ [ -d ${shellQuote(layout.objects)} ] && find ${shellQuote(layout.objects)} -maxdepth 1 -type f -links 1 -delete; :; }`;
+}
+
+/**
+ * At commit: the bundles and images in incoming/ are in the version directory, the store and the
+ * probe image by now, and a Pi's SD card would otherwise keep one bundle per upgrade. Kept only
+ * until then, so that an interrupted or rolled-back run resumes without sending them again. Pure.
+ */
+export function clearIncomingScript(): string {
+  return `{ [ -d ${shellQuote(layout.incoming)} ] && find ${shellQuote(layout.incoming)} -mindepth 1 -maxdepth 1 -type f -delete; :; }`;
 }
 
 /** The daemon.json a version runs with, beside it: `versions/<v>.daemon.json`; empty = none. */

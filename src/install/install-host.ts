@@ -37,9 +37,9 @@ import {
   probeImageFile,
   receiveScript,
   bootCheckSetupScript,
+  clearIncomingScript,
   collectObjectsScript,
   RECONFIGURE_PENDING,
-  storeObjectsScript,
   SYNC_ROOT,
   RESTART_DAEMONS,
   restoreDaemonConfigBefore,
@@ -398,13 +398,6 @@ async function sendBinaries(run: InstallRun): Promise<void> {
     }
   }
   await sendBundle(run);
-  const hashed = run.binaries.filter((b) => /^[0-9a-f]{64}$/.test(b.sha256));
-  if (hashed.length > 0)
-    await runner.run(
-      'sh',
-      ['-c', storeObjectsScript(`${layout.versions}/${options.dist.manifest.version}`, hashed)],
-      ROOT,
-    );
 }
 
 /** The bundle: from the board's incoming/ or the release when it has it, else streamed; hashed and unpacked on the board. */
@@ -424,6 +417,7 @@ async function sendBundle(run: InstallRun): Promise<void> {
         sha256: bundle.sha256,
         size: bundle.size,
         streamed: !onBoard,
+        objects: { directory: layout.objects, binaries: run.binaries.filter((b) => /^[0-9a-f]{64}$/.test(b.sha256)) },
       }),
     ],
     {
@@ -511,7 +505,7 @@ async function commit(run: InstallRun): Promise<void> {
       '-c',
       whilePending(
         run.token,
-        `rm -rf pending ${doomed.map(shellQuote).join(' ')}; ${collectObjectsScript()}; ${disarmScript(run.token)}; ${SYNC_ROOT}`,
+        `rm -rf pending ${doomed.map(shellQuote).join(' ')}; ${collectObjectsScript()}; ${clearIncomingScript()}; ${disarmScript(run.token)}; ${SYNC_ROOT}`,
       ),
     ],
     ROOT,

@@ -325,15 +325,7 @@ export class SshRunner implements Runner {
       inputFile
         ? (channel) => {
             if (needsPassword) channel.write(`${this.options.sudoPassword ?? ''}\n`);
-            let sent = 0;
-            const stream = createReadStream(inputFile, { highWaterMark: 1 << 16 });
-            stream.on('data', (chunk) => {
-              sent += chunk.length;
-              onInputProgress?.(sent);
-            });
-            // The command may stop reading early (a bad archive): the channel closes, and so does the file.
-            channel.on('close', () => stream.destroy());
-            stream.pipe(channel);
+            streamFileInto(channel, inputFile, onInputProgress);
           }
         : undefined,
     );
@@ -491,14 +483,8 @@ export class SshRunner implements Runner {
 
   private async catPut(local: string, remote: string, onProgress?: (sent: number) => void): Promise<void> {
     const line = `umask 077 && cat > ${shellQuote(remote)}`;
-    let sent = 0;
     const result = await this.exec(line, undefined, {}, (channel) => {
-      const stream = createReadStream(local, { highWaterMark: 1 << 16 });
-      stream.on('data', (chunk) => {
-        sent += chunk.length;
-        onProgress?.(sent);
-      });
-      stream.pipe(channel);
+      streamFileInto(channel, local, onProgress);
     });
     if (result.exitCode !== 0)
       throw new CommandFailedError({
@@ -744,4 +730,25 @@ async function certifiedHostKey(
     if (last.ok) return last;
   }
   return last;
+}
+
+/**
+ * A local file into a channel's standard input with one chunk in hand at a time. pipe() would let
+ * ssh2's channel queue up to its 2 MiB window of plaintext on top of what is in flight: at a
+ * hundred boards at once that was most of the controller's memory (57 MiB of buffers at 100).
+ * The command may stop reading early (a bad archive): the channel closes, and so does the file;
+ * a file that cannot be read ends the input, which the board's size and hash checks then refuse.
+ */
+function streamFileInto(channel: ClientChannel, file: string, onProgress?: (sent: number) => void): void {
+  const stream = createReadStream(file, { highWaterMark: 1 << 16 });
+  let sent = 0;
+  channel.on('close', () => stream.destroy());
+  stream.on('data', (chunk) => {
+    sent += chunk.length;
+    onProgress?.(sent);
+    stream.pause();
+    channel.write(chunk, () => stream.resume());
+  });
+  stream.on('end', () => channel.end());
+  stream.on('error', () => channel.end());
 }

@@ -424,7 +424,8 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     expect(exitCode).toBe(1);
     expect(stderr).toContain('rpi-zero-1: Raspberry Pi Zero, Zero W needs a armv6 bundle; 1.3.0 has armv7, aarch64');
     expect(stderr).toContain('crossdock build --target armv6 --version 1.3.0');
-    expect(await onBoard('rpi-zero-1', 'ls /opt/crossdock/incoming')).toBe('docker-1.0.0-armv6.tgz');
+    // Nothing sent: incoming/ holds nothing (the committed installs before left nothing there either).
+    expect(await onBoard('rpi-zero-1', 'ls -A /opt/crossdock/incoming')).toBe('');
   });
 
   it('refuses a dist whose bundle no longer matches its manifest, before connecting', async () => {
@@ -906,9 +907,9 @@ install:
     expect(
       await onBoard(
         'rpi-3-1',
-        `printf '%s\\n' '${sums}' | sha256sum -c --quiet && echo verified; runc --version; stat -c %h /opt/crossdock/versions/8.0.1/dockerd`,
+        `printf '%s\\n' '${sums}' | sha256sum -c --quiet && echo verified; runc --version; stat -c %h /opt/crossdock/versions/8.0.1/dockerd; ls /opt/crossdock/incoming | wc -l`,
       ),
-    ).toBe('verified\nrunc version 8.0.1\n3'); // dockerd's links: the store's, 8.0.0's and 8.0.1's
+    ).toBe('verified\nrunc version 8.0.1\n3\n0'); // dockerd's links: the store's, 8.0.0's and 8.0.1's; no bundle kept
 
     // A store entry that is not what its name says is caught on the board, never installed.
     const docker = bundleOf(third)?.binaries?.find((b) => b.name === 'docker')?.sha256 ?? '';

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -25,8 +25,11 @@ async function bundle(directory: string) {
     0,
   );
   const bytes = await readFile(file);
-  return { file, bytes, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+  return { file, bytes, sha256: sha256(bytes), size: bytes.length };
 }
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+const RUNC = sha256(Buffer.alloc(256 * 1024, 7));
 
 async function receive(root: string, input: Buffer, expected: { sha256: string; size: number }, streamed = true) {
   const script = receiveScript({
@@ -34,6 +37,7 @@ async function receive(root: string, input: Buffer, expected: { sha256: string; 
     versionDirectory: join(root, 'versions/1.0.0'),
     ...expected,
     streamed,
+    objects: { directory: join(root, 'objects'), binaries: [{ name: 'runc', sha256: RUNC }] },
   });
   return execa('sh', ['-c', script], { input, reject: false });
 }
@@ -53,6 +57,9 @@ describe('receiving a bundle on the board', () => {
     expect((await execa(join(root, 'versions/1.0.0/dockerd'))).stdout).toBe('dockerd');
     expect((await readdir(join(root, 'incoming'))).sort()).toEqual(['docker-1.0.0-aarch64.tgz']);
     expect((await readdir(join(root, 'versions'))).sort()).toEqual(['1.0.0']);
+    // runc is in the store under its hash, as the same file (a hard link), for the next upgrade.
+    expect(await readdir(join(root, 'objects'))).toEqual([RUNC]);
+    expect((await stat(join(root, 'objects', RUNC))).ino).toBe((await stat(join(root, 'versions/1.0.0/runc'))).ino);
   });
 
   it('a bundle changed on the way is refused and leaves nothing behind', async () => {
@@ -67,6 +74,7 @@ describe('receiving a bundle on the board', () => {
     expect(result.stdout).not.toContain(b.sha256);
     expect(await readdir(join(root, 'incoming'))).toEqual([]);
     expect(await readdir(join(root, 'versions'))).toEqual([]);
+    expect(existsSync(join(root, 'objects'))).toBe(false);
   });
 
   it('a transfer cut short is refused by its size and hash, with nothing named as installed', async () => {
