@@ -135,6 +135,8 @@ export async function benchFleet(options: {
   runs: number;
   model: string;
   megabytes: number;
+  /** Each row as it is done, with the rows before it: a long run that fails later keeps them. */
+  onRow?: (partial: FleetResult) => void;
 }): Promise<FleetResult> {
   const work = mkdtempSync(join(tmpdir(), 'crossdock-bench-fleet-'));
   const state = join(work, 'boards');
@@ -197,7 +199,7 @@ export async function benchFleet(options: {
       );
       writeFileSync(
         join(directory, 'ansible.cfg'),
-        `[defaults]\nforks = ${Math.max(list.length, 5)}\nhost_key_checking = True\ninterpreter_python = /usr/bin/python3\n${withMitogen ? `strategy_plugins = ${mitogen}\nstrategy = mitogen_linear\n` : ''}[ssh_connection]\nssh_args = -o UserKnownHostsFile=${join(state, 'inventory.known_hosts')} -o ControlMaster=auto -o ControlPersist=60s\npipelining = True\n`,
+        `[defaults]\nforks = ${Math.max(list.length, 5)}\ntimeout = 60\nhost_key_checking = True\ninterpreter_python = /usr/bin/python3\n${withMitogen ? `strategy_plugins = ${mitogen}\nstrategy = mitogen_linear\n` : ''}[ssh_connection]\nssh_args = -o UserKnownHostsFile=${join(state, 'inventory.known_hosts')} -o ControlMaster=auto -o ControlPersist=60s\npipelining = True\n`,
       );
       const unit = join(dist, 'systemd/docker.service');
       writeFileSync(
@@ -332,6 +334,13 @@ export async function benchFleet(options: {
     };
 
     const rows: FleetRow[] = [];
+    const result = (): FleetResult => ({
+      dist: manifest.version,
+      bundleBytes: [...bundles.values()][0]?.size ?? 0,
+      model: options.model,
+      runs: options.runs,
+      rows,
+    });
     for (const count of options.boards) {
       await cli(['board', 'down', '--all']).catch(() => undefined);
       await cli(['board', 'up', '--model', options.model, '--count', String(count)]);
@@ -388,17 +397,12 @@ export async function benchFleet(options: {
         profile,
         upgrade,
       });
+      options.onRow?.(result());
       console.log(
         `K=${count}: crossdock ${seconds(medians.crossdock)}, ansible ${seconds(medians.ansible)}, ansible-mitogen ${seconds(medians['ansible-mitogen'])}, floor ${seconds(medians.floor)}; peak RSS ${(peakRss / 1024).toFixed(0)} MiB`,
       );
     }
-    return {
-      dist: manifest.version,
-      bundleBytes: [...bundles.values()][0]?.size ?? 0,
-      model: options.model,
-      runs: options.runs,
-      rows,
-    };
+    return result();
   } finally {
     await cli(['board', 'down', '--all']).catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
@@ -513,6 +517,7 @@ if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
     runs: Number(values.runs),
     model: values.model,
     megabytes: Number(values.megabytes),
+    onRow: (partial) => writeResults('fleet-install', { ...partial }),
   });
   console.log(
     `\nfleet install of ${result.dist} (${result.model} boards, ${(result.bundleBytes / 1e6).toFixed(0)} MB bundle, medians of ${result.runs})`,
