@@ -24,6 +24,21 @@ export default tseslint.config(
     },
   },
   {
+    // A manifest (or a binary's entry) read from anywhere goes through parseManifest, the one
+    // parse that checks every field reaching a board or a path (#25); a cast would skip it.
+    files: ['src/**/*.ts'],
+    ignores: ['src/artifacts/manifest.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'TSAsExpression TSTypeReference[typeName.name=/^Manifest(Artifact|Binary)?$/]',
+          message: 'parse it with parseManifest (src/artifacts/manifest.ts) instead of casting',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // Tests build throwaway objects and await promises that assert on their own.

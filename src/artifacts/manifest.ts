@@ -4,6 +4,7 @@
  */
 import type { GoModule } from '../platform/elf.js';
 import semver from 'semver';
+import * as v from 'valibot';
 import { sha256 } from './checksums.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -60,24 +61,159 @@ export function isDistVersion(version: string): boolean {
 }
 
 /**
- * What a manifest read from anywhere (a dist, a release) must be before any of its names is
- * joined to a path: a hostile release must not write outside the cache or name a version that
- * climbs out of the install root. Names the first problem. Pure.
+ * A binary's name in a bundle and on a board (`versions/<v>/<name>`, `/usr/local/bin/<name>`):
+ * one plain path component, so no name climbs out of the version directory. Pure.
  */
+export function isBinaryName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/.test(name);
+}
+
+/**
+ * A smoke run's arguments reach a board as argv of the binary (quoted, never spliced into a
+ * script), and only as words and flags without values: `--version`, `-v`, `version`, `--help`.
+ * No path, no `=`, no space: nothing a hostile manifest could turn into a command. Pure.
+ */
+export function isSmokeArgument(argument: string): boolean {
+  return /^-{0,2}[A-Za-z][A-Za-z0-9-]{0,31}$/.test(argument);
+}
+
+const SHA256 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'is not a lower-case hex SHA-256'));
+const SIZE = v.pipe(v.number(), v.safeInteger('is not a whole number of bytes'), v.minValue(0, 'is negative'));
+const TARGET_NAME = v.pipe(v.string(), v.regex(/^[a-z0-9_]{1,32}$/, 'is not a target name'));
+
+const BinarySchema = v.looseObject({
+  name: v.pipe(v.string(), v.check(isBinaryName, 'is not a plain file name (one path component)')),
+  component: v.string(),
+  size: SIZE,
+  sha256: SHA256,
+  armArch: v.nullable(v.string()),
+  source: v.looseObject({ spec: v.string(), revision: v.string(), version: v.nullable(v.string()) }),
+  flags: v.looseObject({ env: v.record(v.string(), v.string()), args: v.array(v.string()) }),
+  smoke: v.nullable(
+    v.looseObject({
+      args: v.pipe(
+        v.array(
+          v.pipe(v.string(), v.check(isSmokeArgument, 'is not a plain word or flag (no values, paths or spaces)')),
+        ),
+        v.maxLength(4, 'has more than 4 arguments'),
+      ),
+      cpu: v.nullable(v.string()),
+      firstLine: v.string(),
+    }),
+  ),
+  go: v.nullable(v.looseObject({ version: v.string() })),
+});
+
+const BinariesSchema = v.pipe(
+  v.array(BinarySchema),
+  v.check((list) => new Set(list.map((b) => b.name)).size === list.length, 'name the same binary twice'),
+);
+
+const ArtifactSchema = v.looseObject({
+  kind: v.picklist(['bundle', 'unit', 'sbom', 'image'], 'is not bundle, unit, sbom or image'),
+  file: v.pipe(v.string(), v.check(isDistFileName, 'is not a dist file name')),
+  target: v.nullable(TARGET_NAME),
+  size: SIZE,
+  sha256: SHA256,
+  binaries: v.optional(BinariesSchema),
+  image: v.optional(
+    v.looseObject({
+      tag: v.pipe(
+        v.string(),
+        v.regex(/^[a-z0-9][a-z0-9._/-]{0,127}:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, 'is not an image tag'),
+      ),
+      id: v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/, 'is not an image ID')),
+    }),
+  ),
+});
+
+const ManifestSchema = v.looseObject({
+  schemaVersion: v.literal(1, 'is not 1 (not a crossdock manifest)'),
+  tool: v.string(),
+  version: v.pipe(v.string(), v.check(isDistVersion, 'is not a semver version')),
+  sourceDateEpoch: SIZE,
+  targets: v.array(TARGET_NAME),
+  sources: v.array(
+    v.looseObject({ recipe: v.string(), spec: v.string(), revision: v.string(), version: v.nullable(v.string()) }),
+  ),
+  toolchains: v.record(v.string(), v.string()),
+  artifacts: v.pipe(
+    v.array(ArtifactSchema),
+    v.check((list) => new Set(list.map((a) => a.file)).size === list.length, 'list the same file twice'),
+  ),
+});
+
+/** The first problem valibot found, as `where: what`, e.g. `artifacts[0].binaries[1].name "../sh": is not …`. */
+function firstProblem(issues: readonly v.BaseIssue<unknown>[]): string {
+  const issue = issues[0];
+  if (!issue) return 'not valid';
+  const path = (issue.path ?? [])
+    .map((item) => (typeof item.key === 'number' ? `[${item.key}]` : `.${String(item.key)}`))
+    .join('')
+    .replace(/^\./, '');
+  const value = issue.input === undefined ? 'missing' : JSON.stringify(issue.input).slice(0, 80);
+  return `${path || 'the manifest'} ${value}: ${issue.message}`;
+}
+
+/**
+ * The one parse of a manifest read from anywhere (a dist, a release, a cache): every field that
+ * can reach a board, a path or a shell is checked before any code sees it (file and binary names
+ * as one plain component, lower-case hex, safe integers, smoke arguments as plain words), so a
+ * hostile manifest is refused whole rather than trusted field by field. Pure.
+ */
+export function parseManifest(value: unknown): { ok: true; manifest: Manifest } | { ok: false; problem: string } {
+  const result = v.safeParse(ManifestSchema, value);
+  if (!result.success) return { ok: false, problem: firstProblem(result.issues) };
+  return { ok: true, manifest: result.output as Manifest };
+}
+
+/** One binary's entry (the build cache keeps one per binary), through the manifest's checks. Pure. */
+export function parseManifestBinary(value: unknown): ManifestBinary | null {
+  const result = v.safeParse(BinarySchema, value);
+  return result.success ? (result.output as ManifestBinary) : null;
+}
+
+/**
+ * What a board says one of its versions is (`versions/<v>.json`, written at the switch): the same
+ * checks as a manifest's binaries, since its names and smoke arguments run on the board. Pure.
+ */
+export function parseVersionRecord(
+  value: unknown,
+): {
+  version: string;
+  target: string;
+  binaries: ManifestBinary[];
+  image?: { file: string; tag: string; id: string };
+} | null {
+  const result = v.safeParse(
+    v.looseObject({
+      version: v.pipe(v.string(), v.check(isDistVersion)),
+      target: TARGET_NAME,
+      binaries: BinariesSchema,
+      image: v.optional(
+        v.looseObject({
+          file: v.string(),
+          tag: ArtifactSchema.entries.image.wrapped.entries.tag,
+          id: ArtifactSchema.entries.image.wrapped.entries.id,
+        }),
+      ),
+    }),
+    value,
+  );
+  if (!result.success) return null;
+  const { version, target, binaries, image } = result.output;
+  return {
+    version,
+    target,
+    binaries: binaries as ManifestBinary[],
+    ...(image ? { image: { file: image.file, tag: image.tag, id: image.id } } : {}),
+  };
+}
+
+/** The first problem of a manifest, or null; see parseManifest. Pure. */
 export function manifestProblem(value: unknown): string | null {
-  const manifest = value as Partial<Manifest> | null;
-  if (!manifest || manifest.schemaVersion !== 1 || !Array.isArray(manifest.artifacts))
-    return 'not a crossdock manifest (schemaVersion 1 with version and artifacts)';
-  if (typeof manifest.version !== 'string' || !isDistVersion(manifest.version))
-    return `version ${JSON.stringify(manifest.version)} is not a semver version`;
-  for (const artifact of manifest.artifacts as unknown[]) {
-    const { file, sha256: sum } = (artifact ?? {}) as Partial<ManifestArtifact>;
-    if (typeof file !== 'string' || !isDistFileName(file))
-      return `artifact file ${JSON.stringify(file)} is not a dist file name`;
-    if (typeof sum !== 'string' || !/^[0-9a-f]{64}$/.test(sum))
-      return `${file}: sha256 ${JSON.stringify(sum)} is not a SHA-256`;
-  }
-  return null;
+  const parsed = parseManifest(value);
+  return parsed.ok ? null : parsed.problem;
 }
 
 export function bundleName(version: string, target: string): string {

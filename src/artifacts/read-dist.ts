@@ -6,11 +6,15 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256File } from './checksums.js';
-import { type Manifest, MANIFEST_FILE, manifestProblem } from './manifest.js';
+import { type Manifest, MANIFEST_FILE, parseManifest } from './manifest.js';
 import { FailureError, UserError } from '../errors.js';
 import type { DistInput } from '../release/plan.js';
 
-export async function readDist(directory: string): Promise<DistInput> {
+/**
+ * DIRECTORY/manifest.json through the one parse (parseManifest): a file that is missing, not
+ * JSON, or not a valid manifest is one line naming it.
+ */
+export async function readManifest(directory: string): Promise<Manifest> {
   const file = join(directory, MANIFEST_FILE);
   let text: string;
   try {
@@ -20,18 +24,22 @@ export async function readDist(directory: string): Promise<DistInput> {
       hint: 'pass the directory crossdock build wrote, e.g. dist/27.5.1',
     });
   }
-  let manifest: Partial<Manifest>;
+  let value: unknown;
   try {
-    manifest = JSON.parse(text) as Manifest;
+    value = JSON.parse(text);
   } catch (error) {
     throw new UserError(`${file}: not JSON (${(error as Error).message})`, { hint: 'rebuild the dist' });
   }
-  const problem = manifestProblem(manifest);
-  if (problem)
-    throw new UserError(`${file}: ${problem}`, {
-      hint: 'rebuild the dist with this version of crossdock',
+  const parsed = parseManifest(value);
+  if (!parsed.ok)
+    throw new UserError(`${file}: ${parsed.problem}`, {
+      hint: 'rebuild the dist with this version of crossdock; nothing was read from it',
     });
-  const valid = manifest as Manifest;
+  return parsed.manifest;
+}
+
+export async function readDist(directory: string): Promise<DistInput> {
+  const valid = await readManifest(directory);
   for (const artifact of valid.artifacts) {
     const path = join(directory, artifact.file);
     const size = await stat(path).then(

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256 } from '../artifacts/checksums.js';
-import type { ManifestBinary } from '../artifacts/manifest.js';
+import { type ManifestBinary, parseManifestBinary } from '../artifacts/manifest.js';
 
 export function cacheKey(parts: Record<string, unknown>): string {
   return sha256(stableStringify(parts));
@@ -39,7 +39,14 @@ export async function readCache(cacheDirectory: string, key: string): Promise<Ca
   const directory = entryDirectory(cacheDirectory, key);
   const metaFile = join(directory, 'meta.json');
   if (!existsSync(metaFile)) return null;
-  const binary = JSON.parse(await readFile(metaFile, 'utf8')) as ManifestBinary;
+  // An entry that does not parse (an older crossdock's, or damaged) is a miss: built again.
+  let binary: ManifestBinary | null;
+  try {
+    binary = parseManifestBinary(JSON.parse(await readFile(metaFile, 'utf8')));
+  } catch {
+    return null;
+  }
+  if (!binary) return null;
   const file = join(directory, binary.name);
   return existsSync(file) ? { file, binary } : null;
 }

@@ -5,6 +5,7 @@
  * {sourceDateEpoch}, {buildTime}, {target}.
  */
 import * as v from 'valibot';
+import { isSmokeArgument } from '../artifacts/manifest.js';
 
 const name = (description: string) =>
   v.pipe(
@@ -16,6 +17,19 @@ const name = (description: string) =>
 const expectSchema = v.pipe(
   v.optional(v.array(v.string()), []),
   v.description('Strings the smoke run must print, e.g. {version}: proves the -X version variables took effect'),
+);
+
+// Boards run the smoke command too (the health check), so its arguments are what a manifest
+// may carry: plain words and flags (isSmokeArgument).
+const smokeSchema = v.pipe(
+  v.optional(
+    v.pipe(
+      v.array(v.pipe(v.string(), v.check(isSmokeArgument, 'expected a plain word or flag such as --version'))),
+      v.maxLength(4),
+    ),
+    ['--version'],
+  ),
+  v.description('Arguments for the smoke run under QEMU and on the board, e.g. --version'),
 );
 
 export const GoBinarySchema = v.strictObject({
@@ -30,10 +44,7 @@ export const GoBinarySchema = v.strictObject({
   ),
   tags: v.pipe(v.optional(v.array(v.string()), []), v.description('Go build tags')),
   ldflags: v.pipe(v.optional(v.array(v.string()), []), v.description('Extra -ldflags, e.g. -X main.version={version}')),
-  smoke: v.pipe(
-    v.optional(v.array(v.string()), ['--version']),
-    v.description('Arguments for the smoke run under QEMU'),
-  ),
+  smoke: smokeSchema,
   expect: expectSchema,
 });
 
@@ -45,7 +56,7 @@ export const CBinarySchema = v.strictObject({
     v.description("Extra C flags (the target's own come from targets/)"),
   ),
   libraries: v.pipe(v.optional(v.array(v.string()), []), v.description('Libraries to link, e.g. -lseccomp')),
-  smoke: v.optional(v.array(v.string()), ['--version']),
+  smoke: smokeSchema,
   expect: expectSchema,
 });
 

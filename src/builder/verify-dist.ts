@@ -12,7 +12,8 @@ import type { Runner } from '../exec/runner.js';
 import type { TargetRegistry } from '../platform/targets.js';
 import type { Toolchain } from '../platform/toolchains.js';
 import { parseSha256Sums, sha256File } from '../artifacts/checksums.js';
-import { type Manifest, MANIFEST_FILE, SUMS_FILE } from '../artifacts/manifest.js';
+import { MANIFEST_FILE, SUMS_FILE } from '../artifacts/manifest.js';
+import { readManifest } from '../artifacts/read-dist.js';
 import { type BinaryVerification, verifyBinary } from './verify-binary.js';
 
 export interface DistVerification {
@@ -49,7 +50,7 @@ export async function verifyDist(directory: string, options: VerifyDistOptions):
     else continue;
     damaged.add(entry.name);
   }
-  const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Manifest;
+  const manifest = await readManifest(directory);
   const binaries: BinaryVerification[] = [];
   for (const artifact of manifest.artifacts.filter((a) => a.kind === 'bundle' || a.kind === 'image')) {
     // A bundle that failed its checksum is not unpacked: what is in it cannot be trusted.

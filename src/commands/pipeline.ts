@@ -6,9 +6,7 @@ import { isFailure } from '../install/install.js';
 import { packageVersion } from '../package-root.js';
 import { pipeline } from '../pipeline.js';
 import { loadToolchains } from '../platform/toolchains.js';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type Manifest, MANIFEST_FILE } from '../artifacts/manifest.js';
+import { readManifest } from '../artifacts/read-dist.js';
 import { appendSummary, buildSummary, hostsSummary, releaseSummary, setOutput } from '../ui/github-actions.js';
 import { printJson } from '../ui/output.js';
 import { hostTable } from './install.js';
@@ -52,9 +50,7 @@ export async function pipelineCommand(options: {
     log,
   });
   setOutput('dist', report.build.directory);
-  appendSummary(
-    buildSummary(JSON.parse(await readFile(join(report.build.directory, MANIFEST_FILE), 'utf8')) as Manifest),
-  );
+  appendSummary(buildSummary(await readManifest(report.build.directory)));
   if ('url' in report.release && report.release.url) {
     setOutput('release-url', report.release.url);
     appendSummary(releaseSummary(report.release));

@@ -4,7 +4,7 @@
  * fact is one script and a parse of its output; the install and the day-2 operations read them.
  */
 import { normalizeSmokeLine, smokeFirstLine } from '../builder/smoke-line.js';
-import type { ManifestBinary } from '../artifacts/manifest.js';
+import { type ManifestBinary, parseVersionRecord } from '../artifacts/manifest.js';
 import { shellQuote } from '../exec/runner.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import { DEFAULT_HEALTH_SECONDS, layout, serverCheckSeconds } from './board-scripts.js';
@@ -60,6 +60,25 @@ export async function readBoardState(runner: SshRunner): Promise<RemoteState> {
     systemd: value('systemd') === '1',
     daemonConfig: /^[0-9a-f]{64}/.exec(value('daemon'))?.[0] ?? null,
   };
+}
+
+export type VersionRecord = NonNullable<ReturnType<typeof parseVersionRecord>>;
+
+/**
+ * What the board says one of its versions is (`versions/<v>.json`, written at its switch), through
+ * the same checks as a manifest's binaries; null when it has none or it does not parse.
+ */
+export async function readVersionRecord(runner: SshRunner, version: string): Promise<VersionRecord | null> {
+  const text = await runner.run('cat', [`${layout.versions}/${version}.json`], { allowFailure: true, readOnly: true });
+  if (text.exitCode !== 0) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text.stdout);
+  } catch {
+    return null;
+  }
+  const record = parseVersionRecord(value);
+  return record && record.version === version ? record : null;
 }
 
 export async function remoteSha256(runner: SshRunner, path: string): Promise<string | null> {

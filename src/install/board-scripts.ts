@@ -193,7 +193,7 @@ export function receiveScript(o: {
     `sum=$(cut -c1-64 "$i.sum" 2>/dev/null); size=$(wc -c < "$i${o.streamed ? '.partial' : ''}" | tr -d ' ')`,
     'rm -f "$i.fifo" "$i.sum"',
     'echo "received ${sum:--} ${size:--} $tar"',
-    `if [ "$tar" != 0 ] || [ "$sum" != ${o.sha256} ] || [ "$size" != ${String(o.size)} ]; then rm -rf "$d.partial"${o.streamed ? ' "$i.partial"' : ''}; exit 3; fi`,
+    `if [ "$tar" != 0 ] || [ "$sum" != ${shellQuote(o.sha256)} ] || [ "$size" != ${shellQuote(String(o.size))} ]; then rm -rf "$d.partial"${o.streamed ? ' "$i.partial"' : ''}; exit 3; fi`,
     ...(o.streamed ? ['mv -f "$i.partial" "$i"'] : []),
     'rm -rf "$d" && mv "$d.partial" "$d" || exit 1',
     // The store is an optimisation: a link that fails costs the next upgrade bytes, not this install.
@@ -226,7 +226,7 @@ export function assembleScript(o: {
   const check = ({ name, sha256, size }: { name: string; sha256: string; size: number }) =>
     [
       `f=${store}/${sha256}; [ -e "$n/${sha256}" ] && f="$n/${sha256}"`,
-      `if [ "$(wc -c < "$f" | tr -d ' ')" != ${String(size)} ] || [ "$(sha256sum < "$f" | cut -c1-64)" != ${sha256} ]; then echo "assembled bad ${name} $(sha256sum < "$f" 2>/dev/null | cut -c1-64)"; [ "$f" = ${store}/${sha256} ] && rm -f "$f"; rm -rf "$n" "$d.partial"; exit 3; fi`,
+      `if [ "$(wc -c < "$f" | tr -d ' ')" != ${shellQuote(String(size))} ] || [ "$(sha256sum < "$f" | cut -c1-64)" != ${shellQuote(sha256)} ]; then echo assembled bad ${shellQuote(name)} "$(sha256sum < "$f" 2>/dev/null | cut -c1-64)"; [ "$f" = ${store}/${sha256} ] && rm -f "$f"; rm -rf "$n" "$d.partial"; exit 3; fi`,
       `[ "$f" = ${store}/${sha256} ] || mv -f "$f" ${store}/${sha256}`,
       `ln -f ${store}/${sha256} "$d.partial"/${shellQuote(name)} && chmod 0755 "$d.partial"/${shellQuote(name)} || exit 1`,
     ].join('\n');

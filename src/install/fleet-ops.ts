@@ -3,12 +3,11 @@
  * rollback (switch back to the previous version atomically, restart, check health, and switch
  * forward again if the previous version is not healthy either).
  */
-import type { ManifestBinary } from '../artifacts/manifest.js';
 import { shellQuote } from '../exec/runner.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
-import { containerHealth, type ProbeImageOnBoard } from './container-health.js';
-import { healthy, readBoardState } from './board-facts.js';
-import { layout, restoreDaemonConfigScript, RESTART_DAEMONS } from './board-scripts.js';
+import { containerHealth } from './container-health.js';
+import { healthy, readBoardState, readVersionRecord } from './board-facts.js';
+import { layout, probeImageFile, restoreDaemonConfigScript, RESTART_DAEMONS } from './board-scripts.js';
 
 export interface FleetHostStatus {
   name: string;
@@ -25,31 +24,14 @@ export interface FleetHostStatus {
   problem: string | null;
 }
 
-interface VersionRecord {
-  version: string;
-  target: string;
-  binaries: ManifestBinary[];
-  image?: ProbeImageOnBoard;
-}
-
-async function versionRecord(runner: SshRunner, version: string): Promise<VersionRecord | null> {
-  const text = await runner.run('cat', [`${layout.versions}/${version}.json`], { allowFailure: true, readOnly: true });
-  if (text.exitCode !== 0) return null;
-  try {
-    return JSON.parse(text.stdout) as VersionRecord;
-  } catch {
-    return null;
-  }
-}
-
 async function check(runner: SshRunner, version: string, systemd: boolean): Promise<boolean> {
-  const record = await versionRecord(runner, version);
+  const record = await readVersionRecord(runner, version);
   return record !== null && (await healthy(runner, version, record.binaries, systemd));
 }
 
 export async function hostStatus(runner: SshRunner, options: { deep?: boolean } = {}): Promise<FleetHostStatus> {
   const state = await readBoardState(runner);
-  const record = state.current ? await versionRecord(runner, state.current) : null;
+  const record = state.current ? await readVersionRecord(runner, state.current) : null;
   const status: FleetHostStatus = {
     name: runner.host,
     target: record?.target ?? null,
@@ -63,8 +45,10 @@ export async function hostStatus(runner: SshRunner, options: { deep?: boolean } 
       ? `the switch to ${state.current ?? 'nothing'} is not committed: an install is running, or died and its watchdog will switch back`
       : null,
   };
-  if (options.deep && status.health === 'ok' && state.systemd && record?.image) {
-    const containers = await containerHealth(runner, record.image, `${layout.bin}/docker`);
+  // The image file is where the install keeps it, whatever else the board's record says.
+  const image = record?.image ? { ...record.image, file: probeImageFile(record.version) } : null;
+  if (options.deep && status.health === 'ok' && state.systemd && image) {
+    const containers = await containerHealth(runner, image, `${layout.bin}/docker`);
     status.containers = containers.ok ? 'ok' : 'failed';
     status.problem = containers.problem;
     if (!containers.ok) status.health = 'failed';

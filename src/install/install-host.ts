@@ -26,7 +26,7 @@ import type { TargetRegistry } from '../platform/targets.js';
 import { probeBoard, type ProbeReport } from '../remote/probe.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import { sha256 } from '../artifacts/checksums.js';
-import { healthy, readBoardState, type RemoteState, remoteSha256 } from './board-facts.js';
+import { healthy, readBoardState, readVersionRecord, type RemoteState, remoteSha256 } from './board-facts.js';
 import {
   daemonRecord,
   disarmScript,
@@ -59,6 +59,7 @@ import {
   type HostStepName,
   planHost,
   preflightFindings,
+  sameBinaries,
   type SendPlan,
   versionsToPrune,
 } from './plan.js';
@@ -194,7 +195,11 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
       result.steps.push(...plan.steps);
       return result;
     }
-    if (plan.kind === 'reconfigure')
+    if (plan.kind === 'reconfigure') {
+      if (plan.steps.includes('signature')) {
+        step('signature');
+        await verifySignature(runner, options.dist.directory, plan.bundle, options.allowedSigners ?? '', manifest);
+      }
       return reconfigure(
         runner,
         result,
@@ -206,6 +211,7 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
         },
         step,
       );
+    }
     const run: InstallRun = {
       runner,
       options,
@@ -279,11 +285,17 @@ async function gatherFacts(
     const reverted = await runner.run('sh', ['-c', revertScript()], ROOT);
     if (!reverted.skipped) state = await readBoardState(runner);
   }
-  const partial = { probe, state, currentHealthy: false };
+  // Whether the board already runs this build is decided from the board's own record of its
+  // active version (written at its switch), never by running what this manifest names: the
+  // manifest is not trusted yet here (no signature step has run on the board, and a dry run
+  // must run nothing it names).
+  const record = state.current === manifest.version ? await readVersionRecord(runner, state.current) : null;
   const currentHealthy =
-    state.current === manifest.version &&
-    (await healthy(runner, state.current, binariesOf(manifest, partial), state.systemd));
-  return { ...partial, currentHealthy };
+    record !== null &&
+    state.current !== null &&
+    sameBinaries(record.binaries, binariesOf(manifest, { probe, state, currentHealthy: false })) &&
+    (await healthy(runner, state.current, record.binaries, state.systemd));
+  return { probe, state, currentHealthy };
 }
 
 /** The binaries of the bundle this board gets (none when it gets none). */
@@ -379,6 +391,11 @@ async function preflight(run: InstallRun): Promise<'next' | 'stop'> {
  */
 async function sendBinaries(run: InstallRun): Promise<void> {
   const { runner, options, result, bundle } = run;
+  if (run.send.kind === 'download') {
+    if (await fetchOnBoard(runner, bundle, options, run.step)) return sendBundle(run, true);
+    // The board could not reach the release: the link carries only what its store lacks.
+    run.send = run.send.fallback;
+  }
   if (run.send.kind === 'objects') {
     try {
       const sent = await sendObjects(runner, {
@@ -397,16 +414,16 @@ async function sendBinaries(run: InstallRun): Promise<void> {
       if (!(error instanceof BundleHasOtherFiles)) throw error;
     }
   }
-  await sendBundle(run);
+  await sendBundle(
+    run,
+    run.state.incoming.includes(bundle.file) && (await fetchOnBoard(runner, bundle, options, run.step)),
+  );
 }
 
 /** The bundle: from the board's incoming/ or the release when it has it, else streamed; hashed and unpacked on the board. */
-async function sendBundle(run: InstallRun): Promise<void> {
+async function sendBundle(run: InstallRun, onBoard: boolean): Promise<void> {
   const { runner, options, result, bundle } = run;
   const { manifest } = options.dist;
-  const onBoard =
-    (run.state.incoming.includes(bundle.file) || options.downloadUrls?.has(bundle.file)) &&
-    (await fetchOnBoard(runner, bundle, options, run.step));
   const received = await runner.run(
     'sh',
     [
@@ -630,7 +647,7 @@ async function applyCmdlineFix(runner: SshRunner, file: string, line: string): P
  */
 async function deliver(
   runner: SshRunner,
-  artifact: { file: string; sha256: string },
+  artifact: { file: string; sha256: string; size: number },
   options: HostInstallOptions,
   step: (name: string) => void,
 ): Promise<number> {
@@ -648,7 +665,7 @@ async function deliver(
  */
 async function fetchOnBoard(
   runner: SshRunner,
-  artifact: { file: string; sha256: string },
+  artifact: { file: string; sha256: string; size: number },
   options: HostInstallOptions,
   step: (name: string) => void,
 ): Promise<boolean> {
@@ -657,11 +674,13 @@ async function fetchOnBoard(
   if (url && (await remoteSha256(runner, incoming)) !== artifact.sha256) {
     step('download');
     const q = shellQuote(`${incoming}.download`);
+    // Redirects (GitHub's go to its object store) keep the scheme: never down to http or file.
+    const scheme = new URL(url).protocol === 'http:' ? 'http' : 'https';
     await runner.run(
       'sh',
       [
         '-c',
-        `mkdir -p ${shellQuote(layout.incoming)}; command -v curl >/dev/null || exit 127; curl -fsSL --retry 2 --connect-timeout 10 -o ${q} ${shellQuote(url)} && mv -f ${q} ${shellQuote(incoming)} || { rm -f ${q}; exit 1; }`,
+        `mkdir -p ${shellQuote(layout.incoming)}; command -v curl >/dev/null || exit 127; curl -fsSL --proto ${shellQuote(`=${scheme}`)} --proto-redir ${shellQuote(`=${scheme}`)} --max-filesize ${String(artifact.size)} --retry 2 --connect-timeout 10 -o ${q} ${shellQuote(url)} && mv -f ${q} ${shellQuote(incoming)} || { rm -f ${q}; exit 1; }`,
       ],
       { privileged: true, allowFailure: true, timeoutMs: 30 * 60_000 },
     );

@@ -12,6 +12,9 @@ import { DEFAULT_FORKS, type FleetOptions, withHost } from '../remote/fleet.js';
 import { JumpPool } from '../remote/ssh-runner.js';
 import type { Inventory, InventoryHost } from '../remote/inventory.js';
 import { readDist } from '../artifacts/read-dist.js';
+import { verifyDistSignature } from '../artifacts/signature.js';
+import { LocalRunner } from '../exec/local-runner.js';
+import type { Runner } from '../exec/runner.js';
 import { createTaskList, type RendererContext, stageRenderer } from '../ui/renderer.js';
 import type { ProgressSink } from '../ui/progress-events.js';
 import { type HostResult, installHost, newHostResult } from './install-host.js';
@@ -41,6 +44,8 @@ export interface InstallOptions extends FleetOptions {
   downloadUrls?: ReadonlyMap<string, string>;
   /** Boards installed at once within a wave (default DEFAULT_FORKS). */
   forks?: number;
+  /** Runs the local signature check (ssh-keygen); a LocalRunner by default. */
+  localRunner?: Runner;
 }
 
 export interface InstallReport {
@@ -92,6 +97,14 @@ function hostsToResume(options: InstallOptions, previous: StateFile | null, vers
 
 export async function install(options: InstallOptions): Promise<InstallReport> {
   const dist = await readDist(options.dist);
+  // Before any board is reached: with allowedSigners, nothing the manifest names (a file, a
+  // binary, a smoke argument) may reach a board unless a trusted key signed it.
+  if (options.inventory.allowedSigners)
+    await verifyDistSignature(options.localRunner ?? new LocalRunner(), {
+      directory: dist.directory,
+      manifest: dist.manifest,
+      allowedSigners: options.inventory.allowedSigners,
+    });
   const version = dist.manifest.version;
   const previous =
     options.stateFile && existsSync(options.stateFile) ? await readRolloutState(options.stateFile) : null;

@@ -65,6 +65,19 @@ export function chooseBundle(manifest: Manifest, probe: ProbeReport): BundleChoi
   };
 }
 
+/**
+ * The board's record of a version holds exactly these binaries (by name and sha256): the same
+ * build, whatever else its manifest says. Pure.
+ */
+export function sameBinaries(
+  recorded: readonly Pick<ManifestBinary, 'name' | 'sha256'>[],
+  wanted: readonly Pick<ManifestBinary, 'name' | 'sha256'>[],
+): boolean {
+  if (recorded.length !== wanted.length) return false;
+  const byName = new Map(recorded.map((b) => [b.name, b.sha256]));
+  return wanted.every((b) => byName.get(b.name) === b.sha256);
+}
+
 /** Versions to delete: all but the newest `keep`, never the active or the previous one. */
 export function versionsToPrune(
   installed: readonly string[],
@@ -204,7 +217,7 @@ export type HostPlan =
   | { kind: 'refused'; reason: string; hint: string }
   | { kind: 'unchanged' }
   /** Same version, other daemon.json: written, restarted, health-checked. */
-  | { kind: 'reconfigure'; steps: string[] }
+  | { kind: 'reconfigure'; bundle: ManifestArtifact; steps: HostStepName[] }
   | {
       kind: 'install';
       bundle: ManifestArtifact;
@@ -218,7 +231,8 @@ export type HostPlan =
       steps: HostStepName[];
     };
 
-export type SendPlan = { kind: 'bundle' } | { kind: 'objects'; missing: ManifestBinary[]; present: ManifestBinary[] };
+type LinkPlan = { kind: 'bundle' } | { kind: 'objects'; missing: ManifestBinary[]; present: ManifestBinary[] };
+export type SendPlan = LinkPlan | { kind: 'download'; fallback: LinkPlan };
 
 /**
  * The whole bundle unless the board already holds some of its binaries by hash and the manifest
@@ -230,9 +244,16 @@ export function planSend(
   state: HostFacts['state'],
   options: { boardDownloads?: boolean } = {},
 ): SendPlan {
+  if ((state.incoming ?? []).includes(bundle.file)) return { kind: 'bundle' };
+  // The board fetches the bundle from the release itself; if it cannot, the link carries only
+  // what its store lacks, as it would without a release.
+  if (options.boardDownloads) return { kind: 'download', fallback: linkPlan(bundle, state) };
+  return linkPlan(bundle, state);
+}
+
+function linkPlan(bundle: ManifestArtifact, state: HostFacts['state']): LinkPlan {
   const binaries = bundle.binaries ?? [];
   const objects = new Set(state.objects ?? []);
-  if (options.boardDownloads || (state.incoming ?? []).includes(bundle.file)) return { kind: 'bundle' };
   if (binaries.length === 0 || binaries.some((b) => !/^[0-9a-f]{64}$/.test(b.sha256))) return { kind: 'bundle' };
   const present = binaries.filter((b) => objects.has(b.sha256));
   if (present.length === 0) return { kind: 'bundle' };
@@ -255,7 +276,19 @@ export function planHost(
   const configChanged = options.daemonConfigSha256 !== null && options.daemonConfigSha256 !== state.daemonConfig;
   if (state.current === manifest.version && facts.currentHealthy)
     return configChanged
-      ? { kind: 'reconfigure', steps: ['configure', 'restart', 'health', 'commit'] }
+      ? {
+          kind: 'reconfigure',
+          bundle: choice.bundle,
+          // The settings are applied with the signed build's checks like an install's, and the
+          // daemons restarted only where systemd runs them (as the reconfigure does).
+          steps: [
+            ...(options.signed ? (['signature'] as const) : []),
+            'configure',
+            ...(state.systemd ? (['restart'] as const) : []),
+            'health',
+            'commit',
+          ],
+        }
       : { kind: 'unchanged' };
   const bundle = choice.bundle;
   const binaries = bundle.binaries ?? [];

@@ -13,10 +13,10 @@ import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { sha256File } from '../artifacts/checksums.js';
-import { type Manifest, MANIFEST_FILE, manifestProblem, SUMS_FILE } from '../artifacts/manifest.js';
+import { MANIFEST_FILE, parseManifest, SUMS_FILE } from '../artifacts/manifest.js';
 import { FailureError, UserError } from '../errors.js';
 import { createGitHubClients, describeRequestError, isRequestError } from '../release/github-client.js';
-import { assetName } from '../release/plan.js';
+import { assetName, tagMatchesVersion } from '../release/plan.js';
 
 export interface ReleaseSpec {
   owner: string;
@@ -32,6 +32,26 @@ export function parseReleaseSpec(value: string): ReleaseSpec {
       hint: 'e.g. --release acme/docker-arm@v27.5.1',
     });
   return { owner: match[1], repo: match[2], tag: match[3] };
+}
+
+/**
+ * A download URL a board may fetch: http(s) only (no file:, no ftp:), no credentials, on the
+ * API's own host (github.com for api.github.com), and https unless the API itself is plain http
+ * (a local server). Pure.
+ */
+export function isReleaseDownloadUrl(url: string, apiUrl: string): boolean {
+  let parsed: URL;
+  let api: URL;
+  try {
+    parsed = new URL(url);
+    api = new URL(apiUrl);
+  } catch {
+    return false;
+  }
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && api.protocol === 'http:')) return false;
+  if (parsed.username || parsed.password) return false;
+  const host = api.hostname === 'api.github.com' ? 'github.com' : api.hostname;
+  return parsed.hostname === host;
 }
 
 export interface ReleaseDist {
@@ -79,56 +99,9 @@ export async function fetchReleaseDist(
   const assets = new Map(release.assets.map((a) => [a.name, a]));
   const directory = join(options.cacheDirectory, 'releases', spec.owner, spec.repo, spec.tag);
   await mkdir(directory, { recursive: true });
-  let downloadedBytes = 0;
-  let downloadedFiles = 0;
-  const download = async (name: string, file: string, expected: string | null): Promise<void> => {
-    const asset = assets.get(name);
-    if (!asset)
-      throw new FailureError(`--release ${where}: the release has no asset ${name}`, {
-        hint: 'publish it with crossdock release, which uploads every file of the dist',
-      });
-    const path = join(directory, file);
-    if (expected && existsSync(path) && (await sha256File(path)) === expected) return;
-    await mkdir(dirname(path), { recursive: true });
-    const partial = `${path}.partial`;
-    const response = await clients.transfer.rest.repos
-      .getReleaseAsset({
-        owner: spec.owner,
-        repo: spec.repo,
-        asset_id: asset.id,
-        headers: { accept: 'application/octet-stream' },
-        request: { parseSuccessResponseBody: false },
-      })
-      .catch((error: unknown) => {
-        throw describeRequestError(error, {
-          what: `--release ${where}: downloading ${name}`,
-          repository: `${spec.owner}/${spec.repo}`,
-          redactor: clients.redactor,
-        });
-      });
-    const hash = createHash('sha256');
-    const count = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        downloadedBytes += chunk.length;
-        callback(null, chunk);
-      },
-    });
-    await pipeline(Readable.fromWeb(response.data as unknown as WebReadableStream), count, createWriteStream(partial));
-    const got = hash.digest('hex');
-    if (expected && got !== expected) {
-      await rm(partial, { force: true });
-      throw new FailureError(
-        `--release ${where}: ${name} downloaded with sha256 ${got}, the manifest says ${expected}`,
-        {
-          hint: 'the release asset was changed after it was published; nothing was installed',
-        },
-      );
-    }
-    await rename(partial, path);
-    // SHA256SUMS is fetched every time (it vouches for the rest); the others only when new.
-    if (expected) downloadedFiles += 1;
-  };
+  const fetch: AssetFetch = { clients, spec, where, assets, directory, downloadedBytes: 0, downloadedFiles: 0 };
+  const download = (name: string, file: string, expected: Expected | null, limit = METADATA_LIMIT) =>
+    downloadAsset(fetch, name, file, expected, limit);
 
   // SHA256SUMS vouches for manifest.json, the manifest for everything else.
   await download(SUMS_FILE, SUMS_FILE, null);
@@ -138,25 +111,140 @@ export async function fetchReleaseDist(
     throw new FailureError(`--release ${where}: ${SUMS_FILE} does not list ${MANIFEST_FILE}`, {
       hint: 'not a crossdock release; publish it with crossdock release',
     });
-  await download(MANIFEST_FILE, MANIFEST_FILE, manifestSum);
-  const manifest = JSON.parse(await readFile(join(directory, MANIFEST_FILE), 'utf8')) as Manifest;
-  // Checked before any name it lists is joined to the cache directory.
-  const problem = manifestProblem(manifest);
-  if (problem)
-    throw new FailureError(`--release ${where}: ${MANIFEST_FILE}: ${problem}`, {
+  await download(MANIFEST_FILE, MANIFEST_FILE, { sha256: manifestSum, size: null }, MANIFEST_LIMIT);
+  // Parsed (parseManifest) before any name it lists is joined to the cache directory.
+  const parsed = parseManifest(await readJson(join(directory, MANIFEST_FILE), where));
+  if (!parsed.ok)
+    throw new FailureError(`--release ${where}: ${MANIFEST_FILE}: ${parsed.problem}`, {
       hint: 'not a release crossdock published; nothing was downloaded from it or installed',
     });
+  const manifest = parsed.manifest;
+  // A release's manifest names the version its tag does: a manifest moved to another tag (an
+  // older, vulnerable build republished as the newest) is refused.
+  if (!tagMatchesVersion(spec.tag, manifest.version))
+    throw new FailureError(
+      `--release ${where}: the release's ${MANIFEST_FILE} is version ${manifest.version}, not the tag's`,
+      { hint: `install the release tagged v${manifest.version}, or publish this build under its own tag` },
+    );
   if (assets.has(`${SUMS_FILE}.sig`)) await download(`${SUMS_FILE}.sig`, `${SUMS_FILE}.sig`, null);
   const urls = new Map<string, string>();
   for (const artifact of manifest.artifacts) {
     const name = assetName(artifact.file);
-    await download(name, artifact.file, artifact.sha256);
+    await download(name, artifact.file, artifact, artifact.size);
     const url = assets.get(name)?.browser_download_url;
-    if (url) urls.set(artifact.file, url);
+    // No signature covers the URL the API hands out, and the board runs curl on it as root:
+    // only the release's own server, over its scheme, is passed on (else the bundle is sent).
+    if (url && isReleaseDownloadUrl(url, options.apiUrl)) urls.set(artifact.file, url);
   }
-  if (downloadedFiles > 0)
+  if (fetch.downloadedFiles > 0)
     options.log(
-      `${where}: downloaded ${downloadedFiles} files (${(downloadedBytes / 1024 / 1024).toFixed(1)} MiB) into ${directory}`,
+      `${where}: downloaded ${fetch.downloadedFiles} files (${(fetch.downloadedBytes / 1024 / 1024).toFixed(1)} MiB) into ${directory}`,
     );
-  return { directory, urls, downloadedBytes };
+  return { directory, urls, downloadedBytes: fetch.downloadedBytes };
+}
+
+async function readJson(file: string, where: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as unknown;
+  } catch (error) {
+    throw new FailureError(`--release ${where}: ${MANIFEST_FILE} is not JSON (${(error as Error).message})`, {
+      hint: 'not a release crossdock published; nothing was installed',
+    });
+  }
+}
+
+/** SHA256SUMS and its signature: a few lines each. */
+const METADATA_LIMIT = 1024 * 1024;
+/** manifest.json: one entry per binary and Go module; a real one is well under a megabyte. */
+const MANIFEST_LIMIT = 32 * 1024 * 1024;
+
+interface Expected {
+  sha256: string;
+  /** Bytes the manifest says; null where only the hash is known (manifest.json). */
+  size: number | null;
+}
+
+interface AssetFetch {
+  clients: ReturnType<typeof createGitHubClients>;
+  spec: ReleaseSpec;
+  where: string;
+  assets: ReadonlyMap<string, { id: number; size: number }>;
+  directory: string;
+  downloadedBytes: number;
+  downloadedFiles: number;
+}
+
+/**
+ * One asset into the cache: kept when already there with the expected hash; else streamed into a
+ * partial file, hashed as it comes, cut off past `limit` bytes (a hostile server's endless
+ * SHA256SUMS must not fill the disk or the memory), and renamed only when it is what was expected.
+ */
+async function downloadAsset(
+  fetch: AssetFetch,
+  name: string,
+  file: string,
+  expected: Expected | null,
+  limit: number,
+): Promise<void> {
+  const { clients, spec, where, directory } = fetch;
+  const asset = fetch.assets.get(name);
+  if (!asset)
+    throw new FailureError(`--release ${where}: the release has no asset ${name}`, {
+      hint: 'publish it with crossdock release, which uploads every file of the dist',
+    });
+  const path = join(directory, file);
+  if (expected && existsSync(path) && (await sha256File(path)) === expected.sha256) return;
+  const tooBig = () =>
+    new FailureError(`--release ${where}: ${name} is larger than the ${limit} bytes it may be`, {
+      hint: 'not a release crossdock published, or an asset was replaced; nothing was installed',
+    });
+  if (asset.size > limit) throw tooBig();
+  await mkdir(dirname(path), { recursive: true });
+  const partial = `${path}.partial`;
+  const response = await clients.transfer.rest.repos
+    .getReleaseAsset({
+      owner: spec.owner,
+      repo: spec.repo,
+      asset_id: asset.id,
+      headers: { accept: 'application/octet-stream' },
+      request: { parseSuccessResponseBody: false },
+    })
+    .catch((error: unknown) => {
+      throw describeRequestError(error, {
+        what: `--release ${where}: downloading ${name}`,
+        repository: `${spec.owner}/${spec.repo}`,
+        redactor: clients.redactor,
+      });
+    });
+  const hash = createHash('sha256');
+  let received = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      received += chunk.length;
+      if (received > limit) {
+        callback(tooBig());
+        return;
+      }
+      hash.update(chunk);
+      fetch.downloadedBytes += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(response.data as unknown as WebReadableStream), count, createWriteStream(partial));
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+  const got = hash.digest('hex');
+  if (expected && got !== expected.sha256) {
+    await rm(partial, { force: true });
+    throw new FailureError(
+      `--release ${where}: ${name} downloaded with sha256 ${got}, the manifest says ${expected.sha256}`,
+      { hint: 'the release asset was changed after it was published; nothing was installed' },
+    );
+  }
+  await rename(partial, path);
+  // SHA256SUMS is fetched every time (it vouches for the rest); the others only when new.
+  if (expected) fetch.downloadedFiles += 1;
 }

@@ -25,6 +25,11 @@ export function parseReleaseTag(tag: string): ReleaseVersion {
   return { tag: tag.trim(), version, prerelease: semver.prerelease(version) !== null };
 }
 
+/** The release a tag names holds that version: `v27.5.1` and `27.5.1` hold 27.5.1, nothing else. Pure. */
+export function tagMatchesVersion(tag: string, version: string): boolean {
+  return tag.trim().replace(/^v(?=\d)/, '') === version;
+}
+
 /**
  * GitHub's "latest" goes to the highest stable version only: publishing 26.1.5 after 27.0.0
  * must not move "latest" back to the older line.

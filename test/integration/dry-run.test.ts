@@ -5,7 +5,7 @@
  * before and after. The same comparison sees a real install change them, so it can fail.
  */
 import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as stringifyYaml, parse as parseYaml } from 'yaml';
@@ -14,6 +14,7 @@ import { loadInventory } from '../../src/remote/inventory.js';
 import { SshRunner } from '../../src/remote/ssh-runner.js';
 import { type TestBoards, upBoards } from '../helpers/boards.js';
 import { makeRunnableDist } from '../helpers/dist.js';
+import { installRecorder, RECORDED_LOG, recordedCommands } from '../helpers/recorder.js';
 import { hasCommand, requireTools } from '../helpers/tools.js';
 
 const ready =
@@ -22,17 +23,7 @@ const ready =
   hasCommand('aarch64-linux-gnu-gcc');
 
 const BOARD = 'rpi-3-1';
-const LOG = '/var/log/crossdock-recorded-commands';
-// Runs what the client asked for, after noting it (one base64 line each, so scripts stay one line).
-const RECORDER = `#!/bin/sh
-line=$(printf '%s' "$SSH_ORIGINAL_COMMAND" | base64 -w0)
-# One write per command: concurrent sessions append whole lines.
-printf '%s\n' "$line" >> ${LOG}
-case "$SSH_ORIGINAL_COMMAND" in
-  sftp|internal-sftp) exec /usr/lib/openssh/sftp-server ;;
-esac
-exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
-`;
+const LOG = RECORDED_LOG;
 
 const SCRATCH = ['tmp', 'var/tmp'];
 
@@ -115,12 +106,8 @@ async function snapshot(): Promise<Snapshot> {
 
 /** The commands the board was asked to run between two snapshots, decoded (the snapshot's own find dropped). */
 async function recordedSince(before: Snapshot): Promise<string[]> {
-  const log = await readFile(join(state, BOARD, 'upper', LOG.slice(1)), 'utf8');
-  return log
-    .split('\n')
-    .filter(Boolean)
+  return (await recordedCommands(join(state, BOARD)))
     .slice(before.logLines)
-    .map((line) => Buffer.from(line, 'base64').toString('utf8'))
     .filter((command) => !command.includes('find /run /tmp /var/tmp'));
 }
 
@@ -145,16 +132,7 @@ describe.runIf(ready)('--dry-run against a board that records every command', ()
     const registry = await loadTargets();
     targets = Object.fromEntries(registry.targets.map((t) => [t.name, t]));
 
-    const upper = join(state, BOARD, 'upper');
-    await mkdir(join(upper, 'usr/local/sbin'), { recursive: true });
-    await writeFile(join(upper, 'usr/local/sbin/crossdock-record'), RECORDER);
-    await chmod(join(upper, 'usr/local/sbin/crossdock-record'), 0o755);
-    await writeFile(
-      join(upper, 'etc/ssh/sshd_config.d/record.conf'),
-      'ForceCommand /usr/local/sbin/crossdock-record\n',
-    );
-    // sshd re-executes itself on SIGHUP and reads the new configuration; open sessions stay.
-    await onBoard('kill -HUP "$(cat /run/sshd.pid)"; sleep 1');
+    await installRecorder(join(state, BOARD), onBoard);
 
     dists = {};
     for (const version of ['1.0.0', '1.1.0', '1.2.0'])

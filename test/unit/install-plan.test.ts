@@ -214,9 +214,19 @@ describe("one board's plan (what a dry run prints and the apply loop runs)", () 
   it('the same healthy version: unchanged, or only the new daemon.json', () => {
     const same = facts({ current: '1.0.0', systemd: true, daemonConfig: 'abc' }, true);
     expect(planHost(same, withDaemon(), { daemonConfigSha256: 'abc', signed: false })).toEqual({ kind: 'unchanged' });
-    expect(planHost(same, withDaemon(), { daemonConfigSha256: 'def', signed: false })).toEqual({
+    expect(planHost(same, withDaemon(), { daemonConfigSha256: 'def', signed: false })).toMatchObject({
       kind: 'reconfigure',
+      bundle: { target: 'aarch64' },
       steps: ['configure', 'restart', 'health', 'commit'],
+    });
+    // Signed builds: the board checks the signature before the settings change, as for an install.
+    expect(planHost(same, withDaemon(), { daemonConfigSha256: 'def', signed: true })).toMatchObject({
+      steps: ['signature', 'configure', 'restart', 'health', 'commit'],
+    });
+    // Without systemd nothing restarts the daemons, and the plan says so (what a dry run prints).
+    const plain = facts({ current: '1.0.0', systemd: false, daemonConfig: 'abc' }, true);
+    expect(planHost(plain, withDaemon(), { daemonConfigSha256: 'def', signed: false })).toMatchObject({
+      steps: ['configure', 'health', 'commit'],
     });
     // The same version that fails its health check is installed again.
     expect(
@@ -294,11 +304,23 @@ describe('what an upgrade sends (#18)', () => {
     expect(planSend(bundle, state(['a'.repeat(64), 'b'.repeat(64)]))).toMatchObject({ kind: 'objects', missing: [] });
   });
 
-  it('the whole bundle for a new board, a bundle already on it, a board that downloads, or hashes the manifest lacks', () => {
+  it('the whole bundle for a new board, a bundle already on it, or hashes the manifest lacks', () => {
     expect(planSend(bundle, state([]))).toEqual({ kind: 'bundle' });
     expect(planSend(bundle, state(['a'.repeat(64)], [bundle.file]))).toEqual({ kind: 'bundle' });
-    expect(planSend(bundle, state(['a'.repeat(64)]), { boardDownloads: true })).toEqual({ kind: 'bundle' });
     const unhashed = { ...bundle, binaries: [binary('dockerd', 'a'), { ...binary('runc', 'b'), sha256: '' }] };
     expect(planSend(unhashed, state(['a'.repeat(64)]))).toEqual({ kind: 'bundle' });
+  });
+
+  it('a board that downloads from the release falls back to what its store lacks, not the whole bundle', () => {
+    expect(planSend(bundle, state(['a'.repeat(64)]), { boardDownloads: true })).toMatchObject({
+      kind: 'download',
+      fallback: { kind: 'objects', missing: [{ name: 'runc' }] },
+    });
+    expect(planSend(bundle, state([]), { boardDownloads: true })).toEqual({
+      kind: 'download',
+      fallback: { kind: 'bundle' },
+    });
+    // Already in incoming/: nothing to download.
+    expect(planSend(bundle, state([], [bundle.file]), { boardDownloads: true })).toEqual({ kind: 'bundle' });
   });
 });
