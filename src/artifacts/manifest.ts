@@ -177,9 +177,7 @@ export function parseManifestBinary(value: unknown): ManifestBinary | null {
  * What a board says one of its versions is (`versions/<v>.json`, written at the switch): the same
  * checks as a manifest's binaries, since its names and smoke arguments run on the board. Pure.
  */
-export function parseVersionRecord(
-  value: unknown,
-): {
+export function parseVersionRecord(value: unknown): {
   version: string;
   target: string;
   binaries: ManifestBinary[];
