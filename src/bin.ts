@@ -1,13 +1,19 @@
 #!/usr/bin/env node
 import { ExitCode } from './errors.js';
+import { interrupt, wasInterrupted } from './interrupt.js';
 import { main, report } from './cli.js';
 
-process.on('SIGINT', () => process.exit(ExitCode.Interrupted));
+// The first Ctrl-C unwinds (connections closed, every finally run); the second quits at once.
+process.on('SIGINT', () => {
+  if (wasInterrupted()) process.exit(ExitCode.Interrupted);
+  process.stderr.write('crossdock: interrupted; letting go of the boards (Ctrl-C again to quit at once)\n');
+  interrupt();
+});
 main().then(
   (code) => {
-    process.exitCode = code;
+    process.exitCode = wasInterrupted() ? ExitCode.Interrupted : code;
   },
   (error: unknown) => {
-    process.exitCode = report(error);
+    process.exitCode = wasInterrupted() ? ExitCode.Interrupted : report(error);
   },
 );

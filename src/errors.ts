@@ -57,6 +57,11 @@ export class RemoteError extends CrossdockError {
   readonly exitCode = ExitCode.Remote;
 }
 
+/** Ctrl-C: what was under way let go, and nothing new starts. */
+export class InterruptedError extends CrossdockError {
+  readonly exitCode = ExitCode.Interrupted;
+}
+
 /** Broken invariants inside crossdock itself. */
 export class InternalError extends CrossdockError {
   readonly exitCode = ExitCode.Internal;

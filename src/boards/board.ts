@@ -494,7 +494,11 @@ export async function boardsDown(
     // Killing unshare is not enough: its child (the namespace's pid 1, sshd under QEMU) loses
     // --kill-child's death signal when binfmt's C flag execs it, and would live on, reparented.
     const marker = boardMarker(join(environment.stateDirectory, board.name));
-    await killMarked((value) => value === marker);
+    const root = join(resolve(environment.stateDirectory), board.name, 'root');
+    await killMarked(
+      (value) => value === marker,
+      (path) => path === root,
+    );
     for (let attempt = 0; attempt < 100 && isRunning(board.pid); attempt += 1) await sleep(50);
     // The veth pair goes with the namespace; this only catches a board that died half-made.
     if (board.kind !== 'vm')
@@ -554,10 +558,15 @@ export function boardMarker(directory: string): string {
  */
 export async function killOrphans(stateDirectory: string): Promise<number> {
   const root = `${resolve(stateDirectory)}/`;
-  return killMarked((value) => {
-    if (value.startsWith(root)) return !existsSync(join(value, 'board.json'));
-    return !existsSync(dirname(value));
-  });
+  return killMarked(
+    (value) => {
+      if (value.startsWith(root)) return !existsSync(join(value, 'board.json'));
+      return !existsSync(dirname(value));
+    },
+    // A light board's sshd carries no marker: it is known by the root its chroot gave it,
+    // `<state>/<name>/root`, orphaned once the board's record is gone.
+    (path) => path.startsWith(root) && path.endsWith('/root') && !existsSync(join(dirname(path), 'board.json')),
+  );
 }
 
 const LAN_HUB_FILE = 'lan-hub.json';

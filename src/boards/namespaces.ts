@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MissingPrerequisiteError } from '../errors.js';
 
@@ -44,13 +44,35 @@ export async function markedProcesses(
 }
 
 /**
- * SIGKILL every process marked for these boards, until none is left. pid 1 of a PID namespace
- * takes the whole namespace with it; the others are killed too in case one escaped it.
+ * Processes whose root directory (what a chroot gave them: a board's `<state>/<name>/root`) a
+ * `match` accepts. A native sshd drops its environment, marker included, but not its root: this
+ * is how a light board's processes are found. The path reads the same from this machine even
+ * after the state directory was deleted, since the board's mounts live in its own namespace.
  */
-export async function killMarked(match: (value: string) => boolean): Promise<number> {
+export async function rootedProcesses(match: (root: string) => boolean): Promise<Array<{ pid: number }>> {
+  const found: Array<{ pid: number }> = [];
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const root = await readlink(`/proc/${entry}/root`).catch(() => '');
+    if (root && root !== '/' && match(root)) found.push({ pid: Number(entry) });
+  }
+  return found;
+}
+
+/**
+ * SIGKILL every process marked for these boards (or, with `rooted`, chrooted into one), until
+ * none is left. pid 1 of a PID namespace takes the whole namespace with it; the others are
+ * killed too in case one escaped it.
+ */
+export async function killMarked(
+  match: (value: string) => boolean,
+  rooted: (root: string) => boolean = () => false,
+): Promise<number> {
   let killed = 0;
   for (let round = 0; round < 100; round += 1) {
-    const alive = (await markedProcesses(match)).filter(({ pid }) => isRunning(pid));
+    const alive = [...(await markedProcesses(match)), ...(await rootedProcesses(rooted))].filter(({ pid }) =>
+      isRunning(pid),
+    );
     if (alive.length === 0) return killed;
     for (const { pid } of alive) {
       try {

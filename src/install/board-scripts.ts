@@ -158,6 +158,20 @@ export function serverCheckSeconds(healthSeconds: number): number {
   return healthSeconds + 60;
 }
 
+/** Where the scripts that fill incoming/, objects/ and versions/ queue (STEP_LOCK). */
+export const STEP_LOCK_FILE = '/run/crossdock-step.lock';
+
+/**
+ * The first lines of a script that writes scratch names (`*.partial`, `objects/.incoming`): it
+ * waits for any such script still running, so one a dead run left behind on the board (the link
+ * cut, crossdock killed: the board lock is free again, the script is not done) finishes before
+ * the next run's starts, instead of the two sharing a scratch name.
+ */
+export const STEP_LOCK = [
+  `exec 7>${STEP_LOCK_FILE} || exit 1`,
+  `if command -v flock >/dev/null 2>&1; then flock -w 3600 7 || { echo "a crossdock step still runs on this board (${STEP_LOCK_FILE})"; exit 75; }; fi`,
+].join('\n');
+
 /**
  * On the board, in one round trip: the bundle (from standard input, or from incoming/ when it is
  * there already) goes through tee to its incoming file, to sha256sum through a fifo, and to tar,
@@ -181,6 +195,7 @@ export function receiveScript(o: {
 }): string {
   const store = o.objects && o.objects.binaries.length > 0 ? o.objects : null;
   return [
+    STEP_LOCK,
     `i=${shellQuote(o.incoming)}; d=${shellQuote(o.versionDirectory)}`,
     'mkdir -p "${i%/*}" "${d%/*}" || exit 1',
     `rm -rf "$d.partial" "$i.fifo" "$i.sum"${o.streamed ? ' "$i.partial"' : ''}`,
@@ -231,6 +246,7 @@ export function assembleScript(o: {
       `ln -f ${store}/${sha256} "$d.partial"/${shellQuote(name)} && chmod 0755 "$d.partial"/${shellQuote(name)} || exit 1`,
     ].join('\n');
   return [
+    STEP_LOCK,
     `d=${shellQuote(o.versionDirectory)}; n=${store}/.incoming`,
     `mkdir -p ${store} "\${d%/*}" || exit 1`,
     'rm -rf "$n" "$d.partial" && mkdir "$n" "$d.partial" || exit 1',
@@ -242,6 +258,21 @@ export function assembleScript(o: {
     'rm -rf "$d" && mv "$d.partial" "$d" || exit 1',
     'echo assembled OK',
     'ls -1 "$d" | sed "s/^/file /"',
+  ].join('\n');
+}
+
+/**
+ * At commit, in the install root: the versions the plan pruned, each with its record, daemon
+ * settings and health-check image, but never what `current` or `previous` resolve to now,
+ * whatever changed them since the facts were read. Pure.
+ */
+export function pruneScript(versions: readonly string[]): string {
+  if (versions.length === 0) return ':';
+  return [
+    `for v in ${versions.map(shellQuote).join(' ')}; do`,
+    '  case " $(readlink current) $(readlink previous) " in *" versions/$v "*) continue ;; esac',
+    '  rm -rf "versions/$v" "versions/$v.json" "versions/$v.daemon.json" "versions/$v.probe.tar"',
+    'done',
   ].join('\n');
 }
 
@@ -329,21 +360,21 @@ export function bootCheckSetupScript(): string {
   ].join('\n');
 }
 
-/** What the install lock prints once it holds the board. */
-export const INSTALL_LOCK_HELD = 'crossdock-install-lock-held';
+/** What the board lock prints once it holds the board. */
+export const BOARD_LOCK_HELD = 'crossdock-board-lock-held';
 
-/** The install lock: in /run, so taking it writes nothing under the install root before preflight. */
-export const INSTALL_LOCK_FILE = '/run/crossdock-install.lock';
+/** The board lock: in /run, so taking it writes nothing under the install root before preflight. */
+export const BOARD_LOCK_FILE = '/run/crossdock-install.lock';
 
 /**
- * One install at a time on a board: a lock (flock) held while the SSH channel that took it
- * lives, so a crashed crossdock or a cut link frees it by itself. Pure.
+ * One change at a time on a board (board-lock.ts): a lock (flock) held while the SSH channel
+ * that took it lives, so a crashed crossdock or a cut link frees it by itself. Pure.
  */
-export function installLockScript(): string {
+export function boardLockScript(): string {
   return [
-    `exec 8>${INSTALL_LOCK_FILE} || exit 1`,
-    `if command -v flock >/dev/null 2>&1; then flock -n 8 || { echo "another install is running on this board (${INSTALL_LOCK_FILE} is held)"; exit 75; }; fi`,
-    `echo ${INSTALL_LOCK_HELD}`,
+    `exec 8>${BOARD_LOCK_FILE} || exit 1`,
+    `if command -v flock >/dev/null 2>&1; then flock -n 8 || { echo "another crossdock is changing this board (an install, rollback, swarm or tls; ${BOARD_LOCK_FILE} is held)"; exit 75; }; fi`,
+    `echo ${BOARD_LOCK_HELD}`,
     'cat >/dev/null',
   ].join('\n');
 }

@@ -5,6 +5,7 @@
  */
 import { shellQuote } from '../exec/runner.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
+import { withBoardLock } from './board-lock.js';
 import { containerHealth } from './container-health.js';
 import { healthy, readBoardState, readVersionRecord } from './board-facts.js';
 import { layout, probeImageFile, restoreDaemonConfigScript, RESTART_DAEMONS } from './board-scripts.js';
@@ -64,7 +65,12 @@ export interface RollbackResult {
   error: string | null;
 }
 
+/** Under the board lock: an install between its facts and its commit cannot have `previous` switched under it. */
 export async function rollbackHost(runner: SshRunner, options: { dryRun?: boolean } = {}): Promise<RollbackResult> {
+  return withBoardLock(runner, () => rollBack(runner, options));
+}
+
+async function rollBack(runner: SshRunner, options: { dryRun?: boolean }): Promise<RollbackResult> {
   const state = await readBoardState(runner);
   const result: RollbackResult = {
     name: runner.host,

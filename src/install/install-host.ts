@@ -30,8 +30,6 @@ import { healthy, readBoardState, readVersionRecord, type RemoteState, remoteSha
 import {
   daemonRecord,
   disarmScript,
-  INSTALL_LOCK_HELD,
-  installLockScript,
   layout,
   PENDING_OURS,
   probeImageFile,
@@ -39,6 +37,7 @@ import {
   bootCheckSetupScript,
   clearIncomingScript,
   collectObjectsScript,
+  pruneScript,
   RECONFIGURE_PENDING,
   SYNC_ROOT,
   RESTART_DAEMONS,
@@ -50,6 +49,7 @@ import {
   watchdogScript,
   whilePending,
 } from './board-scripts.js';
+import { withBoardLock } from './board-lock.js';
 import { containerHealth } from './container-health.js';
 import { BundleHasOtherFiles, type ObjectArchives, sendObjects } from './send-objects.js';
 import { type DaemonConfig, daemonJson } from '../engine/daemon-config.js';
@@ -157,12 +157,10 @@ export async function installHost(runner: SshRunner, options: HostInstallOptions
     if (last) result.timings[last] = Math.round((result.timings[last] ?? 0) + now - stepStarted);
     stepStarted = now;
   };
-  const lock = await runner.hold(installLockScript(), INSTALL_LOCK_HELD, { privileged: true });
   try {
-    return await installSteps();
+    return await withBoardLock(runner, installSteps);
   } finally {
     closeStep();
-    await lock.release();
   }
 
   async function installSteps(): Promise<HostResult> {
@@ -522,7 +520,7 @@ async function commit(run: InstallRun): Promise<void> {
       '-c',
       whilePending(
         run.token,
-        `rm -rf pending ${doomed.map(shellQuote).join(' ')}; ${collectObjectsScript()}; ${clearIncomingScript()}; ${disarmScript(run.token)}; ${SYNC_ROOT}`,
+        `rm -f pending\n${pruneScript(doomed)}\n${collectObjectsScript()}; ${clearIncomingScript()}; ${disarmScript(run.token)}; ${SYNC_ROOT}`,
       ),
     ],
     ROOT,
@@ -717,12 +715,7 @@ function pruneList(state: RemoteState, version: string, keep: number): string[] 
     semver.valid(a) && semver.valid(b) ? semver.compare(a, b) : a < b ? -1 : a > b ? 1 : 0;
   const previous = state.current && state.current !== version ? state.current : state.previous;
   const installed = [...new Set([...state.versions, version])];
-  return versionsToPrune(installed, version, previous, keep, order).flatMap((v) => [
-    `${layout.versions}/${v}`,
-    `${layout.versions}/${v}.json`,
-    `${layout.versions}/${v}.daemon.json`,
-    probeImageFile(v),
-  ]);
+  return versionsToPrune(installed, version, previous, keep, order);
 }
 
 /**

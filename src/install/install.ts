@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UserError } from '../errors.js';
+import { wasInterrupted } from '../interrupt.js';
 import type { TargetRegistry } from '../platform/targets.js';
 import { DEFAULT_FORKS, type FleetOptions, withHost } from '../remote/fleet.js';
 import { JumpPool } from '../remote/ssh-runner.js';
@@ -181,6 +182,11 @@ async function rollOut(
 
   // Waves run one after the other; the failure rate is checked between them.
   for (const [index, wave] of plan.entries()) {
+    // Ctrl-C: the boards under way let go; no new wave starts (the state file says who is left).
+    if (wasInterrupted()) {
+      stopped = 'interrupted (Ctrl-C); the rollout stopped';
+      break;
+    }
     const title = `${index === 0 && (options.canary ?? 0) > 0 ? 'canary' : `wave ${index + 1}`}: ${wave.map((h) => h.name).join(', ')}`;
     await createTaskList<Record<string, never>>(
       [

@@ -8,6 +8,7 @@
  * restarts with the drop-in; if it does not come back, the old files (or none) come back and it
  * restarts again, so a bad change never leaves a board without its engine.
  */
+import { withBoardLock } from './board-lock.js';
 import { request } from 'node:https';
 import { isIP } from 'node:net';
 import { tarBuffer } from '../builder/tar.js';
@@ -151,7 +152,12 @@ function base(host: InventoryHost): TlsHostResult {
   };
 }
 
-export async function enableTls(runner: SshRunner, host: InventoryHost, options: TlsOptions): Promise<TlsHostResult> {
+/** Under the board lock: enabling writes the engine's settings and restarts it. */
+export function enableTls(runner: SshRunner, host: InventoryHost, options: TlsOptions): Promise<TlsHostResult> {
+  return withBoardLock(runner, () => enable(runner, host, options));
+}
+
+async function enable(runner: SshRunner, host: InventoryHost, options: TlsOptions): Promise<TlsHostResult> {
   const result = base(host);
   const { ca } = options;
   if (!ca && !options.dryRun) throw new Error('fleet tls enable needs the CA');
@@ -263,7 +269,12 @@ export async function tlsStatus(runner: SshRunner, host: InventoryHost, options:
   return result;
 }
 
-export async function disableTls(runner: SshRunner, host: InventoryHost, options: TlsOptions): Promise<TlsHostResult> {
+/** Under the board lock, as enabling is. */
+export function disableTls(runner: SshRunner, host: InventoryHost, options: TlsOptions): Promise<TlsHostResult> {
+  return withBoardLock(runner, () => disable(runner, host, options));
+}
+
+async function disable(runner: SshRunner, host: InventoryHost, options: TlsOptions): Promise<TlsHostResult> {
   const result = base(host);
   const state = await boardTlsState(runner);
   if (state.files['server-cert.pem'] === null && state.dropIn === null) result.action = 'not-configured';

@@ -18,7 +18,7 @@ import { connectHost, type FleetOptions } from '../remote/fleet.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import type { ProbeImageOnBoard } from './container-health.js';
 import { readBoardState } from './board-facts.js';
-import { layout } from './board-scripts.js';
+import { BOARD_LOCK_HELD, boardLockScript, layout } from './board-scripts.js';
 
 const DOCKER = `${layout.bin}/docker`;
 const SWARM_PORT = 2377;
@@ -153,12 +153,17 @@ type Connected = { host: InventoryHost; runner: SshRunner; info: SwarmInfo };
 async function withFleet<T>(
   inventory: Inventory,
   hosts: readonly InventoryHost[],
-  options: FleetOptions,
+  options: FleetOptions & { changes?: boolean },
   work: (connected: Connected[]) => Promise<T>,
 ): Promise<T> {
   const attempts = await Promise.allSettled(hosts.map((host) => connectHost(inventory, host, options)));
   const runners = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+  const locks: Array<{ release(): Promise<void> }> = [];
   try {
+    // Init and leave change every board: each under its board lock for the whole operation.
+    if (options.changes)
+      for (const runner of runners)
+        locks.push(await runner.hold(boardLockScript(), BOARD_LOCK_HELD, { privileged: true }));
     const problems: string[] = [];
     const connected: Connected[] = [];
     for (const [index, attempt] of attempts.entries()) {
@@ -180,6 +185,7 @@ async function withFleet<T>(
       });
     return await work(connected);
   } finally {
+    for (const lock of locks) await lock.release();
     for (const runner of runners) runner.dispose();
   }
 }
@@ -190,7 +196,7 @@ export async function swarmInit(
   options: SwarmOptions = {},
 ): Promise<SwarmReport> {
   const managers = chooseManagers(hosts, options.managers ?? []);
-  return withFleet(inventory, hosts, options, async (fleet) => {
+  return withFleet(inventory, hosts, { ...options, changes: true }, async (fleet) => {
     const clusters = new Set(
       fleet.flatMap((c) => (c.info.state === 'active' && c.info.clusterId ? [c.info.clusterId] : [])),
     );
@@ -307,7 +313,7 @@ export async function swarmLeave(
   hosts: readonly InventoryHost[],
   options: SwarmOptions = {},
 ): Promise<SwarmReport> {
-  return withFleet(inventory, hosts, options, async (fleet) => {
+  return withFleet(inventory, hosts, { ...options, changes: true }, async (fleet) => {
     const results: SwarmHostResult[] = [];
     const leave = async (c: Connected) => {
       if (c.info.state !== 'active') {

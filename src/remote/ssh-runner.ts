@@ -4,6 +4,7 @@
  * the board as literals. Host keys are verified against known_hosts before anything is sent;
  * a sudo password goes on stdin (`sudo -S`), never into argv or a log.
  */
+import { onInterrupt, wasInterrupted } from '../interrupt.js';
 import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
@@ -14,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
-import { briefCommand, CommandFailedError, RemoteError, UserError } from '../errors.js';
+import { briefCommand, CommandFailedError, InterruptedError, RemoteError, UserError } from '../errors.js';
 import { Redactor } from '../exec/redact.js';
 import { formatCommand, type Runner, type RunOptions, type RunResult, shellQuote } from '../exec/runner.js';
 import { type CertificateVerdict, checkHostCertificate } from './host-certificate.js';
@@ -66,9 +67,16 @@ export class JumpPool {
   acquire(key: string, connect: () => Promise<SshRunner>): Promise<SshRunner> {
     let connection = this.connections.get(key);
     if (!connection) {
-      connection = connect();
-      // A failed connection is not kept: the next board tries again.
-      connection.catch(() => this.connections.delete(key));
+      const forget = () => {
+        if (this.connections.get(key) === connection) this.connections.delete(key);
+      };
+      // A failed connection is not kept, nor one that dies later (a bastion rebooted, a link
+      // cut): the next board behind it connects again instead of failing at once.
+      connection = connect().then((runner) => {
+        runner.onClose(forget);
+        return runner;
+      });
+      connection.catch(forget);
       this.connections.set(key, connection);
     }
     return connection;
@@ -124,10 +132,16 @@ export class SshRunner implements Runner {
     (ssh.connection as Client | null)?.on('error', (error: Error) => {
       options.log?.(`${entry.name}: connection lost: ${error.message}`);
     });
+    // Ctrl-C: the connection goes, so the commands under way fail and their callers unwind.
+    this.forgetInterrupt = () => undefined;
+    this.forgetInterrupt = onInterrupt(() => {
+      this.dispose();
+    });
     this.redactor = new Redactor([options.sudoPassword ?? '', options.passphrase ?? '']);
   }
 
   static async connect(host: InventoryHost, options: ConnectOptions): Promise<SshRunner> {
+    if (wasInterrupted()) throw new InterruptedError(`${host.name}: not reached (interrupted)`);
     const entries = (
       await Promise.all(options.knownHosts.map((file) => readFile(file, 'utf8').catch(() => '')))
     ).flatMap((text) => parseKnownHosts(text));
@@ -164,7 +178,7 @@ export class SshRunner implements Runner {
         : null;
       // A pooled jump is the pool's to close; an own one goes with this runner.
       jump = shared ? null : await SshRunner.connect(hop, options);
-      sock = await (shared ?? jump)?.forwardTo(host.address, host.port);
+      sock = await (shared ?? jump)?.forwardTo(host.address, host.port, host.name);
     }
     try {
       await ssh.connect({
@@ -227,19 +241,30 @@ export class SshRunner implements Runner {
     return this.dryRun;
   }
 
+  private forgetInterrupt: () => void;
+
   dispose(): void {
+    this.forgetInterrupt();
     this.ssh.dispose();
     this.jump?.dispose();
   }
 
-  /** A TCP stream from this host to another: the next hop of a ProxyJump. */
-  forwardTo(address: string, port: number): Promise<Duplex> {
+  /** Called once the connection is gone: closed by either side, or lost. */
+  onClose(callback: () => void): void {
     const connection = this.ssh.connection as Client | null;
-    if (!connection) return Promise.reject(new RemoteError(`${this.host}: not connected`));
+    if (!connection || !this.ssh.isConnected()) callback();
+    else connection.once('close', callback);
+  }
+
+  /** A TCP stream from this host to another: the next hop of a ProxyJump; errors name `board`, the host reached. */
+  forwardTo(address: string, port: number, board: string): Promise<Duplex> {
+    const connection = this.ssh.connection as Client | null;
+    const jump = `the jump host ${this.entry.user}@${this.entry.address}:${String(this.entry.port)}`;
+    if (!connection || !this.ssh.isConnected())
+      return Promise.reject(new RemoteError(`${board}: ${jump} is not connected (it closed or was lost)`));
     return new Promise((resolve, reject) => {
       connection.forwardOut('127.0.0.1', 0, address, port, (error: Error | undefined, stream: ClientChannel) => {
-        if (error)
-          reject(new RemoteError(`${this.host}: cannot reach ${address}:${port} as a jump host: ${error.message}`));
+        if (error) reject(new RemoteError(`${board}: ${jump} cannot reach ${address}:${port}: ${error.message}`));
         else resolve(stream);
       });
     });

@@ -53,6 +53,8 @@ export function createTaskList<Context extends object>(
       renderer: eventRendererClass(options.onProgress) as never,
       fallbackRendererCondition: () => false,
       collectErrors: 'minimal',
+      // Ctrl-C is the CLI's (bin.ts): listr2's own handler would exit before any finally ran.
+      registerSignalListeners: false,
     });
   const renderer = chooseRenderer(options);
   // Progress goes to stderr, both streams of it: listr2 writes to stdout by default, which put
@@ -70,5 +72,6 @@ export function createTaskList<Context extends object>(
     rendererOptions: renderer === 'default' ? { collapseSubtasks: false, logger } : { logger },
     fallbackRendererOptions: { logger },
     collectErrors: 'minimal',
+    registerSignalListeners: false,
   });
 }

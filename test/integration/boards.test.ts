@@ -329,6 +329,41 @@ describe.runIf(ready)('emulated boards over SSH', () => {
     expect(await connectionsToBastion()).toBe(0);
   });
 
+  it('a bastion connection that dies is dropped from the pool: the next board behind it connects again (#25)', async () => {
+    const directory = await tempTree();
+    const text = await readFile(inventoryFile, 'utf8');
+    const address = /rpi-zero-1:\n\s+address: (\S+)/.exec(text)?.[1] ?? '';
+    const key = /identityFile: (".*")/.exec(text)?.[1] ?? '""';
+    await writeFile(join(directory, 'known_hosts'), await readFile(inventoryFile.replace(/\.yaml$/, '.known_hosts')));
+    const behind = [1, 2, 3]
+      .map(
+        (n) =>
+          `  behind-${String(n)}:\n    address: 127.0.0.1\n    user: root\n    identityFile: ${key}\n    proxyJump: root@${address}\n`,
+      )
+      .join('');
+    await writeFile(join(directory, 'inventory.yaml'), `knownHosts: known_hosts\nhosts:\n${behind}`);
+    const inventory = await loadInventory(join(directory, 'inventory.yaml'));
+    const outcomes = await forEachHost(
+      inventory,
+      inventory.hosts,
+      async (runner, host) => {
+        const name = (await runner.run('hostname', [], { readOnly: true })).stdout.trim();
+        if (host.name === 'behind-1') {
+          // The bastion's sshd loses every connection it serves (the listener lives on): the
+          // shared link to it dies under the run, as when a bastion restarts.
+          const closed = new Promise<void>((resolve) => {
+            runner.onClose(resolve);
+          });
+          await runner.run('sh', ['-c', '(setsid sh -c "sleep 1; pkill -P $(cat /run/sshd.pid)" >/dev/null 2>&1 &)']);
+          await closed;
+        }
+        return name;
+      },
+      { acceptNew: true, concurrency: 1 },
+    );
+    expect(outcomes.map((o) => (o.ok ? o.value : o.error))).toEqual(['rpi-zero-1', 'rpi-zero-1', 'rpi-zero-1']);
+  });
+
   it('six boards probed at once; a board whose sshd is gone fails alone', async () => {
     const snapshot = join(await tempTree(), 'inventory.yaml');
     const text = await readFile(inventoryFile, 'utf8');
@@ -384,6 +419,20 @@ describe.runIf(ready)('emulated boards over SSH', () => {
     expect(down.exitCode, down.stderr).toBe(0);
     expect(boardProcesses(lost)).toEqual([]);
     expect(existsSync(`/sys/class/net/cdh${board?.index ?? 0}`)).toBe(false);
+  });
+
+  it('light x86_64 boards (a native sshd keeps no marker) are stopped by board down --all, their state there or not (#25)', async () => {
+    for (const deleteState of [false, true]) {
+      const light = await mkdirTemp(`light-${String(deleteState)}`);
+      const env = { CROSSDOCK_BOARD_DIR: light, HOME: home, XDG_CACHE_HOME: dirname(defaultCacheDirectory()) };
+      const up = await crossdock(['board', 'up', '--model', 'x86_64', '--count', '3'], { env });
+      expect(up.exitCode, up.stderr).toBe(0);
+      expect(boardProcesses(light).length).toBeGreaterThanOrEqual(3);
+      if (deleteState) await rm(light, { recursive: true, force: true });
+      const down = await crossdock(['board', 'down', '--all'], { env });
+      expect(down.exitCode, down.stderr).toBe(0);
+      expect(boardProcesses(light)).toEqual([]);
+    }
   });
 });
 

@@ -192,7 +192,7 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     }
   });
 
-  it('one install at a time on a board: a second one is refused while the first holds it (#17 low)', async () => {
+  it('one change at a time on a board: a second install or a rollback is refused while the first holds it (#17 low, #25)', async () => {
     const from = await dist('1.1.0', ['armv6', 'aarch64', 'armv7']);
     const inventory = await loadInventory(inventoryFile);
     const host = inventory.hosts.find((h) => h.name === 'rpi-3-1');
@@ -200,27 +200,31 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     const holder = await SshRunner.connect(host, { knownHosts: [inventory.knownHosts ?? ''] });
     try {
       // Another crossdock in the middle of its install, as far as the board can tell.
-      const { installLockScript, INSTALL_LOCK_HELD } = await import('../../src/install/board-scripts.js');
-      const lock = await holder.hold(installLockScript(), INSTALL_LOCK_HELD, { privileged: true });
+      const { boardLockScript, BOARD_LOCK_HELD } = await import('../../src/install/board-scripts.js');
+      const lock = await holder.hold(boardLockScript(), BOARD_LOCK_HELD, { privileged: true });
       const second = await installJson(['--from', from, '--limit', 'rpi-3-1']);
       expect(second.exitCode).not.toBe(0);
-      expect(second.report?.hosts[0]?.error).toContain('another install is running on this board');
+      expect(second.report?.hosts[0]?.error).toContain('another crossdock is changing this board');
       expect(second.report?.hosts[0]?.bytesSent).toBe(0);
+      // A rollback takes the same lock (#25): it cannot switch `previous` under a running install.
+      const rollback = await cli(['fleet', 'rollback', '--inventory', inventoryFile, '--limit', 'rpi-3-1']);
+      expect(rollback.exitCode).not.toBe(0);
+      expect(rollback.stderr).toContain('another crossdock is changing this board');
       await lock.release();
     } finally {
       holder.dispose();
     }
     // Released, and freed too when the holder's connection goes (as when a crossdock dies).
-    const { installLockScript, INSTALL_LOCK_HELD } = await import('../../src/install/board-scripts.js');
+    const { boardLockScript, BOARD_LOCK_HELD } = await import('../../src/install/board-scripts.js');
     const dying = await SshRunner.connect(host, { knownHosts: [inventory.knownHosts ?? ''] });
-    await dying.hold(installLockScript(), INSTALL_LOCK_HELD, { privileged: true });
+    await dying.hold(boardLockScript(), BOARD_LOCK_HELD, { privileged: true });
     dying.dispose();
     const free = await SshRunner.connect(host, { knownHosts: [inventory.knownHosts ?? ''] });
     try {
       // sshd hangs up on the dead session's shell within moments.
       let taken: { release(): Promise<void> } | null = null;
       for (let attempt = 0; attempt < 20 && !taken; attempt += 1) {
-        taken = await free.hold(installLockScript(), INSTALL_LOCK_HELD, { privileged: true }).catch(() => null);
+        taken = await free.hold(boardLockScript(), BOARD_LOCK_HELD, { privileged: true }).catch(() => null);
         if (!taken) await new Promise((resolve) => setTimeout(resolve, 300));
       }
       expect(taken).not.toBeNull();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { writeTarGz } from '../../src/builder/tar.js';
-import { receiveScript } from '../../src/install/board-scripts.js';
+import { pruneScript, receiveScript } from '../../src/install/board-scripts.js';
 import { tempTree } from '../helpers/temp.js';
 
 async function bundle(directory: string) {
@@ -94,5 +94,22 @@ describe('receiving a bundle on the board', () => {
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stdout).toContain(`received ${b.sha256} ${String(b.size)} 0`);
     expect((await readdir(join(root, 'versions/1.0.0'))).sort()).toEqual(['dockerd', 'runc']);
+  });
+});
+
+describe('the commit prunes under sh', () => {
+  it('never removes what current or previous resolve to at the commit, whatever the plan said (#25)', async () => {
+    const root = await tempTree();
+    await execa(
+      'sh',
+      [
+        '-c',
+        'mkdir -p versions/1.0.0 versions/2.0.0 versions/3.0.0 && touch versions/1.0.0.json versions/2.0.0.json versions/2.0.0.probe.tar && ln -s versions/3.0.0 current && ln -s versions/1.0.0 previous',
+      ],
+      { cwd: root },
+    );
+    // The plan (from facts read earlier) doomed 1.0.0 and 2.0.0; a rollback since made 1.0.0 previous.
+    await execa('sh', ['-c', pruneScript(['1.0.0', '2.0.0'])], { cwd: root });
+    expect((await readdir(join(root, 'versions'))).sort()).toEqual(['1.0.0', '1.0.0.json', '3.0.0']);
   });
 });

@@ -1,0 +1,19 @@
+/**
+ * One lock for everything that changes a board: install (and its reconfigure), rollback, swarm
+ * init and leave, and the remote API's TLS. A flock on a file in /run, held by a command whose
+ * SSH channel lives as long as the change: a crashed crossdock or a cut link frees it by itself,
+ * and a second crossdock (or a `fleet rollback` while an install runs) is refused at once, naming
+ * the lock, instead of racing the first between its facts and its commit.
+ */
+import type { SshRunner } from '../remote/ssh-runner.js';
+import { BOARD_LOCK_HELD, boardLockScript } from './board-scripts.js';
+
+export async function withBoardLock<T>(runner: SshRunner, work: () => Promise<T>): Promise<T> {
+  // A dry run takes no lock and waits for none (the runner's one gate): it only reads.
+  const lock = await runner.hold(boardLockScript(), BOARD_LOCK_HELD, { privileged: true });
+  try {
+    return await work();
+  } finally {
+    await lock.release();
+  }
+}
