@@ -26,14 +26,26 @@ export interface CrossdockErrorOptions {
   cause?: unknown;
 }
 
+/**
+ * Text from elsewhere (a board's stderr, its os-release, a server's message) made safe to print:
+ * control characters other than newline and tab, C1 ones included, are shown as `\xNN`, so no
+ * escape sequence a board sends (a clipboard write, a title change, cursor moves) reaches the
+ * operator's terminal. Pure.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export abstract class CrossdockError extends Error {
   abstract readonly exitCode: ExitCode;
   readonly hint: string | undefined;
 
   constructor(message: string, options: CrossdockErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Messages quote boards and servers: printable before anything renders them.
+    super(printable(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
-    this.hint = options.hint;
+    this.hint = options.hint === undefined ? undefined : printable(options.hint);
   }
 }
 

@@ -167,10 +167,7 @@ function mobyLayout(tree: SourceTree): Layout {
       debian: true,
       go: NO_GO,
       recipes: [
-        engine([
-          dockerdBinary(dockerversion, './cmd/dockerd'),
-          goBinary({ name: 'docker-proxy', package: './cmd/docker-proxy', smoke: ['--help'] }),
-        ]),
+        engine([dockerdBinary(dockerversion, './cmd/dockerd'), dockerProxyBinary(dockerversion)]),
       ],
     };
   }
@@ -215,14 +212,24 @@ function dockerdBinary(dockerversion: string, pkg: string): GoBinary {
   });
 }
 
+/**
+ * docker-proxy 23+ prints dockerversion's Version and GitCommit for --version, as dockerd does;
+ * without the -X flags it says `version library-import` (#25). 20.10's has no such flag.
+ */
+function dockerProxyBinary(dockerversion: string): GoBinary {
+  return goBinary({
+    name: 'docker-proxy',
+    package: './cmd/docker-proxy',
+    ldflags: [`-X ${dockerversion}.Version={version}`, `-X ${dockerversion}.GitCommit={revisionShort}`],
+    expect: ['{version}', '{revisionShort}'],
+  });
+}
+
 function mobyModuleRecipe(module: string, vendor: Partial<GoRecipe>): GoRecipe {
   return goRecipe({
     name: 'moby',
     source: 'moby',
-    binaries: [
-      dockerdBinary(`${module}/dockerversion`, './cmd/dockerd'),
-      goBinary({ name: 'docker-proxy', package: './cmd/docker-proxy', smoke: ['--help'] }),
-    ],
+    binaries: [dockerdBinary(`${module}/dockerversion`, './cmd/dockerd'), dockerProxyBinary(`${module}/dockerversion`)],
     ...vendor,
   });
 }

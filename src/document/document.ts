@@ -62,7 +62,46 @@ export function parseSource(text: string, file: string): ParsedDocument {
       },
     ]);
   }
-  return { file, data: document.toJS({ maxAliasCount: 100 }), document, lineCounter };
+  let data: unknown;
+  try {
+    data = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // yaml stops an alias that expands without end (a "billion laughs" document) with a
+    // ReferenceError: bad input, not a bug.
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new DocumentError([
+      {
+        file,
+        line: 1,
+        column: 1,
+        path: '',
+        message: 'its aliases (*name) expand to more than 100 copies: refused as a resource exhaustion attack',
+        hint: 'write the repeated values out, or use fewer aliases',
+      },
+    ]);
+  }
+  return { file, data, document, lineCounter };
+}
+
+/** Keys a JavaScript object cannot hold as data: a schema's records would drop them silently. */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The first mapping key of the document that is a reserved name, with its path. */
+function reservedKey(value: unknown, path: PathKey[] = []): PathKey[] | null {
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = reservedKey(item, [...path, index]);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  for (const key of Object.getOwnPropertyNames(value)) {
+    if (RESERVED_KEYS.has(key)) return [...path, key];
+    const found = reservedKey((value as Record<string, unknown>)[key], [...path, key]);
+    if (found) return found;
+  }
+  return null;
 }
 
 /**
@@ -199,6 +238,21 @@ export function validateDocument<TSchema extends AnySchema>(
   parsed: ParsedDocument,
   schema: TSchema,
 ): v.InferOutput<TSchema> {
+  const reserved = reservedKey(parsed.data);
+  if (reserved) {
+    const offset = keyOffset(parsed.document, reserved);
+    const position = offset === undefined ? undefined : parsed.lineCounter.linePos(offset);
+    throw new DocumentError([
+      {
+        file: parsed.file,
+        line: position?.line,
+        column: position?.col,
+        path: formatPath(reserved),
+        message: `"${String(reserved.at(-1))}" is a reserved name (it would be dropped silently)`,
+        hint: 'rename it, e.g. a host "constructor" to "constructor-1"',
+      },
+    ]);
+  }
   const result = v.safeParse(schema, parsed.data);
   if (result.success) return result.output;
   throw new DocumentError(result.issues.map((issue) => issueToProblem(issue, parsed, schema)));

@@ -216,7 +216,9 @@ export function receiveScript(o: {
       ? [
           `o=${shellQuote(store.directory)}; mkdir -p "$o"`,
           ...store.binaries.map(
-            ({ name, sha256 }) => `[ -e "$o"/${sha256} ] || ln -f "$d"/${shellQuote(name)} "$o"/${sha256} 2>/dev/null`,
+            // Read-only: the store's inode is every version's binary, so nothing writes through it.
+            ({ name, sha256 }) =>
+              `{ [ -e "$o"/${sha256} ] || ln -f "$d"/${shellQuote(name)} "$o"/${sha256} 2>/dev/null; chmod a-w "$o"/${sha256} 2>/dev/null; }`,
           ),
         ]
       : []),
@@ -243,7 +245,7 @@ export function assembleScript(o: {
       `f=${store}/${sha256}; [ -e "$n/${sha256}" ] && f="$n/${sha256}"`,
       `if [ "$(wc -c < "$f" | tr -d ' ')" != ${shellQuote(String(size))} ] || [ "$(sha256sum < "$f" | cut -c1-64)" != ${shellQuote(sha256)} ]; then echo assembled bad ${shellQuote(name)} "$(sha256sum < "$f" 2>/dev/null | cut -c1-64)"; [ "$f" = ${store}/${sha256} ] && rm -f "$f"; rm -rf "$n" "$d.partial"; exit 3; fi`,
       `[ "$f" = ${store}/${sha256} ] || mv -f "$f" ${store}/${sha256}`,
-      `ln -f ${store}/${sha256} "$d.partial"/${shellQuote(name)} && chmod 0755 "$d.partial"/${shellQuote(name)} || exit 1`,
+      `ln -f ${store}/${sha256} "$d.partial"/${shellQuote(name)} && chmod 0555 "$d.partial"/${shellQuote(name)} || exit 1`,
     ].join('\n');
   return [
     STEP_LOCK,

@@ -3,6 +3,7 @@
  * in a marked section; parsing is pure, and the target comes from the foundation's board
  * identification (never from `uname -m` alone).
  */
+import { printable } from '../errors.js';
 import { identifyBoard, type BoardIdentity, UnsupportedBoardError } from '../platform/identify-board.js';
 import type { TargetRegistry } from '../platform/targets.js';
 import type { Runner } from '../exec/runner.js';
@@ -81,7 +82,8 @@ export interface ProbeReport {
 }
 
 export function parseProbe(name: string, output: string, registry: TargetRegistry): ProbeReport {
-  const s = splitSections(output);
+  // Everything a board reports may be shown (os, model, versions): no control sequences in it.
+  const s = splitSections(printable(output));
   const get = (key: string) => s.get(key) ?? '';
   const hex = get('shelf');
   const longBit = Number(get('longbit')) || null;

@@ -60,6 +60,8 @@ describe('receiving a bundle on the board', () => {
     // runc is in the store under its hash, as the same file (a hard link), for the next upgrade.
     expect(await readdir(join(root, 'objects'))).toEqual([RUNC]);
     expect((await stat(join(root, 'objects', RUNC))).ino).toBe((await stat(join(root, 'versions/1.0.0/runc'))).ino);
+    // Shared by every version that has it, so no one may write through it (#25 low).
+    expect((await stat(join(root, 'objects', RUNC))).mode & 0o222).toBe(0);
   });
 
   it('a bundle changed on the way is refused and leaves nothing behind', async () => {

@@ -2,10 +2,12 @@ import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { FailureError, printable } from '../../src/errors.js';
 import { LocalRunner } from '../../src/exec/local-runner.js';
 import { loadTargets } from '../../src/platform/targets.js';
 import { limitHosts, loadInventory, parseSshG } from '../../src/remote/inventory.js';
 import { parseProbe, probeScript } from '../../src/remote/probe.js';
+import { CLI } from '../helpers/cli.js';
 import { tempTree } from '../helpers/temp.js';
 
 describe('inventory', () => {
@@ -57,6 +59,38 @@ describe('inventory', () => {
     await expect(SshRunner.connect(inventory.hosts[0] as never, { knownHosts: [] })).rejects.toThrow(
       'pi-a: identityFile /home/operator/.ssh/id_ed25519: cannot read it (ENOENT)',
     );
+  });
+
+  it('refuses hosts named constructor, prototype or __proto__ (they would vanish), naming file and line (#25 low)', async () => {
+    for (const name of ['constructor', 'prototype', '__proto__']) {
+      const directory = await tempTree({
+        'inventory.yaml': `hosts:\n  pi-a: { address: 10.0.0.5 }\n  ${name}: { address: 10.0.0.6 }\n`,
+      });
+      const file = join(directory, 'inventory.yaml');
+      await expect(loadInventory(file)).rejects.toThrow(
+        `${file}:3:3 hosts.${name}: "${name}" is a reserved name (it would be dropped silently)`,
+      );
+    }
+  });
+
+  it('an alias bomb is bad input, named as such, not a bug (#25 low)', async () => {
+    const rows = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [name, from] of [
+      ['b', 'a'],
+      ['c', 'b'],
+      ['d', 'c'],
+      ['e', 'd'],
+    ] as const)
+      rows.push(`${name}: &${name} [${Array(9).fill(`*${from}`).join(', ')}]`);
+    const directory = await tempTree({
+      'inventory.yaml': `${rows.join('\n')}\nhosts:\n  pi-a: { address: 10.0.0.5 }\n`,
+    });
+    const result = await execa(process.execPath, [CLI, 'probe', '--inventory', join(directory, 'inventory.yaml')], {
+      reject: false,
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('expand to more than 100 copies: refused as a resource exhaustion attack');
+    expect(result.stderr).not.toContain('this is a bug');
   });
 
   it('takes host names and addresses only: no option, comma or newline reaches ssh -G or a certificate (#17 low)', async () => {
@@ -217,6 +251,24 @@ describe('probe parsing', () => {
     expect(report.memoryCgroup.enabled).toBe(false);
     expect(report.memoryCgroup.fix).toContain('cgroup_enable=memory cgroup_memory=1');
     expect(report.memoryCgroup.fix).toContain('/boot/cmdline.txt');
+  });
+
+  it("a board's strings reach no terminal as escape sequences: os-release, device-tree model, errors (#25 low)", async () => {
+    const registry = await loadTargets();
+    // An OSC 52 clipboard write and a C1 CSI, as a hostile board would put them in os-release.
+    const osc52 = '\u001b]52;c;cm0gLXJmIH4K\u0007';
+    const output = [
+      section('uname', 'aarch64'),
+      section('osrelease', `PRETTY_NAME="Debian${osc52}\u009b2J"`),
+      section('dtmodel', 'Raspberry Pi 4\u001b[2J'),
+      section('end', ''),
+    ].join('');
+    const report = parseProbe('evil', output, registry);
+    expect(report.os).toBe('Debian\\x1b]52;c;cm0gLXJmIH4K\\x07\\x9b2J');
+    expect(report.model).toBe('Raspberry Pi 4\\x1b[2J');
+    expect(new FailureError(`evil: ${osc52}`, { hint: '\u001b[31m' }).message).toBe('evil: \\x1b]52;c;cm0gLXJmIH4K\\x07');
+    expect(new FailureError('x', { hint: '\u001b[31m' }).hint).toBe('\\x1b[31m');
+    expect(printable('tabs\tand\nnewlines stay')).toBe('tabs\tand\nnewlines stay');
   });
 
   it('reports the version crossdock has active, from the current link it made (relative)', async () => {

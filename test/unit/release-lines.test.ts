@@ -79,6 +79,11 @@ describe('release lines are read from the source itself', () => {
       '-X github.com/moby/moby/v2/dockerversion.BuildTime={buildTime}',
       '-X github.com/moby/moby/v2/dockerversion.PlatformName=crossdock',
     ]);
+    // docker-proxy --version prints the same variables: without them, `version library-import` (#25).
+    expect(ldflagsOf(layout.recipes[0], 'docker-proxy')).toEqual([
+      '-X github.com/moby/moby/v2/dockerversion.Version={version}',
+      '-X github.com/moby/moby/v2/dockerversion.GitCommit={revisionShort}',
+    ]);
     expect(layout.go.minimum).toBe('1.26.3');
   });
 
