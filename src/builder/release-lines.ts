@@ -166,9 +166,7 @@ function mobyLayout(tree: SourceTree): Layout {
       line: "moby 23+ (Debian's docker.io tree: engine/, cli/, buildkit/)",
       debian: true,
       go: NO_GO,
-      recipes: [
-        engine([dockerdBinary(dockerversion, './cmd/dockerd'), dockerProxyBinary(dockerversion)]),
-      ],
+      recipes: [engine([dockerdBinary(dockerversion, './cmd/dockerd'), dockerProxyBinary(dockerversion)])],
     };
   }
   const goMod = parseModuleFile(tree.read('go.mod') ?? '');

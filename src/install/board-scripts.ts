@@ -69,14 +69,26 @@ export function watchdogScript(
   // What it does when it fires: by default, switch back to what `pending` names.
   revert = whilePending(token, `${revertScript()}${systemd ? `; ${RESTART_DAEMONS}` : ''}`),
 ): string {
-  const sleeper = `(setsid sh -c ${shellQuote(`sleep ${String(seconds)}; ${revert}`)} </dev/null >/dev/null 2>&1 &)`;
+  // The sleeper leads a process group of its own (setsid), recorded so the commit can end it
+  // rather than leave it asleep for minutes after every install.
+  const pid = shellQuote(watchdogPidFile(token));
+  const sleeper = `(setsid sh -c ${shellQuote(`echo $$ > ${pid}; sleep ${String(seconds)}; rm -f ${pid}; ${revert}`)} </dev/null >/dev/null 2>&1 &)`;
   if (!systemd) return sleeper;
   return `systemd-run --quiet --collect --unit=${shellQuote(`crossdock-watchdog-${token}`)} --on-active=${String(seconds)}s --timer-property=AccuracySec=1s /bin/sh -c ${shellQuote(revert)} >/dev/null 2>&1 || ${sleeper}`;
 }
 
-/** The commit disarms its systemd timer (a sleeper elsewhere wakes to find nothing of its own). Pure. */
+/** Where a board without systemd records its watchdog sleeper's process group. */
+export function watchdogPidFile(token: string): string {
+  return `/run/crossdock-watchdog-${token}.pid`;
+}
+
+/** The commit disarms its systemd timer, or ends its sleeper's process group (sh and its sleep). Pure. */
 export function disarmScript(token: string): string {
-  return `{ command -v systemctl >/dev/null 2>&1 && systemctl stop ${shellQuote(`crossdock-watchdog-${token}.timer`)} >/dev/null 2>&1; :; }`;
+  const pid = shellQuote(watchdogPidFile(token));
+  return [
+    `{ command -v systemctl >/dev/null 2>&1 && systemctl stop ${shellQuote(`crossdock-watchdog-${token}.timer`)} >/dev/null 2>&1; :; }`,
+    `{ if [ -s ${pid} ]; then p=$(cat ${pid}); rm -f ${pid}; kill -TERM "-$p" 2>/dev/null; fi; :; }`,
+  ].join('; ');
 }
 
 /** What whilePending prints when `pending` was still the install's and the body ran. */

@@ -188,26 +188,11 @@ async function rollOut(
       break;
     }
     const title = `${index === 0 && (options.canary ?? 0) > 0 ? 'canary' : `wave ${index + 1}`}: ${wave.map((h) => h.name).join(', ')}`;
-    await createTaskList<Record<string, never>>(
-      [
-        {
-          title,
-          task: (_, waveTask) =>
-            waveTask.newListr(
-              wave.map((host) => ({
-                title: host.name,
-                task: async (_ctx, task) => {
-                  const result = await installOne(host, (line) => (task.output = line));
-                  results.set(host.name, result);
-                  task.title = `${host.name}: ${result.status}${result.activeVersion ? ` (${result.activeVersion})` : ''}`;
-                },
-              })),
-              { concurrent: options.forks ?? DEFAULT_FORKS, exitOnError: false },
-            ),
-        },
-      ],
-      { ...stageRenderer(options.renderer, options.onProgress), exitOnError: false },
-    ).run();
+    await runWave(options, title, wave, async (host, show) => {
+      const result = await installOne(host, show);
+      results.set(host.name, result);
+      return `${host.name}: ${result.status}${result.activeVersion ? ` (${result.activeVersion})` : ''}`;
+    });
     for (const host of wave) {
       const result = results.get(host.name);
       attempted += 1;
@@ -232,6 +217,33 @@ async function rollOut(
     stopped,
     hosts: hosts.map((h) => results.get(h.name)).filter((r): r is HostResult => r !== undefined),
   };
+}
+
+/** One wave's boards at once (up to --forks), each a task whose title ends as its outcome. */
+async function runWave(
+  options: InstallOptions,
+  title: string,
+  wave: readonly InventoryHost[],
+  installOne: (host: InventoryHost, show: (line: string) => void) => Promise<string>,
+): Promise<void> {
+  await createTaskList<Record<string, never>>(
+    [
+      {
+        title,
+        task: (_, waveTask) =>
+          waveTask.newListr(
+            wave.map((host) => ({
+              title: host.name,
+              task: async (_ctx, task) => {
+                task.title = await installOne(host, (line) => (task.output = line));
+              },
+            })),
+            { concurrent: options.forks ?? DEFAULT_FORKS, exitOnError: false },
+          ),
+      },
+    ],
+    { ...stageRenderer(options.renderer, options.onProgress), exitOnError: false },
+  ).run();
 }
 
 export function isFailure(result: HostResult): boolean {

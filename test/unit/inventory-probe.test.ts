@@ -266,7 +266,9 @@ describe('probe parsing', () => {
     const report = parseProbe('evil', output, registry);
     expect(report.os).toBe('Debian\\x1b]52;c;cm0gLXJmIH4K\\x07\\x9b2J');
     expect(report.model).toBe('Raspberry Pi 4\\x1b[2J');
-    expect(new FailureError(`evil: ${osc52}`, { hint: '\u001b[31m' }).message).toBe('evil: \\x1b]52;c;cm0gLXJmIH4K\\x07');
+    expect(new FailureError(`evil: ${osc52}`, { hint: '\u001b[31m' }).message).toBe(
+      'evil: \\x1b]52;c;cm0gLXJmIH4K\\x07',
+    );
     expect(new FailureError('x', { hint: '\u001b[31m' }).hint).toBe('\\x1b[31m');
     expect(printable('tabs\tand\nnewlines stay')).toBe('tabs\tand\nnewlines stay');
   });
