@@ -101,7 +101,12 @@ export async function healthy(
   // start of a Go binary costs the better part of a second.
   const MARK = '@@crossdock-smoke';
   const script = [
-    'd=$(mktemp -d)',
+    // Removed however the script ends: a cut link makes the output's writes fail (SIGPIPE is
+    // ignored so the script goes on to exit), and the folder must not stay in the board's /tmp.
+    'd=$(mktemp -d) || exit 1',
+    'trap \'rm -rf "$d"\' EXIT',
+    "trap '' PIPE",
+    "trap 'exit 1' HUP INT TERM",
     ...binaries.map((binary, index) => {
       const path = shellQuote(`${directory}/${binary.name}`);
       return binary.smoke
@@ -110,7 +115,6 @@ export async function healthy(
     }),
     'wait',
     `for i in ${binaries.map((_, index) => index).join(' ')}; do printf '\n${MARK} %s out\n' "$i"; cat "$d/$i.out" 2>/dev/null; printf '\n${MARK} %s err\n' "$i"; cat "$d/$i.err" 2>/dev/null; printf '\n${MARK} %s rc %s\n' "$i" "$(cat "$d/$i.rc")"; done`,
-    'rm -rf "$d"',
   ].join('\n');
   const output = (await runner.run('sh', ['-c', script], { allowFailure: true, timeoutMs: 120_000, readOnly: true }))
     .stdout;

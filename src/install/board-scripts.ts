@@ -84,11 +84,16 @@ export function watchdogPidFile(token: string): string {
 
 /** The commit disarms its systemd timer, or ends its sleeper's process group (sh and its sleep). Pure. */
 export function disarmScript(token: string): string {
-  const pid = shellQuote(watchdogPidFile(token));
   return [
     `{ command -v systemctl >/dev/null 2>&1 && systemctl stop ${shellQuote(`crossdock-watchdog-${token}.timer`)} >/dev/null 2>&1; :; }`,
-    `{ if [ -s ${pid} ]; then p=$(cat ${pid}); rm -f ${pid}; kill -TERM "-$p" 2>/dev/null; fi; :; }`,
+    endSleeperScript(shellQuote(token)),
   ].join('; ');
+}
+
+/** Ends the sleeper of the watchdog whose token the shell word names, if it sleeps still. Pure. */
+function endSleeperScript(tokenWord: string): string {
+  // The file's name is the token's: a word checked to be hex before it names a path.
+  return `{ t=${tokenWord}; case $t in *[!0-9a-f]*|'') ;; *) f=/run/crossdock-watchdog-$t.pid; if [ -s "$f" ]; then p=$(cat "$f"); rm -f "$f"; kill -TERM "-$p" 2>/dev/null; fi ;; esac; :; }`;
 }
 
 /** What whilePending prints when `pending` was still the install's and the body ran. */
@@ -151,8 +156,9 @@ export function watchdogDeadline(board: { systemd: boolean; containers: boolean;
 export function revertScript(): string {
   return [
     `cd ${shellQuote(layout.root)} || exit 1`,
-    // pending: the current and previous links as they were before the switch.
-    'if [ -e pending ]; then target=$(sed -n 1p pending); before=$(sed -n 3p pending); else target=$(readlink previous || true); before=; fi',
+    // pending: the current and previous links as they were before the switch, and the token of
+    // the watchdog that guards it, whose sleeper has nothing left to do once this reverts.
+    `if [ -e pending ]; then target=$(sed -n 1p pending); before=$(sed -n 3p pending); ${endSleeperScript('"$(sed -n 2p pending)"')}; else target=$(readlink previous || true); before=; fi`,
     'if [ -n "$target" ]; then ln -sfn "$target" current.new && mv -T current.new current; else rm -f current; fi',
     `if [ -n "$target" ]; then ${restoreDaemonConfigScript('"${target##*/}"')}; fi`,
     'if [ -e pending ]; then if [ -n "$before" ]; then ln -sfn "$before" previous.new && mv -T previous.new previous; else rm -f previous; fi; fi',
@@ -301,7 +307,13 @@ export function collectObjectsScript(): string {
  * until then, so that an interrupted or rolled-back run resumes without sending them again. Pure.
  */
 export function clearIncomingScript(): string {
-  return `{ [ -d ${shellQuote(layout.incoming)} ] && find ${shellQuote(layout.incoming)} -mindepth 1 -maxdepth 1 -type f -delete; :; }`;
+  // After any step a dead run left on the board is done (STEP_LOCK): its scratch names go too,
+  // fifos and check folders included, so nothing of an interrupted run outlives the next commit.
+  return [
+    `{ exec 7>${STEP_LOCK_FILE}; command -v flock >/dev/null 2>&1 && flock -w 3600 7; :; }`,
+    `{ [ -d ${shellQuote(layout.incoming)} ] && find ${shellQuote(layout.incoming)} -mindepth 1 -maxdepth 1 -exec rm -rf {} +; :; }`,
+    `rm -rf ${shellQuote(layout.versions)}/*.partial ${shellQuote(layout.objects)}/.incoming`,
+  ].join('; ');
 }
 
 /** The daemon.json a version runs with, beside it: `versions/<v>.daemon.json`; empty = none. */

@@ -130,6 +130,10 @@ export async function makeRunnableDist(
         const noise = deterministicBytes(`${name}:${line}:${target.name}`, options.binaryPadding ?? 0);
         contents.set(name, Buffer.concat([await readFile(own), noise]));
       }
+    // Every binary's bytes, so the manifest has each one's size and sha256 as a build's has.
+    if (!realistic)
+      for (const name of RUNNABLE_BINARIES)
+        contents.set(name, await readFile(options.broken && name === 'dockerd' ? broken : program));
     const entries = RUNNABLE_BINARIES.map((name) => {
       const content = contents.get(name);
       return content
@@ -161,7 +165,7 @@ export async function makeRunnableDist(
         name,
         component: name,
         size: contents.get(name)?.length ?? 0,
-        sha256: contents.has(name) ? sha256(contents.get(name) ?? Buffer.alloc(0)) : '',
+        sha256: sha256(contents.get(name) ?? Buffer.alloc(0)),
         armArch: null,
         source: { spec: 'test', revision: 'test', version: options.version },
         flags: { env: {}, args: [] },

@@ -92,8 +92,23 @@ describe('install --release reads a release as untrusted input', () => {
   it('refuses a version that would name a directory outside the install root on a board', async () => {
     const github = await hostileRelease('docker-1.0.0-armv6.tgz', '../../../victim');
     await expect(fetchFrom(github, await tempTree())).rejects.toThrow(
-      /version "\.\.\/\.\.\/\.\.\/victim" is not a semver/,
+      /version "\.\.\/\.\.\/\.\.\/victim": is not a semver/,
     );
+  });
+
+  it("refuses a release whose manifest is another version than its tag's (an old build republished as new, #25)", async () => {
+    const github = await hostileRelease('docker-0.9.0-armv6.tgz', '0.9.0');
+    await expect(fetchFrom(github, await tempTree())).rejects.toThrow("manifest.json is version 0.9.0, not the tag's");
+  });
+
+  it('refuses a SHA256SUMS larger than any a dist has, before it fills the cache (#25)', async () => {
+    const cache = await tempTree();
+    const github = await hostileRelease('docker-1.0.0-armv6.tgz');
+    const sums = github.releases[0]?.assets.find((a) => a.name === 'SHA256SUMS');
+    if (!sums) throw new Error('no SHA256SUMS');
+    sums.data = Buffer.alloc(2 * 1024 * 1024, 'a');
+    await expect(fetchFrom(github, cache)).rejects.toThrow('SHA256SUMS is larger than the 1048576 bytes it may be');
+    expect(existsSync(join(cache, 'releases', github.owner, github.repo, 'v1.0.0', 'SHA256SUMS.partial'))).toBe(false);
   });
 
   it('still fetches a well-formed release', async () => {
@@ -102,6 +117,11 @@ describe('install --release reads a release as untrusted input', () => {
     const dist = await fetchFrom(github, cache);
     expect(existsSync(join(dist.directory, 'docker-1.0.0-armv6.tgz'))).toBe(true);
     expect(dist.directory.startsWith(cache)).toBe(true);
+    // Its own server's download URLs are passed on for boards to fetch.
+    expect(
+      [...dist.urls.values()].every((url) => url.startsWith(new URL(github.apiUrl).origin.replace(/:\d+$/, ''))),
+    ).toBe(true);
+    expect(dist.urls.size).toBe(1);
   });
 
   it('refuses a tag that would climb out of the cache', () => {
