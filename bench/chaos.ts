@@ -17,7 +17,8 @@
  * Usage (as root): npx tsx bench/chaos.ts [--boards 20] [--faults 500] [--seed S] [--megabytes 1]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -91,7 +92,7 @@ async function startBastion(clientKey: string): Promise<{ pid: number; port: num
   mkdirSync(directory);
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(directory, 'host_key')]);
   writeFileSync(join(directory, 'authorized_keys'), readFileSync(`${clientKey}.pub`));
-  const port = 20000 + Math.floor(next() * 20000);
+  const port = await freePort();
   writeFileSync(
     join(directory, 'sshd_config'),
     [
@@ -112,14 +113,29 @@ async function startBastion(clientKey: string): Promise<{ pid: number; port: num
     ].join('\n'),
   );
   mkdirSync('/run/sshd', { recursive: true });
+  const logFile = openSync(join(directory, 'sshd.log'), 'a');
   const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(directory, 'sshd_config')], {
-    stdio: ['ignore', 'ignore', 'ignore'],
+    stdio: ['ignore', logFile, logFile],
     detached: true,
   });
   child.unref();
   for (let i = 0; i < 100 && !existsSync(join(directory, 'sshd.pid')); i += 1) await sleep(50);
   const key = readFileSync(join(directory, 'host_key.pub'), 'utf8').split(' ');
   return { pid: child.pid ?? 0, port, knownHosts: `[127.0.0.1]:${String(port)} ${key[0] ?? ''} ${key[1] ?? ''}\n` };
+}
+
+/** A loopback port nothing listens on (asked of the kernel, then let go). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        resolve(typeof address === 'object' && address ? address.port : 0);
+      });
+    });
+  });
 }
 
 /** A tmpfs at the board's /opt/crossdock (in its own mount namespace), so its disk can fill up. */
@@ -166,7 +182,8 @@ function start(args: readonly string[]): { child: ChildProcess; done: Promise<nu
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const done = new Promise<number>((resolve) => {
     child.on('close', (code, signal) => {
-      if (code !== 0 && code !== 1 && code !== 130 && !values.quiet)
+      // Killed by SIGINT itself: Ctrl-C came before crossdock had started listening for it.
+      if (code !== 0 && code !== 1 && code !== 130 && signal !== 'SIGINT' && !values.quiet)
         log(
           `crossdock ${args.slice(0, 2).join(' ')} exited ${String(code ?? signal)}: ${stderr.trim().split('\n').at(-1) ?? ''}`,
         );
@@ -222,7 +239,7 @@ async function checkBoards(version: string, manifests: Map<string, Map<string, s
       if (!linked) continue;
       const expected = manifests.get(linked);
       const hashes = lines.filter((l) => l.startsWith(`hash=${link} `)).map((l) => l.split(' '));
-      const seen = new Map(hashes.map(([, , sum, name]) => [name ?? '', sum ?? '']));
+      const seen = new Map(hashes.map(([, sum, name]) => [name ?? '', sum ?? '']));
       if (!expected) problems.push(`${link} is ${linked}, a version of no dist`);
       else
         for (const [name, sum] of expected)
@@ -275,6 +292,7 @@ async function main(): Promise<void> {
     manifests.set(version, new Map((bundle?.binaries ?? []).map((b) => [b.name, b.sha256])));
   }
   await crossdock(['board', 'up', '--model', 'x86_64', '--count', String(BOARDS)], { env: { ...process.env, ...env } });
+  let bastionPid = 0;
   try {
     const records = readdirSync(state)
       .filter((name) => existsSync(join(state, name, 'board.json')))
@@ -284,6 +302,7 @@ async function main(): Promise<void> {
       );
     for (const board of records) await smallDisk(board);
     const bastion = await startBastion(records[0]?.identityFile ?? '');
+    bastionPid = bastion.pid;
     // Half the boards behind the bastion (one shared connection to it per run), as a site's are.
     const base = parseYaml(readFileSync(join(state, 'inventory.yaml'), 'utf8')) as {
       knownHosts: string;
@@ -300,11 +319,15 @@ async function main(): Promise<void> {
         behind.has(name) ? { ...host, proxyJump: `root@127.0.0.1:${String(bastion.port)}` } : host,
       ]),
     );
-    const inventories = ['info', 'warn'].map((level) => {
-      const file = join(work, `inventory-${level}.yaml`);
+    const inventories = [3, 6].map((downloads) => {
+      const file = join(work, `inventory-${String(downloads)}.yaml`);
       writeFileSync(
         file,
-        stringifyYaml({ knownHosts: join(work, 'known_hosts'), defaults: { daemon: { 'log-level': level } }, hosts }),
+        stringifyYaml({
+          knownHosts: join(work, 'known_hosts'),
+          defaults: { daemon: { 'max-concurrent-downloads': downloads } },
+          hosts,
+        }),
       );
       return file;
     });
@@ -322,7 +345,9 @@ async function main(): Promise<void> {
         ...extra,
       ]);
     let version = VERSIONS[0] ?? '1.0.0';
-    if ((await install(version).done) !== 0) throw new Error('the first install failed');
+    await crossdock(['install', '--inventory', inventory, '--from', dists.get(version) ?? '', '--forks', String(BOARDS)], {
+      env: { ...process.env, ...env },
+    });
 
     const byKind: Record<string, { injected: number; violations: number }> = Object.fromEntries(
       FAULTS.map((f) => [f, { injected: 0, violations: 0 }]),
@@ -410,14 +435,16 @@ async function main(): Promise<void> {
       details: violations.slice(0, 50),
     });
     log(`wrote ${file}`);
-    try {
-      process.kill(bastion.pid, 'SIGKILL');
-    } catch {
-      // Gone already.
-    }
   } finally {
+    if (bastionPid)
+      try {
+        process.kill(bastionPid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
     await crossdock(['board', 'down', '--all'], { env: { ...process.env, ...env } }).catch(() => '');
-    rmSync(work, { recursive: true, force: true });
+    if (process.env.CHAOS_KEEP) log(`kept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -3,6 +3,7 @@
  * this machine as one small gzip'd tar, named by hash; the board hashes every binary of the new
  * version (sent or kept) against the manifest before the version directory takes its name.
  */
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +48,14 @@ export class ObjectArchives {
     missing: readonly ManifestBinary[],
     name: string,
   ): Promise<{ file: string | null; size: number }> {
-    this.directory ??= mkdtemp(join(tmpdir(), 'crossdock-objects-'));
+    this.directory ??= mkdtemp(join(tmpdir(), 'crossdock-objects-')).then((directory) => {
+      // Removed even when the process exits without unwinding (a second Ctrl-C).
+      this.removeAtExit = () => {
+        rmSync(directory, { recursive: true, force: true });
+      };
+      process.once('exit', this.removeAtExit);
+      return directory;
+    });
     const root = join(await this.directory, name);
     await mkdir(root);
     const wanted = new Map(missing.map((b) => [`docker/${b.name}`, b.sha256]));
@@ -67,9 +75,13 @@ export class ObjectArchives {
     return { file, size: (await stat(file)).size };
   }
 
+  private removeAtExit: (() => void) | null = null;
+
   async close(): Promise<void> {
     const directory = await this.directory?.catch(() => null);
     this.directory = null;
+    if (this.removeAtExit) process.removeListener('exit', this.removeAtExit);
+    this.removeAtExit = null;
     this.made.clear();
     if (directory) await rm(directory, { recursive: true, force: true });
   }

@@ -106,6 +106,11 @@ export function defaultKnownHosts(
   return [...new Set(files)];
 }
 
+/** How long a jump host has to open the forwarded channel to a board behind it. */
+const FORWARD_TIMEOUT_MS = 30_000;
+/** How long a board has to open a session channel (an emulated Pi under load takes seconds). */
+const CHANNEL_OPEN_TIMEOUT_MS = 60_000;
+
 /** The board's sshd refused a new channel (its session limit); worth a retry. */
 class ChannelRefusedError extends RemoteError {}
 
@@ -263,7 +268,15 @@ export class SshRunner implements Runner {
     if (!connection || !this.ssh.isConnected())
       return Promise.reject(new RemoteError(`${board}: ${jump} is not connected (it closed or was lost)`));
     return new Promise((resolve, reject) => {
+      // A bastion whose session process died can keep the TCP connection open and answer
+      // nothing: without a deadline the board behind it would wait forever (seen in the chaos
+      // campaign). Past it the connection is given up, so the pool connects afresh.
+      const timer = setTimeout(() => {
+        reject(new RemoteError(`${board}: ${jump} did not open a channel to ${address}:${port} within 30 s`));
+        this.dispose();
+      }, FORWARD_TIMEOUT_MS);
       connection.forwardOut('127.0.0.1', 0, address, port, (error: Error | undefined, stream: ClientChannel) => {
+        clearTimeout(timer);
         if (error) reject(new RemoteError(`${board}: ${jump} cannot reach ${address}:${port}: ${error.message}`));
         else resolve(stream);
       });
@@ -553,7 +566,14 @@ export class SshRunner implements Runner {
     feed?: (channel: ClientChannel) => void,
   ): Promise<{ exitCode: number; signal: string | null; stdout: string; stderr: string; timedOut: boolean }> {
     return new Promise((resolve, reject) => {
+      // A peer that stopped answering without closing (its session process gone) never opens
+      // the channel: past the deadline the connection is given up instead of waited on forever.
+      const opening = setTimeout(() => {
+        reject(new RemoteError(`${this.host}: the board did not open a session within 60 s`));
+        this.dispose();
+      }, CHANNEL_OPEN_TIMEOUT_MS);
       connection.exec(line, (error: Error | undefined, channel: ClientChannel) => {
+        clearTimeout(opening);
         if (error) {
           const message = `${this.host}: cannot start a command: ${error.message}`;
           reject(/open failed/.test(error.message) ? new ChannelRefusedError(message) : new RemoteError(message));
