@@ -9,11 +9,16 @@ process.on('SIGINT', () => {
   process.stderr.write('crossdock: interrupted; letting go of the boards (Ctrl-C again to quit at once)\n');
   interrupt();
 });
+// Once the command is done, nothing left open (a socket a peer never closes) may keep the
+// process from exiting: what it had to say is said.
+const exitSoon = () => setTimeout(() => process.exit(), 5000).unref();
 main().then(
   (code) => {
     process.exitCode = wasInterrupted() ? ExitCode.Interrupted : code;
+    exitSoon();
   },
   (error: unknown) => {
     process.exitCode = wasInterrupted() ? ExitCode.Interrupted : report(error);
+    exitSoon();
   },
 );

@@ -143,6 +143,13 @@ export class SshRunner implements Runner {
       this.dispose();
     });
     this.redactor = new Redactor([options.sudoPassword ?? '', options.passphrase ?? '']);
+    // Whatever still waits on this connection when it goes (a channel never opened or never
+    // closed by a peer that vanished) fails then, instead of waiting for good.
+    (ssh.connection as Client | null)?.once('close', () => {
+      const waiting = [...this.waiting];
+      this.waiting.clear();
+      for (const fail of waiting) fail(new RemoteError(`${entry.name}: the connection closed`));
+    });
   }
 
   static async connect(host: InventoryHost, options: ConnectOptions): Promise<SshRunner> {
@@ -185,6 +192,11 @@ export class SshRunner implements Runner {
       jump = shared ? null : await SshRunner.connect(hop, options);
       sock = await (shared ?? jump)?.forwardTo(host.address, host.port, host.name);
     }
+    // A board behind a jump host rides on a forwarded channel: when the jump host closes it, the
+    // board's connection is gone too, and is ended here so that everything on it fails.
+    sock?.once('close', () => {
+      (ssh.connection as Client | null)?.destroy();
+    });
     try {
       await ssh.connect({
         host: host.address,
@@ -247,10 +259,33 @@ export class SshRunner implements Runner {
   }
 
   private forgetInterrupt: () => void;
+  private readonly waiting = new Set<(error: Error) => void>();
+
+  /** A promise that also fails when the connection closes before it settles. */
+  private guarded<T>(work: (resolve: (value: T) => void, reject: (error: Error) => void) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const fail = (error: Error) => {
+        this.waiting.delete(fail);
+        reject(error);
+      };
+      this.waiting.add(fail);
+      work(
+        (value) => {
+          this.waiting.delete(fail);
+          resolve(value);
+        },
+        fail,
+      );
+    });
+  }
 
   dispose(): void {
     this.forgetInterrupt();
+    const connection = this.ssh.connection as Client | null;
     this.ssh.dispose();
+    // node-ssh only ends the connection politely; a peer that no longer answers (a bastion
+    // whose session process died) would keep the socket, and this process, alive for good.
+    connection?.destroy();
     this.jump?.dispose();
   }
 
@@ -267,7 +302,7 @@ export class SshRunner implements Runner {
     const jump = `the jump host ${this.entry.user}@${this.entry.address}:${String(this.entry.port)}`;
     if (!connection || !this.ssh.isConnected())
       return Promise.reject(new RemoteError(`${board}: ${jump} is not connected (it closed or was lost)`));
-    return new Promise((resolve, reject) => {
+    return this.guarded<Duplex>((resolve, reject) => {
       // A bastion whose session process died can keep the TCP connection open and answer
       // nothing: without a deadline the board behind it would wait forever (seen in the chaos
       // campaign). Past it the connection is given up, so the pool connects afresh.
@@ -418,7 +453,7 @@ export class SshRunner implements Runner {
     });
     const connection = this.ssh.connection as Client | null;
     if (!connection) throw new RemoteError(`${this.host}: not connected`);
-    return new Promise((resolve, reject) => {
+    return this.guarded<{ release(): Promise<void> }>((resolve, reject) => {
       connection.exec(line, (error: Error | undefined, channel: ClientChannel) => {
         if (error) {
           reject(new RemoteError(`${this.host}: cannot start a command: ${error.message}`));
@@ -443,7 +478,11 @@ export class SshRunner implements Runner {
                 const timer = setTimeout(() => {
                   channel.close();
                 }, 10_000);
-                await closed;
+                // A connection already gone closes no channel: the lock went with it.
+                const gone = new Promise<void>((done) => {
+                  this.onClose(done);
+                });
+                await Promise.race([closed, gone]);
                 clearTimeout(timer);
               },
             });
@@ -565,7 +604,7 @@ export class SshRunner implements Runner {
     options: RunOptions,
     feed?: (channel: ClientChannel) => void,
   ): Promise<{ exitCode: number; signal: string | null; stdout: string; stderr: string; timedOut: boolean }> {
-    return new Promise((resolve, reject) => {
+    return this.guarded((resolve, reject) => {
       // A peer that stopped answering without closing (its session process gone) never opens
       // the channel: past the deadline the connection is given up instead of waited on forever.
       const opening = setTimeout(() => {
