@@ -51,8 +51,12 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     megabytes: { type: 'string', default: '1' },
     quiet: { type: 'boolean', default: false },
+    // Every board reached directly: no bastion, and no bastion-dies fault.
+    direct: { type: 'boolean', default: false },
   },
 });
+/** A crossdock that has not finished by then is killed and counted as hung (a violation). */
+const HANG_MS = 240_000;
 const BOARDS = Number(values.boards);
 const FAULT_COUNT = Number(values.faults);
 const SEED = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
@@ -173,10 +177,19 @@ async function cutLink(board: BoardRecord): Promise<void> {
   await run('pkill', ['-KILL', '-P', String(board.initPid)]).catch(() => '');
 }
 
+const hung: string[] = [];
+
 function start(args: readonly string[]): { child: ChildProcess; done: Promise<number> } {
   const child = spawn(process.execPath, [BIN, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...env, CI: 'true' },
+  });
+  const timer = setTimeout(() => {
+    hung.push(`crossdock ${args.slice(0, 2).join(' ')} hung for ${String(HANG_MS / 1000)} s (killed)`);
+    child.kill('SIGKILL');
+  }, HANG_MS);
+  child.on('close', () => {
+    clearTimeout(timer);
   });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -312,7 +325,7 @@ async function main(): Promise<void> {
       join(work, 'known_hosts'),
       readFileSync(join(state, base.knownHosts)).toString() + bastion.knownHosts,
     );
-    const behind = new Set(records.filter((_, i) => i % 2 === 1).map((b) => b.name));
+    const behind = new Set(records.filter((_, i) => !values.direct && i % 2 === 1).map((b) => b.name));
     const hosts = Object.fromEntries(
       Object.entries(base.hosts).map(([name, host]) => [
         name,
@@ -355,7 +368,7 @@ async function main(): Promise<void> {
     const violations: Array<{ fault: number; kind: Fault; operation: Operation; problems: string[] }> = [];
     const started = performance.now();
     for (let fault = 1; fault <= FAULT_COUNT; fault += 1) {
-      const kind = pick(FAULTS);
+      const kind = pick(values.direct ? FAULTS.filter((f) => f !== 'bastion-dies') : FAULTS);
       const operation = pick(OPERATIONS);
       const delay = Math.floor(next() * 2500);
       const victims = [...records].sort(() => next() - 0.5).slice(0, 1 + Math.floor(next() * 3));
@@ -405,6 +418,7 @@ async function main(): Promise<void> {
       writeFileSync(join(work, 'inventory.yaml'), readFileSync(inventory));
       const recovery = await install(version, ['--json']).done;
       const problems = [
+        ...hung.splice(0),
         ...(recovery === 0 ? [] : [`the next plain install exited ${String(recovery)}`]),
         ...localProblems(),
         ...(await checkBoards(version, manifests)).flatMap((c) => c.problems.map((p) => `${c.board}: ${p}`)),
@@ -431,7 +445,15 @@ async function main(): Promise<void> {
       ])}\nseed ${String(SEED)}, ${String(BOARDS)} boards, ${seconds.toFixed(0)} s\n`,
     );
     const file = writeResults('chaos', {
-      chaos: { seed: SEED, boards: BOARDS, faults: FAULT_COUNT, violations: violations.length, byKind, seconds },
+      chaos: {
+        seed: SEED,
+        boards: BOARDS,
+        faults: FAULT_COUNT,
+        violations: violations.length,
+        byKind,
+        seconds,
+        bastion: !values.direct,
+      },
       details: violations.slice(0, 50),
     });
     log(`wrote ${file}`);

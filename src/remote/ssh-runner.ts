@@ -193,10 +193,14 @@ export class SshRunner implements Runner {
       sock = await (shared ?? jump)?.forwardTo(host.address, host.port, host.name);
     }
     // A board behind a jump host rides on a forwarded channel: when the jump host closes it, the
-    // board's connection is gone too, and is ended here so that everything on it fails.
-    sock?.once('close', () => {
+    // board's connection is gone too, and is ended here so that everything on it fails. Its end
+    // of input is enough: the jump host sends it when the board's side went (a TCP
+    // connection in CLOSE-WAIT there), and a forwarded channel stays half open otherwise.
+    const end = () => {
       (ssh.connection as Client | null)?.destroy();
-    });
+    };
+    sock?.once('end', end);
+    sock?.once('close', end);
     try {
       await ssh.connect({
         host: host.address,
