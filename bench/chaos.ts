@@ -17,7 +17,16 @@
  * Usage (as root): npx tsx bench/chaos.ts [--boards 20] [--faults 500] [--seed S] [--megabytes 1]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -358,9 +367,12 @@ async function main(): Promise<void> {
         ...extra,
       ]);
     let version = VERSIONS[0] ?? '1.0.0';
-    await crossdock(['install', '--inventory', inventory, '--from', dists.get(version) ?? '', '--forks', String(BOARDS)], {
-      env: { ...process.env, ...env },
-    });
+    await crossdock(
+      ['install', '--inventory', inventory, '--from', dists.get(version) ?? '', '--forks', String(BOARDS)],
+      {
+        env: { ...process.env, ...env },
+      },
+    );
 
     const byKind: Record<string, { injected: number; violations: number }> = Object.fromEntries(
       FAULTS.map((f) => [f, { injected: 0, violations: 0 }]),

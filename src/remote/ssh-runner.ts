@@ -273,13 +273,10 @@ export class SshRunner implements Runner {
         reject(error);
       };
       this.waiting.add(fail);
-      work(
-        (value) => {
-          this.waiting.delete(fail);
-          resolve(value);
-        },
-        fail,
-      );
+      work((value) => {
+        this.waiting.delete(fail);
+        resolve(value);
+      }, fail);
     });
   }
 

@@ -288,19 +288,7 @@ describe.runIf(ready)('emulated boards over SSH', () => {
   });
 
   it('boards behind one bastion share one connection to it, however many are reached at once (#18)', async () => {
-    const directory = await tempTree();
-    const text = await readFile(inventoryFile, 'utf8');
-    const address = /rpi-zero-1:\n\s+address: (\S+)/.exec(text)?.[1] ?? '';
-    const key = /identityFile: (".*")/.exec(text)?.[1] ?? '""';
-    await writeFile(join(directory, 'known_hosts'), await readFile(inventoryFile.replace(/\.yaml$/, '.known_hosts')));
-    const behind = [1, 2, 3, 4, 5, 6]
-      .map(
-        (n) =>
-          `  behind-${String(n)}:\n    address: 127.0.0.1\n    user: root\n    identityFile: ${key}\n    proxyJump: root@${address}\n`,
-      )
-      .join('');
-    await writeFile(join(directory, 'inventory.yaml'), `knownHosts: known_hosts\nhosts:\n${behind}`);
-    const inventory = await loadInventory(join(directory, 'inventory.yaml'));
+    const { address, inventory } = await behindBastion(6);
     const connectionsToBastion = async () =>
       (await execa('ss', ['-tnH', 'state', 'established', 'dst', `${address}:22`])).stdout.split('\n').filter(Boolean)
         .length;
@@ -330,19 +318,7 @@ describe.runIf(ready)('emulated boards over SSH', () => {
   });
 
   it('a bastion connection that dies is dropped from the pool: the next board behind it connects again (#25)', async () => {
-    const directory = await tempTree();
-    const text = await readFile(inventoryFile, 'utf8');
-    const address = /rpi-zero-1:\n\s+address: (\S+)/.exec(text)?.[1] ?? '';
-    const key = /identityFile: (".*")/.exec(text)?.[1] ?? '""';
-    await writeFile(join(directory, 'known_hosts'), await readFile(inventoryFile.replace(/\.yaml$/, '.known_hosts')));
-    const behind = [1, 2, 3]
-      .map(
-        (n) =>
-          `  behind-${String(n)}:\n    address: 127.0.0.1\n    user: root\n    identityFile: ${key}\n    proxyJump: root@${address}\n`,
-      )
-      .join('');
-    await writeFile(join(directory, 'inventory.yaml'), `knownHosts: known_hosts\nhosts:\n${behind}`);
-    const inventory = await loadInventory(join(directory, 'inventory.yaml'));
+    const { inventory } = await behindBastion(3);
     const outcomes = await forEachHost(
       inventory,
       inventory.hosts,
@@ -435,6 +411,23 @@ describe.runIf(ready)('emulated boards over SSH', () => {
     }
   });
 });
+
+/** An inventory of `count` hosts, each the bastion's own sshd on its loopback, reached through it (rpi-zero-1). */
+async function behindBastion(count: number) {
+  const directory = await tempTree();
+  const text = await readFile(inventoryFile, 'utf8');
+  const address = /rpi-zero-1:\n\s+address: (\S+)/.exec(text)?.[1] ?? '';
+  const key = /identityFile: (".*")/.exec(text)?.[1] ?? '""';
+  await writeFile(join(directory, 'known_hosts'), await readFile(inventoryFile.replace(/\.yaml$/, '.known_hosts')));
+  const behind = Array.from({ length: count }, (_, index) => index + 1)
+    .map(
+      (n) =>
+        `  behind-${String(n)}:\n    address: 127.0.0.1\n    user: root\n    identityFile: ${key}\n    proxyJump: root@${address}\n`,
+    )
+    .join('');
+  await writeFile(join(directory, 'inventory.yaml'), `knownHosts: known_hosts\nhosts:\n${behind}`);
+  return { address, inventory: await loadInventory(join(directory, 'inventory.yaml')) };
+}
 
 /**
  * Live processes of boards under a state directory, found three ways: the command line, the root

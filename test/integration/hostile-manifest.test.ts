@@ -85,6 +85,19 @@ async function signedInventory(): Promise<string> {
   return file;
 }
 
+/** `crossdock install --from DIST --json`, exit 0, and what it asked of the board. */
+async function installAsked(from: string, extra: string[]) {
+  if (!boards) throw new Error('no boards');
+  const inventory = boards.inventoryFile;
+  let result: Awaited<ReturnType<typeof cli>> | undefined;
+  const asked = await askedDuring(async () => {
+    result = await cli(['install', '--inventory', inventory, '--from', from, '--json', ...extra]);
+  });
+  if (!result) throw new Error('install did not run');
+  expect(result.exitCode, `${result.stderr}${result.stdout}`).toBe(0);
+  return { result, asked };
+}
+
 /** What crossdock asked of the board while `run` ran. */
 async function askedDuring(run: () => Promise<unknown>): Promise<string[]> {
   if (!boards) throw new Error('no boards');
@@ -140,26 +153,13 @@ describe.runIf(ready)('a hostile manifest against a board that records every com
       binary.smoke = { args: [MARKER], cpu: null, firstLine: 'x' };
     });
     for (const extra of [['--dry-run'], []]) {
-      let result: Awaited<ReturnType<typeof cli>> | undefined;
-      const asked = await askedDuring(async () => {
-        result = await cli([
-          'install',
-          '--inventory',
-          boards?.inventoryFile ?? '',
-          '--from',
-          other,
-          '--json',
-          ...extra,
-        ]);
-      });
-      expect(result?.exitCode, `${result?.stderr ?? ''}${result?.stdout ?? ''}`).toBe(0);
+      const { result, asked } = await installAsked(other, extra);
       expect(asked.some((c) => c.includes('/opt/crossdock/versions/1.0.0.json'))).toBe(true);
       expect(asked.some((c) => c.includes('/opt/crossdock/versions/1.0.0/dockerd') && c.includes('--version'))).toBe(
         true,
       );
       expect(asked.filter((c) => c.includes(MARKER))).toEqual([]);
-      const hosts = (JSON.parse(result?.stdout ?? '{}') as { hosts: Array<{ status: string }> }).hosts;
-      expect(hosts.map((h) => h.status)).toEqual(['unchanged']);
+      expect(JSON.parse(result.stdout)).toMatchObject({ hosts: [{ status: 'unchanged' }] });
     }
   });
 
@@ -169,21 +169,9 @@ describe.runIf(ready)('a hostile manifest against a board that records every com
       binary.smoke = { args: [MARKER], cpu: null, firstLine: 'x' };
       binary.sha256 = 'f'.repeat(64);
     });
-    let result: Awaited<ReturnType<typeof cli>> | undefined;
-    const asked = await askedDuring(async () => {
-      result = await cli([
-        'install',
-        '--inventory',
-        boards?.inventoryFile ?? '',
-        '--from',
-        other,
-        '--json',
-        '--dry-run',
-      ]);
-    });
-    expect(result?.exitCode, `${result?.stderr ?? ''}${result?.stdout ?? ''}`).toBe(0);
+    const { result, asked } = await installAsked(other, ['--dry-run']);
     expect(asked.filter((c) => c.includes(MARKER))).toEqual([]);
-    const host = (JSON.parse(result?.stdout ?? '{}') as { hosts: Array<{ status: string; steps: string[] }> }).hosts[0];
+    const host = (JSON.parse(result.stdout) as { hosts: Array<{ status: string; steps: string[] }> }).hosts[0];
     expect(host?.status).toBe('planned');
     expect(host?.steps).toContain('send');
   });

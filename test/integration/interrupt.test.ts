@@ -44,12 +44,12 @@ async function interruptedInstall(from: string, temporary: string, signals: numb
   // The changed binaries are on their way: the board is unpacking them into its store's scratch
   // folder (seen from here in the board's writable layer).
   const scratch = join(boards.state, 'rpi-3-1', 'upper', 'opt/crossdock/objects/.incoming');
-  let done = false;
+  const run = { done: false };
   void child.finally(() => {
-    done = true;
+    run.done = true;
   });
-  while (!done && !existsSync(scratch)) await new Promise((resolve) => setTimeout(resolve, 20));
-  const interruptedMidway = !done;
+  while (!run.done && !existsSync(scratch)) await new Promise((resolve) => setTimeout(resolve, 20));
+  const interruptedMidway = !run.done;
   for (let n = 0; n < signals; n += 1) child.kill('SIGINT');
   const result = await child;
   return { exitCode: result.exitCode, stderr: result.stderr, interruptedMidway };
