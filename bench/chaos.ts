@@ -28,7 +28,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -89,7 +89,14 @@ const work = mkdtempSync(join(tmpdir(), 'crossdock-chaos-'));
 const state = join(work, 'boards');
 const temporary = join(work, 'tmp');
 mkdirSync(temporary);
-const env = { CROSSDOCK_BOARD_DIR: state, HOME: work, TMPDIR: temporary };
+// The boards' rootfs comes from the usual cache (board prepare made it); HOME is the run's own, so
+// no known_hosts or ssh_config of the operator's plays a part.
+const env = {
+  CROSSDOCK_BOARD_DIR: state,
+  HOME: work,
+  TMPDIR: temporary,
+  XDG_CACHE_HOME: process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'),
+};
 const log = (line: string) => {
   if (!values.quiet) process.stderr.write(`chaos: ${line}\n`);
 };
@@ -283,7 +290,8 @@ function localProblems(): string[] {
         return '';
       }
     })();
-    if (command.includes(BIN) && Number(pid) !== process.pid) problems.push(`crossdock still runs here (${pid})`);
+    // The campaign's own runs: their arguments name its work directory (tests may run others).
+    if (command.includes(BIN) && command.includes(work)) problems.push(`crossdock still runs here (${pid})`);
   }
   for (const entry of readdirSync(temporary)) problems.push(`left in this machine's temporary directory: ${entry}`);
   return problems;
