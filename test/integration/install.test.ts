@@ -148,7 +148,7 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     expect(failed.report?.hosts[0]).toMatchObject({ status: 'rolled-back', health: 'failed', activeVersion: '1.1.0' });
     expect(failed.report?.hosts[0]?.steps.slice(-2)).toEqual(['health', 'rollback']);
     expect(await onBoard('rpi-3-1', 'readlink /opt/crossdock/current; dockerd --version; ls /opt/crossdock')).toBe(
-      'versions/1.1.0\ndockerd version 1.1.0\ncurrent\nincoming\nprevious\nversions',
+      'versions/1.1.0\ndockerd version 1.1.0\ncurrent\nincoming\nobjects\nprevious\nversions',
     );
   });
 
@@ -513,7 +513,7 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
     expect(await onBoard('rpi-4-32-1', 'readlink /opt/crossdock/current')).toBe('versions/3.0.0');
     await new Promise((resolve) => setTimeout(resolve, 6000));
     expect(await onBoard('rpi-4-32-1', 'readlink /opt/crossdock/current; ls /opt/crossdock')).toBe(
-      'versions/2.0.0\ncurrent\nincoming\nprevious\nversions',
+      'versions/2.0.0\ncurrent\nincoming\nobjects\nprevious\nversions',
     );
     // The next run completes the job.
     const again = await installJson(['--from', from, '--limit', 'rpi-4-32-1']);
@@ -552,7 +552,7 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
       runner.dispose();
     }
     expect(await onBoard('rpi-zero-1', 'readlink /opt/crossdock/current; ls /opt/crossdock')).toBe(
-      'versions/9.0.0\ncurrent\nincoming\nprevious\nversions',
+      'versions/9.0.0\ncurrent\nincoming\nobjects\nprevious\nversions',
     );
   });
 

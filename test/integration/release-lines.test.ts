@@ -230,8 +230,9 @@ function miniMoby(versionPackage: string): Record<string, string> {
       'package dockerversion\n\nvar (\n\tVersion = "dev"\n\tGitCommit = "none"\n\tBuildTime = ""\n\tPlatformName = ""\n)\n',
     'other/version.go': 'package other\n\nvar (\n\tVersion = "dev"\n\tGitCommit = "none"\n)\n',
     'cmd/dockerd/main.go': `package main\n\nimport (\n\t"fmt"\n\tv "github.com/moby/moby/v2/${versionPackage}"\n)\n\nfunc main() { fmt.Printf("Docker version %s, build %s\\n", v.Version, v.GitCommit) }\n`,
+    // As moby's own does for --version: the variables the -X flags set (#25: it said library-import).
     'cmd/docker-proxy/main.go':
-      'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("Usage of docker-proxy:") }\n',
+      'package main\n\nimport (\n\t"fmt"\n\tv "github.com/moby/moby/v2/dockerversion"\n)\n\nfunc main() { fmt.Printf("docker-proxy (commit %s) version %s\\n", v.GitCommit, v.Version) }\n',
   };
 }
 
