@@ -81,30 +81,36 @@ describe.runIf(ready)('Ctrl-C during an install', () => {
   it.each([
     ['once: everything unwinds', 1, '2.0.0'],
     ['twice: it quits at once', 2, '3.0.0'],
-  ])('%s, and the next run completes', async (_what, signals, version) => {
-    if (!boards) throw new Error('no boards');
-    // One binary changed and big enough that the transfer is still under way when Ctrl-C comes.
-    const from = await makeRunnableDist(join(boards.work, `dist-${version}`), {
-      version,
-      targets: [aarch64],
-      components: { dockerd: version, containerd: '1.0.0', runc: '1.0.0', docker: '1.0.0' },
-      binaryPadding: PADDING,
-    });
-    const temporary = join(boards.work, `tmp-${version}`);
-    const interrupted = await interruptedInstall(from, temporary, signals);
-    expect(interrupted.interruptedMidway, `${String(interrupted.exitCode)} ${interrupted.stderr}`).toBe(true);
-    expect(interrupted.exitCode, interrupted.stderr).toBe(130);
-    expect(interrupted.stderr).toContain('crossdock: interrupted');
-    // Nothing of the run is left in its temporary directory: the first Ctrl-C ran every finally,
-    // the second exits at once but still removes it on the way out.
-    expect(await readdir(temporary)).toEqual([]);
-    const again = await install(from);
-    expect(again.exitCode, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ hosts: [{ status: 'installed', activeVersion: version }] });
-    const scratch = await execa('sh', [
-      '-c',
-      `ls -a ${join(boards.state, 'rpi-3-1', 'upper', 'opt/crossdock/versions')}`,
-    ]);
-    expect(scratch.stdout).not.toContain('.partial');
-  });
+  ])(
+    '%s, and the next run completes',
+    async (_what, signals, version) => {
+      if (!boards) throw new Error('no boards');
+      // One binary changed and big enough that the transfer is still under way when Ctrl-C comes.
+      const from = await makeRunnableDist(join(boards.work, `dist-${version}`), {
+        version,
+        targets: [aarch64],
+        components: { dockerd: version, containerd: '1.0.0', runc: '1.0.0', docker: '1.0.0' },
+        binaryPadding: PADDING,
+      });
+      const temporary = join(boards.work, `tmp-${version}`);
+      const interrupted = await interruptedInstall(from, temporary, signals);
+      expect(interrupted.interruptedMidway, `${String(interrupted.exitCode)} ${interrupted.stderr}`).toBe(true);
+      expect(interrupted.exitCode, interrupted.stderr).toBe(130);
+      expect(interrupted.stderr).toContain('crossdock: interrupted');
+      // Nothing of the run is left in its temporary directory: the first Ctrl-C ran every finally,
+      // the second exits at once but still removes it on the way out.
+      expect(await readdir(temporary)).toEqual([]);
+      const again = await install(from);
+      expect(again.exitCode, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout)).toMatchObject({ hosts: [{ status: 'installed', activeVersion: version }] });
+      const scratch = await execa('sh', [
+        '-c',
+        `ls -a ${join(boards.state, 'rpi-3-1', 'upper', 'opt/crossdock/versions')}`,
+      ]);
+      expect(scratch.stdout).not.toContain('.partial');
+      // Two installs of 64 MB onto an emulated Pi 3 while other test files share the two cores:
+      // a hang guard, not a speed test.
+    },
+    600_000,
+  );
 });
