@@ -218,7 +218,9 @@ export function receiveScript(o: {
     'mkdir -p "${i%/*}" "${d%/*}" || exit 1',
     `rm -rf "$d.partial" "$i.fifo" "$i.sum"${o.streamed ? ' "$i.partial"' : ''}`,
     'mkdir "$d.partial" && mkfifo "$i.fifo" || exit 1',
-    'sha256sum < "$i.fifo" > "$i.sum" & hash=$!',
+    // The hasher must not hold the step lock: if tee never opens the fifo (a cut link), it would
+    // wait on it for good, and the lock with it.
+    'sha256sum < "$i.fifo" > "$i.sum" 7>&- & hash=$!',
     o.streamed
       ? 'tee "$i.partial" "$i.fifo" | tar -xzf - -C "$d.partial" --strip-components=1 --no-same-owner; tar=$?'
       : 'tee "$i.fifo" < "$i" | tar -xzf - -C "$d.partial" --strip-components=1 --no-same-owner; tar=$?',
@@ -309,11 +311,14 @@ export function collectObjectsScript(): string {
 export function clearIncomingScript(): string {
   // After any step a dead run left on the board is done (STEP_LOCK): its scratch names go too,
   // fifos and check folders included, so nothing of an interrupted run outlives the next commit.
+  // Never waited for: the commit runs against the watchdog's deadline. A step still running
+  // keeps its scratch names until a later commit finds the lock free.
   return [
-    `{ exec 7>${STEP_LOCK_FILE}; command -v flock >/dev/null 2>&1 && flock -w 3600 7; :; }`,
-    `{ [ -d ${shellQuote(layout.incoming)} ] && find ${shellQuote(layout.incoming)} -mindepth 1 -maxdepth 1 -exec rm -rf {} +; :; }`,
-    `rm -rf ${shellQuote(layout.versions)}/*.partial ${shellQuote(layout.objects)}/.incoming`,
-  ].join('; ');
+    `{ exec 7>${STEP_LOCK_FILE}; if ! command -v flock >/dev/null 2>&1 || flock -n 7; then`,
+    `[ -d ${shellQuote(layout.incoming)} ] && find ${shellQuote(layout.incoming)} -mindepth 1 -maxdepth 1 -exec rm -rf {} +;`,
+    `rm -rf ${shellQuote(layout.versions)}/*.partial ${shellQuote(layout.objects)}/.incoming;`,
+    'fi; exec 7>&-; :; }',
+  ].join(' ');
 }
 
 /** The daemon.json a version runs with, beside it: `versions/<v>.daemon.json`; empty = none. */
