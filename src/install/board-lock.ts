@@ -8,9 +8,13 @@
 import type { SshRunner } from '../remote/ssh-runner.js';
 import { BOARD_LOCK_HELD, boardLockScript } from './board-scripts.js';
 
+/** Takes the board lock, or fails at once naming it; a dry run takes none (the runner's one gate). */
+export function takeBoardLock(runner: SshRunner): Promise<{ release(): Promise<void> }> {
+  return runner.hold(boardLockScript(), BOARD_LOCK_HELD, { privileged: true });
+}
+
 export async function withBoardLock<T>(runner: SshRunner, work: () => Promise<T>): Promise<T> {
-  // A dry run takes no lock and waits for none (the runner's one gate): it only reads.
-  const lock = await runner.hold(boardLockScript(), BOARD_LOCK_HELD, { privileged: true });
+  const lock = await takeBoardLock(runner);
   try {
     return await work();
   } finally {

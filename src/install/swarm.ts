@@ -18,7 +18,8 @@ import { connectHost, type FleetOptions } from '../remote/fleet.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import type { ProbeImageOnBoard } from './container-health.js';
 import { readBoardState } from './board-facts.js';
-import { BOARD_LOCK_HELD, boardLockScript, layout } from './board-scripts.js';
+import { layout } from './board-scripts.js';
+import { takeBoardLock } from './board-lock.js';
 
 const DOCKER = `${layout.bin}/docker`;
 const SWARM_PORT = 2377;
@@ -163,7 +164,7 @@ async function withFleet<T>(
     // Init and leave change every board: each under its board lock for the whole operation.
     if (options.changes)
       for (const runner of runners)
-        locks.push(await runner.hold(boardLockScript(), BOARD_LOCK_HELD, { privileged: true }));
+        locks.push(await takeBoardLock(runner));
     const problems: string[] = [];
     const connected: Connected[] = [];
     for (const [index, attempt] of attempts.entries()) {
