@@ -162,9 +162,7 @@ async function withFleet<T>(
   const locks: Array<{ release(): Promise<void> }> = [];
   try {
     // Init and leave change every board: each under its board lock for the whole operation.
-    if (options.changes)
-      for (const runner of runners)
-        locks.push(await takeBoardLock(runner));
+    if (options.changes) for (const runner of runners) locks.push(await takeBoardLock(runner));
     const problems: string[] = [];
     const connected: Connected[] = [];
     for (const [index, attempt] of attempts.entries()) {
