@@ -149,7 +149,7 @@ export function createCli() {
     .option('--version <version>', "Release version (semver); default: the config's, else the Docker version built")
     .option(
       '--docker <version>',
-      "Docker release (29.7.2, or latest): all five sources at the versions moby's Dockerfile pins",
+      "Docker release (29.7.2, or latest): every source, compose and buildx too, at the versions moby's Dockerfile pins",
     )
     .option('--out-dir, --out <dir>', 'Output directory (default: build.outDir, else dist)')
     .option('--jobs <n>', 'Builds at once')

@@ -22,6 +22,20 @@ export interface ManifestBinary {
   go: { version: string; main: GoModule | null; dependencies: GoModule[] } | null;
   /** GOPATH-mode builds (Debian sources) embed no module list: the golang-*-dev packages used. */
   debianGoLibraries?: Array<{ name: string; version: string }>;
+  /**
+   * A docker CLI plugin (`docker-<command>`): in the bundle under docker/cli-plugins/, on a
+   * board linked into the CLI's plugin directory. `firstLine` is what `docker <command> version`
+   * printed through the target's own CLI under QEMU (null when the bundle has no CLI).
+   */
+  plugin?: { command: string; firstLine: string | null };
+}
+
+/** Where the docker CLI looks for plugins after ~/.docker: the board's links go there. */
+export const CLI_PLUGIN_DIRECTORY = '/usr/local/lib/docker/cli-plugins';
+
+/** A binary's path in its bundle: `docker/dockerd`, or `docker/cli-plugins/docker-compose`. Pure. */
+export function bundlePath(binary: Pick<ManifestBinary, 'name' | 'plugin'>): string {
+  return binary.plugin ? `docker/cli-plugins/${binary.name}` : `docker/${binary.name}`;
 }
 
 export interface ManifestArtifact {
@@ -102,10 +116,22 @@ const BinarySchema = v.looseObject({
     }),
   ),
   go: v.nullable(v.looseObject({ version: v.string() })),
+  // The command reaches a board as an argument of `docker`: a plain lower-case word.
+  plugin: v.optional(
+    v.looseObject({
+      command: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9]{0,31}$/, 'is not a plain CLI command such as compose')),
+      firstLine: v.nullable(v.string()),
+    }),
+  ),
 });
 
 const BinariesSchema = v.pipe(
-  v.array(BinarySchema),
+  v.array(
+    v.pipe(
+      BinarySchema,
+      v.check((b) => !b.plugin || b.name === `docker-${b.plugin.command}`, 'is a plugin not named docker-<command>'),
+    ),
+  ),
   v.check((list) => new Set(list.map((b) => b.name)).size === list.length, 'name the same binary twice'),
 );
 

@@ -23,9 +23,10 @@ import { createTaskList, type RendererContext, stageRenderer } from '../ui/rende
 import type { ProgressSink } from '../ui/progress-events.js';
 import { cacheKey, readCache, writeCache } from './cache.js';
 import { formatSha256Sums, parseSha256Sums, sha256, sha256File } from '../artifacts/checksums.js';
-import { compile, targetCFlags } from './compile.js';
+import { compile, modulesGoPath, targetCFlags } from './compile.js';
 import {
   bundleName,
+  bundlePath,
   type Manifest,
   type ManifestArtifact,
   type ManifestBinary,
@@ -38,7 +39,7 @@ import {
 import type { BuildValues } from './placeholders.js';
 import { fillPlaceholders } from './placeholders.js';
 import type { Recipe } from './recipe-schema.js';
-import { DEFAULT_SOURCES, type Part, partsWith } from './recipes.js';
+import { DEFAULT_SOURCES, describeBuild, type Part, partsWith } from './recipes.js';
 import { type BuiltinSource, detectLayout, directoryTree, isBuiltinSource, type Layout } from './release-lines.js';
 import { type DockerRelease, resolveDockerRelease, UPSTREAM_MIRROR } from './docker-release.js';
 import {
@@ -54,6 +55,7 @@ import { writeTarGz } from './tar.js';
 import { unitsFor } from './units.js';
 import { normalizeVersion, pseudoVersion } from './version.js';
 import { verifyBinary } from './verify-binary.js';
+import { checkPluginsThroughCli } from './verify-plugins.js';
 
 export interface BuildOptions {
   config: ResolvedConfig;
@@ -114,11 +116,14 @@ export function wantsProbeImage(selection: ReadonlyArray<{ binaries: readonly st
   return selection.some(({ binaries }) => binaries.includes('dockerd'));
 }
 
-/** The spec each part builds from: the file's, else `build.docker`'s, else the recipe's or the default. */
-export function sourceSpecOf(part: Part, config: ResolvedConfig, release: DockerRelease | null): string {
+/**
+ * The spec each part builds from: the file's, else `build.docker`'s, else the recipe's or the
+ * default; null for a built-in source the offline default has none of (buildx).
+ */
+export function sourceSpecOf(part: Part, config: ResolvedConfig, release: DockerRelease | null): string | null {
   const configured = config.build.sources[part.name];
   if (configured) return configured;
-  // A user's recipe may build from one of the five (source: moby) as they resolve here.
+  // A user's recipe may build from a built-in source (source: moby) as they resolve here.
   const spec = part.recipe?.source ?? part.name;
   if (isBuiltinSource(spec)) return config.build.sources[spec] ?? release?.sources[spec] ?? DEFAULT_SOURCES[spec];
   return config.build.sources[spec] ?? spec;
@@ -149,12 +154,21 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ? normalizeVersion(config.version, 'version')
       : undefined;
 
-  const { release, sources, selection, go } = await prepareSources({
-    config,
-    runner,
-    cacheDirectory,
-    baseDirectory: options.baseDirectory,
-  });
+  // The first line says what this builds: a newcomer's first build is the offline default.
+  let prepared: PreparedSources | undefined;
+  await createTaskList(
+    [
+      {
+        title: describeBuild(config.build),
+        task: async () => {
+          prepared = await prepareSources({ config, runner, cacheDirectory, baseDirectory: options.baseDirectory });
+        },
+      },
+    ],
+    stageRenderer(options.renderer, options.onProgress),
+  ).run();
+  if (!prepared) throw new Error('sources were not prepared');
+  const { release, sources, selection, go } = prepared;
 
   const fixedEpoch =
     config.build.sourceDateEpoch ?? (process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined);
@@ -242,7 +256,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   }
 }
 
-/** Which of the five sources compile C (tini) or link C with cgo (runc). */
+/** Which built-in sources compile C (tini) or link C with cgo (runc). */
 const C_SOURCES = new Set(['tini', 'runc']);
 
 export interface PreparedSources {
@@ -289,6 +303,14 @@ export async function prepareSources(options: {
   const selection: Selection = [];
   for (const { part, binaries } of parts) {
     const spec = sourceSpecOf(part, config, release);
+    if (spec === null) {
+      // Left out of the default quietly (its first progress line says so); asked for, it is bad input.
+      if (config.build.components)
+        throw new UserError(`build.sources.${part.name}: the offline default has no ${part.name} source`, {
+          hint: `give one (build.sources.${part.name}: git+https://github.com/docker/${part.name}.git#v0.36.0, a directory or debian:…), or build.docker: latest`,
+        });
+      continue;
+    }
     const checkout = await checkoutOf(spec, part.name);
     // Debian's Go libraries compile with the Go that Debian builds that suite with.
     if (checkout.debianGo)
@@ -315,8 +337,49 @@ export async function prepareSources(options: {
         cacheDirectory,
       })
     : null;
+  for (const layout of layouts.filter((l) => l.modules)) {
+    const checkout = sources.get(layout.source);
+    if (checkout && go) await downloadModules(layout.source, checkout, go, config, runner, cacheDirectory);
+  }
 
   return { release, sources, layouts, selection, go };
+}
+
+/**
+ * A source that vendors no modules (upstream compose) gets them once, before any compile, through
+ * the user's GOPROXY into crossdock's module cache, checked against go.sum and the checksum
+ * database as the go command does by default; the compiles then run with GOPROXY=off.
+ */
+async function downloadModules(
+  name: string,
+  checkout: SourceCheckout,
+  go: GoToolchain,
+  config: ResolvedConfig,
+  runner: Runner,
+  cacheDirectory: string,
+): Promise<void> {
+  const proxy = config.build.goproxy ?? process.env.GOPROXY ?? 'https://proxy.golang.org,direct';
+  const downloaded = await runner.run(go.command, ['mod', 'download'], {
+    cwd: checkout.directory,
+    env: {
+      ...goEnvironmentOf(go),
+      GOPROXY: proxy,
+      GOPATH: modulesGoPath(cacheDirectory),
+      GOFLAGS: '-mod=readonly -modcacherw',
+      GOTOOLCHAIN: 'local',
+      GO111MODULE: 'on',
+    },
+    allowFailure: true,
+  });
+  if (downloaded.exitCode !== 0) {
+    const why = downloaded.stderr.trim().split('\n').at(-1) ?? '';
+    throw new MissingPrerequisiteError(
+      `build.sources.${name}: its Go modules could not be fetched through GOPROXY=${proxy}: ${why}`,
+      {
+        hint: `set GOPROXY (or build.goproxy) to a proxy this machine reaches, give a source with vendor/ (go mod vendor), or a Debian source (build.sources.${name}: debian:docker-${name}@forky)`,
+      },
+    );
+  }
 }
 
 function preflight(
@@ -485,6 +548,8 @@ async function buildOne(
       ...(recipe.language === 'go' && recipe.importPath && source.goLibraries
         ? { debianGoLibraries: source.goLibraries }
         : {}),
+      // What the CLI printed for it is the bundle's to say (assemble): it needs the target's CLI.
+      ...('plugin' in binary && binary.plugin ? { plugin: { command: binary.plugin, firstLine: null } } : {}),
     };
     if (!verification.ok) return { binary: manifestBinary, cached: false, problems: verification.problems };
     await writeCache(job.cacheDirectory, key, workFile, manifestBinary);
@@ -508,6 +573,43 @@ interface AssembleInput {
   toolchainVersions: Record<string, string>;
 }
 
+/**
+ * The target's plugins through its own docker CLI under QEMU (verify-plugins.ts), when the
+ * bundle has the CLI and smoke runs are on: each plugin's binary gets the line the CLI printed.
+ */
+async function checkPlugins(
+  input: AssembleInput,
+  target: Target,
+  binaries: ManifestBinary[],
+): Promise<ManifestBinary[]> {
+  const { config } = input.options;
+  const plugins = binaries.filter((b) => b.plugin);
+  if (!config.build.smoke || plugins.length === 0 || !binaries.some((b) => b.name === 'docker')) return binaries;
+  const qemu = input.options.toolchains.find((t) => t.kind === 'emulator');
+  if (!qemu) throw new Error('toolchains/ defines no emulator');
+  const file = (name: string) => join(input.staging, target.name, 'docker', name);
+  const checks = await checkPluginsThroughCli({
+    target,
+    registry: input.options.registry,
+    qemu,
+    runner: input.options.runner,
+    docker: file('docker'),
+    plugins: plugins.map((p) => ({
+      name: p.name,
+      command: p.plugin?.command ?? '',
+      file: file(p.name),
+      expect: p.source.version,
+    })),
+    timeoutMs: config.build.smokeTimeoutSeconds * 1000,
+  });
+  const problems = checks.flatMap((c) => (c.problem ? [`${target.name}: ${c.problem}`] : []));
+  if (problems.length > 0) throw new BuildFailedError(problems);
+  return binaries.map((b) => {
+    const check = checks.find((c) => c.name === b.name);
+    return check && b.plugin ? { ...b, plugin: { ...b.plugin, firstLine: check.firstLine } } : b;
+  });
+}
+
 async function assemble(input: AssembleInput): Promise<Manifest> {
   const { staging, version, epoch } = input;
   const tool = `crossdock-${packageVersion()}`;
@@ -517,7 +619,8 @@ async function assemble(input: AssembleInput): Promise<Manifest> {
     sha256: await sha256File(join(staging, file)),
   });
   for (const target of input.targets) {
-    const binaries = [...(input.built.get(target.name) ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1));
+    const binaries = await checkPlugins(input, target, [...(input.built.get(target.name) ?? [])]);
+    binaries.sort((a, b) => (a.name < b.name ? -1 : 1));
     const bundle = bundleName(version, target.name);
     // The archive depends only on the binaries and the epoch: a no-op rebuild copies it
     // instead of compressing a few hundred megabytes again.
@@ -530,8 +633,11 @@ async function assemble(input: AssembleInput): Promise<Manifest> {
         join(staging, bundle),
         [
           { path: 'docker', type: 'directory', mode: 0o755 },
+          ...(binaries.some((b) => b.plugin)
+            ? [{ path: 'docker/cli-plugins', type: 'directory' as const, mode: 0o755 }]
+            : []),
           ...binaries.map((binary) => ({
-            path: `docker/${binary.name}`,
+            path: bundlePath(binary),
             type: 'file' as const,
             mode: 0o755,
             source: join(staging, target.name, 'docker', binary.name),

@@ -38,6 +38,11 @@ export interface CompileFlags {
   args: string[];
 }
 
+/** Where module-mode builds keep GOPATH, and with it the module cache (GOPATH/pkg/mod). */
+export function modulesGoPath(cacheDirectory: string): string {
+  return join(cacheDirectory, 'gopath-modules');
+}
+
 export function targetCFlags(target: Target, overrides: TargetFlags | undefined): string[] {
   return overrides?.cflags ?? target.gnu.cflags;
 }
@@ -110,9 +115,11 @@ async function compileGo(request: CompileRequest): Promise<CompileFlags> {
       binary.package === '.' ? recipe.importPath : `${recipe.importPath}/${binary.package.replace(/^\.\//, '')}`;
   } else {
     env.GO111MODULE = 'on';
-    env.GOPATH = join(request.cacheDirectory, 'gopath-modules');
+    // Shared with build.ts's module download: a source without vendor/ finds its modules here,
+    // fetched before any compile, so the compile itself stays offline (GOPROXY=off).
+    env.GOPATH = modulesGoPath(request.cacheDirectory);
     const vendored = existsSync(join(request.sourceDirectory, 'vendor'));
-    env.GOFLAGS = `${env.GOFLAGS} ${vendored ? '-mod=vendor' : '-mod=mod'}${recipe.modFile ? ` -modfile=${recipe.modFile}` : ''}`;
+    env.GOFLAGS = `${env.GOFLAGS} ${vendored ? '-mod=vendor' : '-mod=readonly'}${recipe.modFile ? ` -modfile=${recipe.modFile}` : ''}`;
     cwd = request.sourceDirectory;
     packagePath = binary.package;
   }

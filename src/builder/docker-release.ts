@@ -1,6 +1,7 @@
 /**
- * `build.docker: 29.7.2` (or `latest`): the five sources at the versions moby pins for that
- * release in its own Dockerfile (CONTAINERD_VERSION, RUNC_VERSION, TINI_VERSION, GO_VERSION), the
+ * `build.docker: 29.7.2` (or `latest`): the built-in sources at the versions moby pins for that
+ * release in its own Dockerfile (CONTAINERD_VERSION, RUNC_VERSION, TINI_VERSION, BUILDX_VERSION,
+ * COMPOSE_VERSION, GO_VERSION), the
  * set docker-ce-packaging builds Docker's static tarballs from, fetched from upstream git or from
  * a mirror of it (`build.mirror`).
  */
@@ -19,6 +20,8 @@ export const UPSTREAM_REPOSITORIES: Record<BuiltinSource, { owner: string; repo:
   containerd: { owner: 'containerd', repo: 'containerd' },
   runc: { owner: 'opencontainers', repo: 'runc' },
   tini: { owner: 'krallin', repo: 'tini' },
+  compose: { owner: 'docker', repo: 'compose' },
+  buildx: { owner: 'docker', repo: 'buildx' },
 };
 
 /**
@@ -50,6 +53,9 @@ export interface DockerPins {
   runc: string;
   tini: string;
   go: string | null;
+  /** The CLI plugins moby's Dockerfile pins (BUILDX_VERSION, COMPOSE_VERSION); older releases pin none. */
+  buildx: string | null;
+  compose: string | null;
 }
 
 /** The pins of moby's Dockerfile; names the missing one. Pure. */
@@ -67,13 +73,15 @@ export function dockerPins(dockerfile: string, where: string): DockerPins {
     runc: pin('RUNC_VERSION'),
     tini: pin('TINI_VERSION'),
     go: dockerfileArgument(dockerfile, 'GO_VERSION'),
+    buildx: dockerfileArgument(dockerfile, 'BUILDX_VERSION'),
+    compose: dockerfileArgument(dockerfile, 'COMPOSE_VERSION'),
   };
 }
 
 export interface DockerRelease {
   version: string;
-  /** A source spec for each of the five. */
-  sources: Record<BuiltinSource, string>;
+  /** A source spec for each built-in source; the plugins a release pins none of keep the default's. */
+  sources: Record<Exclude<BuiltinSource, 'compose' | 'buildx'>, string> & Partial<Record<'compose' | 'buildx', string>>;
   pins: DockerPins;
   moby: SourceCheckout;
 }
@@ -118,6 +126,8 @@ export async function resolveDockerRelease(
       containerd: at('containerd', tagged(pins.containerd)),
       runc: at('runc', tagged(pins.runc)),
       tini: at('tini', tagged(pins.tini)),
+      ...(pins.buildx ? { buildx: at('buildx', tagged(pins.buildx)) } : {}),
+      ...(pins.compose ? { compose: at('compose', tagged(pins.compose)) } : {}),
     },
   };
 }

@@ -44,6 +44,12 @@ export const GoBinarySchema = v.strictObject({
   ),
   tags: v.pipe(v.optional(v.array(v.string()), []), v.description('Go build tags')),
   ldflags: v.pipe(v.optional(v.array(v.string()), []), v.description('Extra -ldflags, e.g. -X main.version={version}')),
+  plugin: v.pipe(
+    v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9]{0,31}$/, 'expected the CLI command, e.g. compose'))),
+    v.description(
+      'A docker CLI plugin for this command (the binary is docker-<command>): bundled under cli-plugins/, checked through the docker CLI',
+    ),
+  ),
   smoke: smokeSchema,
   expect: expectSchema,
 });

@@ -1,5 +1,5 @@
 /**
- * What a build is made of: the five built-in sources (their recipes come from the release line
+ * What a build is made of: the built-in sources (their recipes come from the release line
  * each checkout has, release-lines.ts) and the user's own recipes from crossdock.yaml. The
  * embedded default sources are Debian's source packages, which build offline from a Debian mirror.
  */
@@ -13,13 +13,30 @@ import { BUILTIN_SOURCE_NAMES, BUILTIN_SOURCES, type BuiltinSource } from './rel
  * its buildkit tarball; trixie's tini lacks its debian tarball, so tini (0.19.0 either way) is
  * bookworm's.
  */
-export const DEFAULT_SOURCES: Record<BuiltinSource, string> = {
+export const DEFAULT_SOURCES: Record<BuiltinSource, string | null> = {
   moby: 'debian:docker.io@trixie',
   cli: 'debian:docker.io@trixie',
   containerd: 'debian:containerd@trixie',
   runc: 'debian:runc@trixie',
   tini: 'debian:tini',
+  // forky's is the one Debian compose this mirror serves whole (trixie's 2.26.1 lacks its .dsc and
+  // debian tarball).
+  compose: 'debian:docker-compose@forky',
+  // No Debian buildx builds offline here: the mirror lacks the debian tarball of trixie's and of
+  // forky's. The default leaves it out and says so; build.docker and build.sources.buildx bring it.
+  buildx: null,
 };
+
+/**
+ * What a build builds, for its first progress line: the offline default says so and how to get
+ * the newest. Pure.
+ */
+export function describeBuild(build: { docker?: string | undefined; sources: Record<string, string> }): string {
+  if (build.docker)
+    return `Docker ${build.docker} with the containerd, runc, tini, compose and buildx its Dockerfile pins, from upstream git`;
+  if (Object.keys(build.sources).length > 0) return 'Docker from the sources in build.sources';
+  return "Docker 26.1.5 from Debian trixie and compose 2.40.3 from Debian forky, the offline default (no Debian buildx builds offline here); `--docker latest` builds Docker's newest release with its compose and buildx";
+}
 
 /** One part of a build: a built-in source (recipes detected later) or a user's recipe. */
 export interface Part {

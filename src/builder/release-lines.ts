@@ -13,13 +13,15 @@ import { UserError } from '../errors.js';
 import type { GoRequirement } from '../toolchain/go-toolchain.js';
 import type { CRecipe, GoBinary, GoRecipe, Recipe } from './recipe-schema.js';
 
-/** The five sources a Docker bundle is built from; `build.sources` takes these keys. */
+/** The sources a Docker bundle is built from; `build.sources` takes these keys. */
 export const BUILTIN_SOURCES = {
   moby: { binaries: ['dockerd', 'docker-proxy'] },
   cli: { binaries: ['docker'] },
   containerd: { binaries: ['containerd', 'containerd-shim-runc-v2', 'ctr'] },
   runc: { binaries: ['runc'] },
   tini: { binaries: ['docker-init'] },
+  compose: { binaries: ['docker-compose'] },
+  buildx: { binaries: ['docker-buildx'] },
 } as const;
 export type BuiltinSource = keyof typeof BUILTIN_SOURCES;
 export const BUILTIN_SOURCE_NAMES = Object.keys(BUILTIN_SOURCES) as BuiltinSource[];
@@ -71,6 +73,8 @@ export interface Layout {
   go: GoRequirement;
   /** A Debian source tree: GOPATH mode with Debian's Go libraries. */
   debian: boolean;
+  /** Neither vendored nor Debian's: its Go modules come through a GOPROXY. */
+  modules?: boolean;
 }
 
 const STATIC_TAGS = ['netgo', 'osusergo', 'static_build'];
@@ -394,6 +398,86 @@ function tiniLayout(tree: SourceTree): Layout {
   return { source: 'tini', line: `tini${debian ? " (Debian's tree)" : ''}`, debian, go: NO_GO, recipes: [recipe] };
 }
 
+/**
+ * A docker CLI plugin (compose, buildx): a static Go binary the CLI runs as `docker-<command>`.
+ * Its own smoke run is the standalone `version`, whose line names it; the build and the board
+ * also run `docker <command> version` through the target's CLI (verify-plugins.ts), which asks
+ * the plugin for its metadata first: the call that died of an illegal instruction on Pi Zeros
+ * and took `docker` itself down with it.
+ */
+function pluginBinary(command: string, pkg: string, ldflags: string[]): GoBinary {
+  return goBinary({
+    name: `docker-${command}`,
+    package: pkg,
+    plugin: command,
+    ldflags,
+    smoke: ['version'],
+    expect: ['{version}'],
+  });
+}
+
+/**
+ * docker/compose: upstream's Makefile builds ./cmd with `-X <module>/internal.Version=v…`.
+ * Debian's tree (no vendor/) builds in GOPATH mode under github.com/docker/compose, where Go's
+ * minimal module compatibility resolves the /v2 imports; upstream without vendor/ takes its
+ * modules through a GOPROXY (module-only).
+ */
+function composeLayout(tree: SourceTree): Layout {
+  const module = parseModuleFile(tree.read('go.mod') ?? '');
+  if (!module || !/^github\.com\/docker\/compose(\/v\d+)?$/.test(module.module) || !tree.has('cmd/main.go'))
+    throw unknownLayout('compose', 'go.mod of github.com/docker/compose/v2 (or later) with cmd/main.go');
+  const vendored = tree.has('vendor/modules.txt');
+  const debian = !vendored && tree.has('debian/control');
+  const importPath = module.module.replace(/\/v\d+$/, '');
+  const versionVariable = `${debian ? importPath : module.module}/internal.Version`;
+  return {
+    source: 'compose',
+    line: `compose ${/\/v(\d+)$/.exec(module.module)?.[1] ?? '1'}.x (${module.module}${debian ? ", Debian's tree" : vendored ? '' : ', modules from GOPROXY'})`,
+    debian,
+    modules: !vendored && !debian,
+    go: debian ? NO_GO : goRequirement(tree, 'go.mod'),
+    recipes: [
+      goRecipe({
+        name: 'compose',
+        source: 'compose',
+        ...(debian ? { importPath } : {}),
+        binaries: [pluginBinary('compose', './cmd', [`-X ${versionVariable}=v{version}`])],
+      }),
+    ],
+  };
+}
+
+/** docker/buildx: vendored upstream (its Dockerfile's `-X version.Version/Revision/Package`), or Debian's tree. */
+function buildxLayout(tree: SourceTree): Layout {
+  const module = parseModuleFile(tree.read('go.mod') ?? '');
+  if (module?.module !== 'github.com/docker/buildx' || !tree.has('cmd/buildx'))
+    throw unknownLayout('buildx', 'go.mod of github.com/docker/buildx with cmd/buildx');
+  const vendored = tree.has('vendor/modules.txt');
+  const debian = !vendored && tree.has('debian/control');
+  const versionPackage = `${module.module}/version`;
+  return {
+    source: 'buildx',
+    line: `buildx (${module.module}${debian ? ", Debian's tree" : vendored ? '' : ', modules from GOPROXY'})`,
+    debian,
+    modules: !vendored && !debian,
+    go: debian ? NO_GO : goRequirement(tree, 'go.mod'),
+    recipes: [
+      goRecipe({
+        name: 'buildx',
+        source: 'buildx',
+        ...(debian ? { importPath: module.module } : {}),
+        binaries: [
+          pluginBinary('buildx', './cmd/buildx', [
+            `-X ${versionPackage}.Version=v{version}`,
+            `-X ${versionPackage}.Revision={revision}`,
+            `-X ${versionPackage}.Package=${module.module}`,
+          ]),
+        ],
+      }),
+    ],
+  };
+}
+
 function unknownLayout(source: string, expected: string): UserError {
   return new UserError(`build.sources.${source}: the source has no layout crossdock knows`, {
     hint: `expected ${expected}; or give your own recipe in build.recipes`,
@@ -406,9 +490,11 @@ const DETECTORS: Record<BuiltinSource, (tree: SourceTree) => Layout> = {
   containerd: containerdLayout,
   runc: runcLayout,
   tini: tiniLayout,
+  compose: composeLayout,
+  buildx: buildxLayout,
 };
 
-/** The release line of a checkout of one of the five sources, and the recipes that build it. */
+/** The release line of a checkout of one of the built-in sources, and the recipes that build it. */
 export function detectLayout(source: BuiltinSource, tree: SourceTree): Layout {
   return DETECTORS[source](tree);
 }

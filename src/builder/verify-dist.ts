@@ -12,9 +12,10 @@ import type { Runner } from '../exec/runner.js';
 import type { TargetRegistry } from '../platform/targets.js';
 import type { Toolchain } from '../platform/toolchains.js';
 import { parseSha256Sums, sha256File } from '../artifacts/checksums.js';
-import { MANIFEST_FILE, SUMS_FILE } from '../artifacts/manifest.js';
+import { bundlePath, MANIFEST_FILE, SUMS_FILE } from '../artifacts/manifest.js';
 import { readManifest } from '../artifacts/read-dist.js';
 import { type BinaryVerification, verifyBinary } from './verify-binary.js';
+import { checkPluginsThroughCli } from './verify-plugins.js';
 
 export interface DistVerification {
   directory: string;
@@ -69,12 +70,22 @@ export async function verifyDist(directory: string, options: VerifyDistOptions):
           : join(extracted, 'docker');
       if (artifact.kind === 'bundle')
         await options.runner.run('tar', ['-xzf', join(directory, artifact.file), '-C', extracted]);
-      const found = (await readdir(root)).sort();
-      const listed = (artifact.binaries ?? []).map((b) => b.name).sort();
+      // Plugins sit one folder down (docker/cli-plugins/), where the manifest's bundlePath puts them.
+      const top = (await readdir(root)).filter((name) => name !== 'cli-plugins');
+      const plugins = existsSync(join(root, 'cli-plugins')) ? await readdir(join(root, 'cli-plugins')) : [];
+      const pathOf = new Map([
+        ...top.map((name): [string, string] => [name, join(root, name)]),
+        ...plugins.map((name): [string, string] => [`cli-plugins/${name}`, join(root, 'cli-plugins', name)]),
+      ]);
+      const found = [...pathOf.keys()].sort();
+      const listed = (artifact.binaries ?? [])
+        .map((b) => (artifact.kind === 'image' ? b.name : bundlePath(b).slice('docker/'.length)))
+        .sort();
       if (found.join(',') !== listed.join(','))
         problems.push(`${artifact.file}: holds ${found.join(', ')} but the manifest lists ${listed.join(', ')}`);
-      for (const name of found) {
-        const result = await verifyBinary(join(root, name), {
+      for (const [entry, path] of pathOf) {
+        const name = entry.replace(/^cli-plugins\//, '');
+        const result = await verifyBinary(path, {
           binary: name,
           target,
           registry: options.registry,
@@ -89,8 +100,26 @@ export async function verifyDist(directory: string, options: VerifyDistOptions):
         binaries.push(result);
         problems.push(...result.problems.map((p) => `${artifact.file}: ${p}`));
         const expected = (artifact.binaries ?? []).find((b) => b.name === name)?.sha256;
-        if (expected && (await sha256File(join(root, name))) !== expected)
+        if (expected && (await sha256File(path)) !== expected)
           problems.push(`${artifact.file}: ${name} differs from the manifest`);
+      }
+      const withPlugins = (artifact.binaries ?? []).filter((b) => b.plugin && pathOf.has(`cli-plugins/${b.name}`));
+      if (options.smoke && artifact.kind === 'bundle' && withPlugins.length > 0 && pathOf.has('docker')) {
+        const checks = await checkPluginsThroughCli({
+          target,
+          registry: options.registry,
+          qemu: options.qemu,
+          runner: options.runner,
+          docker: join(root, 'docker'),
+          plugins: withPlugins.map((b) => ({
+            name: b.name,
+            command: b.plugin?.command ?? '',
+            file: join(root, 'cli-plugins', b.name),
+            expect: b.source.version,
+          })),
+          timeoutMs: options.smokeTimeoutMs,
+        });
+        problems.push(...checks.flatMap((c) => (c.problem ? [`${artifact.file}: ${c.problem}`] : [])));
       }
     } finally {
       await rm(extracted, { recursive: true, force: true });

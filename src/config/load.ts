@@ -191,6 +191,18 @@ function applyRules(config: Config, context: RuleContext): ResolvedConfig {
       );
     }
   });
+  // A source for a name no built-in source or recipe has would be ignored silently.
+  const sourceNames = partsWith(config.build.recipes).map((part) => part.name);
+  for (const name of Object.keys(config.build.sources)) {
+    if (!sourceNames.includes(name)) {
+      const suggestion = closest(name, sourceNames);
+      at(
+        ['build', 'sources', name],
+        `unknown source "${name}"`,
+        `${suggestion ? `did you mean "${suggestion}"? ` : ''}sources: ${sourceNames.join(', ')} (or a recipe of yours in build.recipes)`,
+      );
+    }
+  }
   if (config.version !== undefined && !semver.valid(config.version.replace(/^v/, ''))) {
     at(['version'], `"${config.version}" is not a semver version`, 'use MAJOR.MINOR.PATCH, e.g. 27.5.1 or 28.0.0-rc.1');
   }

@@ -22,6 +22,8 @@ export const COMPONENTS = [
   'ctr',
   'runc',
   'docker-init',
+  'docker-compose',
+  'docker-buildx',
 ] as const;
 export type Component = (typeof COMPONENTS)[number];
 
@@ -50,7 +52,7 @@ export const BuildSchema = v.strictObject({
       ),
     ),
     v.description(
-      "Docker release to build (29.7.2, or latest): moby, cli, containerd, runc and tini at the versions moby's Dockerfile pins, from upstream git or build.mirror",
+      "Docker release to build (29.7.2, or latest): moby, cli, containerd, runc, tini, buildx and compose at the versions moby's Dockerfile pins, from upstream git or build.mirror",
     ),
   ),
   mirror: v.pipe(
@@ -62,7 +64,13 @@ export const BuildSchema = v.strictObject({
   sources: v.pipe(
     v.optional(v.record(v.string(), SourceSchema), {}),
     v.description(
-      "Source per part (moby, cli, containerd, runc, tini, or your own recipe's name), overriding build.docker's and the default: git+https://…#ref, git+file://…#ref, a directory, or debian:<package>[@suite]",
+      "Source per part (moby, cli, containerd, runc, tini, compose, buildx, or your own recipe's name), overriding build.docker's and the default: git+https://…#ref, git+file://…#ref, a directory, or debian:<package>[@suite]",
+    ),
+  ),
+  goproxy: v.pipe(
+    v.optional(v.string()),
+    v.description(
+      "GOPROXY for sources that vendor no modules (upstream compose): default $GOPROXY, else Go's own; modules are checked against go.sum and the checksum database as the go command does",
     ),
   ),
   recipes: v.pipe(

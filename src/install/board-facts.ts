@@ -89,6 +89,56 @@ export async function remoteSha256(runner: SshRunner, path: string): Promise<str
   return /^([0-9a-f]{64})\s/.exec(result.stdout)?.[1] ?? null;
 }
 
+interface SmokeCheck {
+  /** The line the build recorded, or null when only the exit status counts. */
+  firstLine: string | null;
+  /** The binary whose path the line may name. */
+  name: string;
+  /** Shell that writes $d/<index>.out, .err and .rc. */
+  run: (index: number) => string;
+}
+
+/**
+ * Each binary's own smoke command, and each CLI plugin through the version's own docker CLI
+ * (`docker compose version` with a plugin directory of this version's plugins), as the build
+ * ran them: the CLI asks the plugin for its metadata first, the call that broke Pi Zeros. Pure.
+ */
+export function smokeChecks(directory: string, binaries: readonly ManifestBinary[]): SmokeCheck[] {
+  const output = (index: number) => `>"$d/${index}.out" 2>"$d/${index}.err" </dev/null; echo $? >"$d/${index}.rc"`;
+  const own = binaries.map((binary): SmokeCheck => {
+    const path = shellQuote(`${directory}/${binary.name}`);
+    const { smoke } = binary;
+    return smoke
+      ? {
+          firstLine: smoke.firstLine,
+          name: binary.name,
+          run: (index) => `(timeout 60 ${[path, ...smoke.args.map(shellQuote)].join(' ')} ${output(index)}) &`,
+        }
+      : {
+          firstLine: null,
+          name: binary.name,
+          run: (index) => `{ test -x ${path} && echo 0 || echo 1; } >"$d/${index}.rc"`,
+        };
+  });
+  const docker = shellQuote(`${directory}/docker`);
+  const throughCli = binaries.some((b) => b.name === 'docker')
+    ? binaries.flatMap((binary): SmokeCheck[] => {
+        const line = binary.plugin?.firstLine;
+        if (!binary.plugin || line === null || line === undefined) return [];
+        const command = shellQuote(binary.plugin.command);
+        return [
+          {
+            firstLine: line,
+            name: binary.name,
+            run: (index) =>
+              `(c="$d/cli${index}"; mkdir -p "$c/cli-plugins" && ln -s ${shellQuote(`${directory}/${binary.name}`)} "$c/cli-plugins/" && DOCKER_CONFIG="$c" HOME="$c" DOCKER_CLI_HINTS=false timeout 60 ${docker} ${command} version ${output(index)}) &`,
+          },
+        ];
+      })
+    : [];
+  return [...own, ...throughCli];
+}
+
 export async function healthy(
   runner: SshRunner,
   version: string,
@@ -100,6 +150,7 @@ export async function healthy(
   // Every binary's smoke command at once, in one round trip: on an emulated or slow board each
   // start of a Go binary costs the better part of a second.
   const MARK = '@@crossdock-smoke';
+  const checks = smokeChecks(directory, binaries);
   const script = [
     // Removed however the script ends: a cut link makes the output's writes fail (SIGPIPE is
     // ignored so the script goes on to exit), and the folder must not stay in the board's /tmp.
@@ -107,14 +158,9 @@ export async function healthy(
     'trap \'rm -rf "$d"\' EXIT',
     "trap '' PIPE",
     "trap 'exit 1' HUP INT TERM",
-    ...binaries.map((binary, index) => {
-      const path = shellQuote(`${directory}/${binary.name}`);
-      return binary.smoke
-        ? `(timeout 60 ${[path, ...binary.smoke.args.map(shellQuote)].join(' ')} >"$d/${index}.out" 2>"$d/${index}.err" </dev/null; echo $? >"$d/${index}.rc") &`
-        : `{ test -x ${path} && echo 0 || echo 1; } >"$d/${index}.rc"`;
-    }),
+    ...checks.map((check, index) => check.run(index)),
     'wait',
-    `for i in ${binaries.map((_, index) => index).join(' ')}; do printf '\n${MARK} %s out\n' "$i"; cat "$d/$i.out" 2>/dev/null; printf '\n${MARK} %s err\n' "$i"; cat "$d/$i.err" 2>/dev/null; printf '\n${MARK} %s rc %s\n' "$i" "$(cat "$d/$i.rc")"; done`,
+    `for i in ${checks.map((_, index) => index).join(' ')}; do printf '\n${MARK} %s out\n' "$i"; cat "$d/$i.out" 2>/dev/null; printf '\n${MARK} %s err\n' "$i"; cat "$d/$i.err" 2>/dev/null; printf '\n${MARK} %s rc %s\n' "$i" "$(cat "$d/$i.rc")"; done`,
   ].join('\n');
   const output = (await runner.run('sh', ['-c', script], { allowFailure: true, timeoutMs: 120_000, readOnly: true }))
     .stdout;
@@ -130,15 +176,15 @@ export async function healthy(
     }
     if (key && !key.endsWith('rc')) parts.set(key, `${parts.get(key) ?? ''}${line}\n`);
   }
-  for (const [index, binary] of binaries.entries()) {
+  for (const [index, check] of checks.entries()) {
     if (!parts.has(`${index} rc`)) return false;
-    if (!binary.smoke) {
+    if (check.firstLine === null) {
       if (parts.get(`${index} rc`) !== '0') return false;
       continue;
     }
-    const line = smokeFirstLine(parts.get(`${index} out`) ?? '', parts.get(`${index} err`) ?? '', binary.name);
+    const line = smokeFirstLine(parts.get(`${index} out`) ?? '', parts.get(`${index} err`) ?? '', check.name);
     // Manifests written before the path normalisation still carry the build machine's path.
-    if (line !== normalizeSmokeLine(binary.smoke.firstLine, binary.name)) return false;
+    if (line !== normalizeSmokeLine(check.firstLine, check.name)) return false;
   }
   if (systemd && binaries.some((b) => b.name === 'dockerd')) {
     // dockerd answers on its socket (systemd restarted it and waited for its ready signal, but

@@ -27,10 +27,15 @@ export function switchScript(
   version: string,
   binaries: readonly string[],
   watchdog: { token: string; seconds: number; systemd: boolean },
+  /** The binaries that are docker CLI plugins: linked into the CLI's plugin directory instead. */
+  plugins: ReadonlySet<string> = new Set(),
 ): string {
   const { token, systemd } = watchdog;
   const links = binaries
-    .map((b) => `ln -sfn ${shellQuote(`${layout.current}/${b}`)} ${shellQuote(`${layout.bin}/${b}`)}`)
+    .map(
+      (b) =>
+        `ln -sfn ${shellQuote(`${layout.current}/${b}`)} ${shellQuote(`${plugins.has(b) ? layout.plugins : layout.bin}/${b}`)}`,
+    )
     .join('; ');
   return [
     'set -e',
@@ -52,9 +57,18 @@ export function switchScript(
     `ln -sfn ${shellQuote(`versions/${version}`)} current.new && mv -T current.new current`,
     restoreDaemonConfigScript(shellQuote(version)),
     `if [ -n "$old" ] && [ "$old" != ${shellQuote(`versions/${version}`)} ]; then ln -sfn "$old" previous.new && mv -T previous.new previous; fi`,
-    `mkdir -p ${shellQuote(layout.bin)}`,
+    `mkdir -p ${shellQuote(layout.bin)}${plugins.size > 0 ? ` ${shellQuote(layout.plugins)}` : ''}`,
     links,
+    stalePluginLinksScript(),
   ].join('\n');
+}
+
+/**
+ * The plugin links a version before this one made and this one has no plugin for: they point
+ * into `current` and dangle now; the CLI would list each as an invalid plugin. Pure.
+ */
+export function stalePluginLinksScript(): string {
+  return `for l in ${shellQuote(layout.plugins)}/*; do case "$(readlink "$l" 2>/dev/null)" in ${shellQuote(layout.current)}/*) [ -e "$l" ] || rm -f "$l" ;; esac; done`;
 }
 
 /**
@@ -230,6 +244,9 @@ export function receiveScript(o: {
     'echo "received ${sum:--} ${size:--} $tar"',
     `if [ "$tar" != 0 ] || [ "$sum" != ${shellQuote(o.sha256)} ] || [ "$size" != ${shellQuote(String(o.size))} ]; then rm -rf "$d.partial"${o.streamed ? ' "$i.partial"' : ''}; exit 3; fi`,
     ...(o.streamed ? ['mv -f "$i.partial" "$i"'] : []),
+    // A version's folder is flat whatever the bundle's layout: its CLI plugins (docker/cli-plugins/)
+    // sit beside the other binaries, where the store, the health check and the links find them.
+    'if [ -d "$d.partial/cli-plugins" ]; then mv -f "$d.partial"/cli-plugins/* "$d.partial"/ && rmdir "$d.partial/cli-plugins" || { rm -rf "$d.partial"; exit 1; }; fi',
     'rm -rf "$d" && mv "$d.partial" "$d" || exit 1',
     // The store is an optimisation: a link that fails costs the next upgrade bytes, not this install.
     ...(store

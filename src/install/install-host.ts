@@ -501,7 +501,12 @@ async function switchVersion(run: InstallRun): Promise<void> {
     'sh',
     [
       '-c',
-      switchScript(manifest.version, run.unpacked, { token: run.token, seconds: run.deadline, systemd: state.systemd }),
+      switchScript(
+        manifest.version,
+        run.unpacked,
+        { token: run.token, seconds: run.deadline, systemd: state.systemd },
+        new Set((bundle.binaries ?? []).filter((b) => b.plugin).map((b) => b.name)),
+      ),
     ],
     // The version's record on standard input: a real build's is more than argv may carry.
     { ...ROOT, input: record },

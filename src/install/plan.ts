@@ -2,7 +2,12 @@
  * Install planning, pure: which bundle a board gets (or why none), the layout on the board, and
  * which versions to keep. The install stage carries these decisions out over SSH.
  */
-import type { Manifest, ManifestArtifact, ManifestBinary } from '../artifacts/manifest.js';
+import {
+  CLI_PLUGIN_DIRECTORY,
+  type Manifest,
+  type ManifestArtifact,
+  type ManifestBinary,
+} from '../artifacts/manifest.js';
 import type { ProbeReport } from '../remote/probe.js';
 
 export const INSTALL_ROOT = '/opt/crossdock';
@@ -19,6 +24,8 @@ export interface BoardLayout {
   units: string;
   /** dockerd's configuration file, written only when the inventory sets `daemon`. */
   daemonConfig: string;
+  /** Where the docker CLI looks for plugins (compose, buildx): their links. */
+  plugins: string;
 }
 
 export function boardLayout(root = INSTALL_ROOT): BoardLayout {
@@ -30,6 +37,7 @@ export function boardLayout(root = INSTALL_ROOT): BoardLayout {
     incoming: `${root}/incoming`,
     objects: `${root}/objects`,
     bin: '/usr/local/bin',
+    plugins: CLI_PLUGIN_DIRECTORY,
     units: '/etc/systemd/system',
     daemonConfig: '/etc/docker/daemon.json',
   };

@@ -147,7 +147,7 @@ describe('loadConfig', () => {
     const error = await configError({ 'crossdock.yaml': 'build:\n  components: [runc, dockred]\n' });
     expect(error.message).toMatch(/crossdock\.yaml:2:22 build\.components\[1\]: unknown component "dockred"$/);
     expect(error.hint).toMatch(
-      /^did you mean "dockerd"\? components: dockerd, docker-proxy, docker, containerd, containerd-shim-runc-v2, ctr, runc, docker-init$/,
+      /^did you mean "dockerd"\? components: dockerd, docker-proxy, docker, containerd, containerd-shim-runc-v2, ctr, runc, docker-init, docker-compose, docker-buildx$/,
     );
     const cwd = await tempTree({
       'crossdock.yaml':
@@ -156,6 +156,20 @@ describe('loadConfig', () => {
     const { config } = await loadConfig({ cwd });
     expect(config.build.components).toEqual(['hello']);
     expect(config.build.targetFlags).toEqual({ armv6: { cflags: ['-march=armv6'] } });
+  });
+
+  it('refuses a source for a name no built-in source or recipe has, naming the known ones', async () => {
+    const error = await configError({ 'crossdock.yaml': 'build:\n  sources:\n    buildxx: ./buildx\n' });
+    expect(error.message).toMatch(/crossdock\.yaml:3:\d+ build\.sources\.buildxx: unknown source "buildxx"$/);
+    expect(error.hint).toBe(
+      'did you mean "buildx"? sources: moby, cli, containerd, runc, tini, compose, buildx (or a recipe of yours in build.recipes)',
+    );
+    expect(error.exitCode).toBe(2);
+    const cwd = await tempTree({
+      'crossdock.yaml':
+        'build:\n  sources:\n    hello: ./src\n    buildx: ./buildx\n  recipes:\n    - { name: hello, source: hello, language: c, binaries: [{ name: hello, sources: [hello.c] }] }\n',
+    });
+    expect((await loadConfig({ cwd })).config.build.sources).toEqual({ hello: './src', buildx: './buildx' });
   });
 
   it('refuses a --config path that does not exist', async () => {

@@ -160,6 +160,61 @@ describe('release lines are read from the source itself', () => {
     });
     expect(parseModuleFile('// nothing\n')).toBeNull();
   });
+
+  it("builds compose as a CLI plugin: Debian's tree in GOPATH mode, upstream vendored or from GOPROXY", () => {
+    const goMod = 'module github.com/docker/compose/v2\n\ngo 1.24.9\n';
+    const debian = detectLayout('compose', tree({ 'go.mod': goMod, 'cmd/main.go': '', 'debian/control': '' }));
+    const debianRecipe = debian.recipes[0] as GoRecipe;
+    // Go's minimal module compatibility finds the /v2 imports under the plain path, as Debian builds it.
+    expect(debianRecipe.importPath).toBe('github.com/docker/compose');
+    expect(debianRecipe.binaries[0]).toMatchObject({
+      name: 'docker-compose',
+      plugin: 'compose',
+      package: './cmd',
+      smoke: ['version'],
+      ldflags: ['-X github.com/docker/compose/internal.Version=v{version}'],
+      expect: ['{version}'],
+    });
+    expect(debian.modules).toBe(false);
+    const vendored = detectLayout('compose', tree({ 'go.mod': goMod, 'cmd/main.go': '', 'vendor/modules.txt': '' }));
+    expect((vendored.recipes[0] as GoRecipe).importPath).toBeUndefined();
+    expect((vendored.recipes[0] as GoRecipe).binaries[0]?.ldflags).toEqual([
+      '-X github.com/docker/compose/v2/internal.Version=v{version}',
+    ]);
+    expect(vendored.modules).toBe(false);
+    const moduleOnly = detectLayout(
+      'compose',
+      tree({ 'go.mod': 'module github.com/docker/compose/v5\n\ngo 1.25.0\n', 'cmd/main.go': '' }),
+    );
+    expect(moduleOnly.modules).toBe(true);
+    expect(moduleOnly.line).toBe('compose 5.x (github.com/docker/compose/v5, modules from GOPROXY)');
+    expect(moduleOnly.go.minimum).toBe('1.25.0');
+    expect(() => detectLayout('compose', tree({ 'go.mod': 'module github.com/other/x\n' }))).toThrow(
+      /build\.sources\.compose: the source has no layout/,
+    );
+  });
+
+  it('builds buildx as a CLI plugin with its version package set', () => {
+    const layout = detectLayout(
+      'buildx',
+      tree({
+        'go.mod': 'module github.com/docker/buildx\n\ngo 1.24.0\n',
+        'cmd/buildx/main.go': '',
+        'vendor/modules.txt': '',
+      }),
+    );
+    expect(layout.modules).toBe(false);
+    expect((layout.recipes[0] as GoRecipe).binaries[0]).toMatchObject({
+      name: 'docker-buildx',
+      plugin: 'buildx',
+      package: './cmd/buildx',
+      ldflags: [
+        '-X github.com/docker/buildx/version.Version=v{version}',
+        '-X github.com/docker/buildx/version.Revision={revision}',
+        '-X github.com/docker/buildx/version.Package=github.com/docker/buildx',
+      ],
+    });
+  });
 });
 
 describe('one Docker version in, the matching set out', () => {
@@ -169,14 +224,23 @@ describe('one Docker version in, the matching set out', () => {
     'ARG CONTAINERD_VERSION=v2.3.3',
     'ARG RUNC_VERSION=v1.4.3',
     'ARG TINI_VERSION=v0.19.0',
+    'ARG BUILDX_VERSION=0.36.0',
+    'ARG COMPOSE_VERSION=v5.4.0',
   ].join('\n');
 
-  it("reads containerd, runc, tini and Go from moby's Dockerfile", () => {
+  it("reads containerd, runc, tini, the plugins and Go from moby's Dockerfile", () => {
     expect(dockerPins(dockerfile, 'moby')).toEqual({
       containerd: 'v2.3.3',
       runc: 'v1.4.3',
       tini: 'v0.19.0',
       go: '1.26.5',
+      buildx: '0.36.0',
+      compose: 'v5.4.0',
+    });
+    // Releases before moby pinned its plugins keep the default's compose and no buildx.
+    expect(dockerPins(dockerfile.replace(/ARG (BUILDX|COMPOSE)_VERSION=\S+\n?/g, ''), 'moby')).toMatchObject({
+      buildx: null,
+      compose: null,
     });
     expect(() => dockerPins('ARG GO_VERSION=1.26.5\n', 'moby docker-v29.7.2')).toThrow(/ARG CONTAINERD_VERSION/);
   });
