@@ -372,7 +372,10 @@ async function downloadModules(
     allowFailure: true,
   });
   if (downloaded.exitCode !== 0) {
-    const why = downloaded.stderr.trim().split('\n').at(-1) ?? '';
+    // go ends a checksum mismatch with a pointer to `go help module-auth`: the line that says
+    // what went wrong comes first.
+    const lines = downloaded.stderr.trim().split('\n');
+    const why = (lines.find((line) => /mismatch|SECURITY ERROR|^go: /.test(line)) ?? lines.at(-1) ?? '').trim();
     throw new MissingPrerequisiteError(
       `build.sources.${name}: its Go modules could not be fetched through GOPROXY=${proxy}: ${why}`,
       {
