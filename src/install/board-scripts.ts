@@ -58,17 +58,10 @@ export function switchScript(
     restoreDaemonConfigScript(shellQuote(version)),
     `if [ -n "$old" ] && [ "$old" != ${shellQuote(`versions/${version}`)} ]; then ln -sfn "$old" previous.new && mv -T previous.new previous; fi`,
     `mkdir -p ${shellQuote(layout.bin)}${plugins.size > 0 ? ` ${shellQuote(layout.plugins)}` : ''}`,
+    // Plugin links, like the others, name `current` and stay: a version without a plugin leaves
+    // its link dangling (the CLI says the command is unknown), and a switch back brings it back.
     links,
-    stalePluginLinksScript(),
   ].join('\n');
-}
-
-/**
- * The plugin links a version before this one made and this one has no plugin for: they point
- * into `current` and dangle now; the CLI would list each as an invalid plugin. Pure.
- */
-export function stalePluginLinksScript(): string {
-  return `for l in ${shellQuote(layout.plugins)}/*; do case "$(readlink "$l" 2>/dev/null)" in ${shellQuote(layout.current)}/*) [ -e "$l" ] || rm -f "$l" ;; esac; done`;
 }
 
 /**

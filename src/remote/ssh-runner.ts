@@ -128,6 +128,8 @@ export class SshRunner implements Runner {
     readonly entry: InventoryHost,
     private readonly options: ConnectOptions,
     private readonly jump: SshRunner | null,
+    /** The forwarded channel through a jump host this connection rides on, if any. */
+    private readonly tunnel: Duplex | null,
   ) {
     this.host = entry.name;
     this.dryRun = options.dryRun ?? false;
@@ -144,12 +146,20 @@ export class SshRunner implements Runner {
     });
     this.redactor = new Redactor([options.sudoPassword ?? '', options.passphrase ?? '']);
     // Whatever still waits on this connection when it goes (a channel never opened or never
-    // closed by a peer that vanished) fails then, instead of waiting for good.
-    (ssh.connection as Client | null)?.once('close', () => {
-      const waiting = [...this.waiting];
-      this.waiting.clear();
-      for (const fail of waiting) fail(new RemoteError(`${entry.name}: the connection closed`));
-    });
+    // closed by a peer that vanished) fails then, instead of waiting for good. Its end of input
+    // is enough: ssh2 reads nothing after it, yet emits 'close' only once its stream closes,
+    // which a forwarded channel does only when the jump host answers our close of it.
+    const lost = () => {
+      this.lose(
+        new RemoteError(
+          tunnel
+            ? `${entry.name}: lost the connection through the jump host ${entry.proxyJump ?? ''} (the board or the jump host went)`
+            : `${entry.name}: the connection closed`,
+        ),
+      );
+    };
+    (ssh.connection as Client | null)?.once('end', lost);
+    (ssh.connection as Client | null)?.once('close', lost);
   }
 
   static async connect(host: InventoryHost, options: ConnectOptions): Promise<SshRunner> {
@@ -192,15 +202,15 @@ export class SshRunner implements Runner {
       jump = shared ? null : await SshRunner.connect(hop, options);
       sock = await (shared ?? jump)?.forwardTo(host.address, host.port, host.name);
     }
-    // A board behind a jump host rides on a forwarded channel: when the jump host closes it, the
-    // board's connection is gone too, and is ended here so that everything on it fails. Its end
-    // of input is enough: the jump host sends it when the board's side went (a TCP
-    // connection in CLOSE-WAIT there), and a forwarded channel stays half open otherwise.
+    // A board behind a jump host rides on a forwarded channel. When the board's side of it goes,
+    // the jump host sends only its end of input (its socket to the board sits in CLOSE-WAIT) and
+    // waits for ours: the channel is closed from here, so that it closes there too and the
+    // board's connection closes with it. Not through ssh2's Client.destroy(): it does nothing
+    // once the stream's input has ended, and this is exactly then.
     const end = () => {
-      (ssh.connection as Client | null)?.destroy();
+      sock?.destroy();
     };
     sock?.once('end', end);
-    sock?.once('close', end);
     try {
       await ssh.connect({
         host: host.address,
@@ -239,6 +249,7 @@ export class SshRunner implements Runner {
         },
       });
     } catch (error) {
+      sock?.destroy();
       jump?.dispose();
       throw connectError(host, error, verdict, presented, options, certificate);
     }
@@ -253,7 +264,7 @@ export class SshRunner implements Runner {
         options.log?.(`${host.name}: recorded host key ${fingerprint(presented)} in ${file}`);
       }
     }
-    return new SshRunner(ssh, host, options, jump);
+    return new SshRunner(ssh, host, options, jump, sock ?? null);
   }
 
   /** The one dry-run gate of every remote effect: true (and said) when `what` is not done. */
@@ -264,37 +275,80 @@ export class SshRunner implements Runner {
 
   private forgetInterrupt: () => void;
   private readonly waiting = new Set<(error: Error) => void>();
+  private readonly closeCallbacks = new Set<() => void>();
+  private gone = false;
 
-  /** A promise that also fails when the connection closes before it settles. */
-  private guarded<T>(work: (resolve: (value: T) => void, reject: (error: Error) => void) => void): Promise<T> {
+  /** The connection is gone: whatever waits on it fails with `error`, and onClose's callbacks run. */
+  private lose(error: Error): void {
+    if (this.gone) return;
+    this.gone = true;
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const fail of waiting) fail(error);
+    const callbacks = [...this.closeCallbacks];
+    this.closeCallbacks.clear();
+    for (const callback of callbacks) callback();
+  }
+
+  /**
+   * A promise that also fails when the connection closes before it settles. `settled` registers
+   * what to undo once it settles either way: a deadline left running would keep this process
+   * alive long after the connection it guarded went.
+   */
+  private guarded<T>(
+    work: (resolve: (value: T) => void, reject: (error: Error) => void, settled: (cleanup: () => void) => void) => void,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const fail = (error: Error) => {
+      const cleanups: Array<() => void> = [];
+      let over = false;
+      const done = () => {
+        over = true;
         this.waiting.delete(fail);
+        for (const cleanup of cleanups.splice(0)) cleanup();
+      };
+      const fail = (error: Error) => {
+        done();
         reject(error);
       };
       this.waiting.add(fail);
-      work((value) => {
-        this.waiting.delete(fail);
-        resolve(value);
-      }, fail);
+      work(
+        (value) => {
+          done();
+          resolve(value);
+        },
+        fail,
+        (cleanup) => {
+          if (over) cleanup();
+          else cleanups.push(cleanup);
+        },
+      );
     });
   }
 
   dispose(): void {
     this.forgetInterrupt();
-    const connection = this.ssh.connection as Client | null;
     this.ssh.dispose();
-    // node-ssh only ends the connection politely; a peer that no longer answers (a bastion
-    // whose session process died) would keep the socket, and this process, alive for good.
-    connection?.destroy();
+    // node-ssh only ends the connection politely, and then ssh2's destroy() does nothing. A
+    // forwarded channel is closed outright: the jump host then lets go of its socket to the
+    // board, whether or not the board still answers.
+    this.tunnel?.destroy();
     this.jump?.dispose();
+  }
+
+  /**
+   * For a peer that stopped answering: its connection is torn down, not ended politely, which
+   * it would never acknowledge (a bastion whose session process died keeps the TCP connection,
+   * and this process, alive for good).
+   */
+  private abandon(): void {
+    (this.ssh.connection as Client | null)?.destroy();
+    this.dispose();
   }
 
   /** Called once the connection is gone: closed by either side, or lost. */
   onClose(callback: () => void): void {
-    const connection = this.ssh.connection as Client | null;
-    if (!connection || !this.ssh.isConnected()) callback();
-    else connection.once('close', callback);
+    if (this.gone || !this.ssh.isConnected()) callback();
+    else this.closeCallbacks.add(callback);
   }
 
   /** A TCP stream from this host to another: the next hop of a ProxyJump; errors name `board`, the host reached. */
@@ -303,14 +357,17 @@ export class SshRunner implements Runner {
     const jump = `the jump host ${this.entry.user}@${this.entry.address}:${String(this.entry.port)}`;
     if (!connection || !this.ssh.isConnected())
       return Promise.reject(new RemoteError(`${board}: ${jump} is not connected (it closed or was lost)`));
-    return this.guarded<Duplex>((resolve, reject) => {
+    return this.guarded<Duplex>((resolve, reject, settled) => {
       // A bastion whose session process died can keep the TCP connection open and answer
       // nothing: without a deadline the board behind it would wait forever (seen in the chaos
       // campaign). Past it the connection is given up, so the pool connects afresh.
       const timer = setTimeout(() => {
         reject(new RemoteError(`${board}: ${jump} did not open a channel to ${address}:${port} within 30 s`));
-        this.dispose();
+        this.abandon();
       }, FORWARD_TIMEOUT_MS);
+      settled(() => {
+        clearTimeout(timer);
+      });
       connection.forwardOut('127.0.0.1', 0, address, port, (error: Error | undefined, stream: ClientChannel) => {
         clearTimeout(timer);
         if (error) reject(new RemoteError(`${board}: ${jump} cannot reach ${address}:${port}: ${error.message}`));
@@ -605,13 +662,16 @@ export class SshRunner implements Runner {
     options: RunOptions,
     feed?: (channel: ClientChannel) => void,
   ): Promise<{ exitCode: number; signal: string | null; stdout: string; stderr: string; timedOut: boolean }> {
-    return this.guarded((resolve, reject) => {
+    return this.guarded((resolve, reject, settled) => {
       // A peer that stopped answering without closing (its session process gone) never opens
       // the channel: past the deadline the connection is given up instead of waited on forever.
       const opening = setTimeout(() => {
         reject(new RemoteError(`${this.host}: the board did not open a session within 60 s`));
-        this.dispose();
+        this.abandon();
       }, CHANNEL_OPEN_TIMEOUT_MS);
+      settled(() => {
+        clearTimeout(opening);
+      });
       connection.exec(line, (error: Error | undefined, channel: ClientChannel) => {
         clearTimeout(opening);
         if (error) {
@@ -630,6 +690,9 @@ export class SshRunner implements Runner {
                 channel.signal('KILL');
                 channel.close();
               }, options.timeoutMs);
+        settled(() => {
+          clearTimeout(timer);
+        });
         const lines = (stream: 'stdout' | 'stderr') => {
           let pending = '';
           return (chunk: Buffer) => {

@@ -62,13 +62,39 @@ function deterministicBytes(seed: string, length: number): Buffer {
   return out;
 }
 
+// \`docker <command> version\` starts $DOCKER_CONFIG/cli-plugins/docker-<command> as the real CLI
+// does: its metadata first, then the command.
 const VERSION_PROGRAM = `#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 int main(int argc, char **argv) {
   const char *name = strrchr(argv[0], '/');
   name = name ? name + 1 : argv[0];
   if (argc > 1 && strcmp(argv[1], "--version") == 0) { printf("%s version %s\\n", name, LINE); return 0; }
+  if (strcmp(name, "docker") == 0 && argc > 2 && getenv("DOCKER_CONFIG")) {
+    char plugin[4096];
+    snprintf(plugin, sizeof plugin, "%s/cli-plugins/docker-%s", getenv("DOCKER_CONFIG"), argv[1]);
+    pid_t child = fork();
+    if (child == 0) { execl(plugin, plugin, "docker-cli-plugin-metadata", (char *)0); _exit(127); }
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) { fprintf(stderr, "docker: '%s' is not a docker command.\\n", argv[1]); return 1; }
+    execv(plugin, argv);
+    return 127;
+  }
   return 0;
+}
+`;
+
+const PLUGIN_PROGRAM = `#include <stdio.h>
+#include <string.h>
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "docker-cli-plugin-metadata") == 0) { printf("{\\"SchemaVersion\\":\\"0.1.0\\",\\"Version\\":\\"v%s\\"}\\n", LINE); return 0; }
+  int i = argc > 1 && strcmp(argv[1], "compose") == 0 ? 2 : 1;
+  if (argc > i && strcmp(argv[i], "version") == 0) { printf("Docker Compose version v%s\\n", LINE); return 0; }
+  return 1;
 }
 `;
 
@@ -95,6 +121,8 @@ export async function makeRunnableDist(
      */
     components?: Record<string, string>;
     binaryPadding?: number;
+    /** Adds the compose CLI plugin (docker/cli-plugins/docker-compose), checked through `docker`. */
+    plugin?: boolean;
   },
 ): Promise<string> {
   const directory = join(parent, options.version);
@@ -134,6 +162,21 @@ export async function makeRunnableDist(
     if (!realistic)
       for (const name of RUNNABLE_BINARIES)
         contents.set(name, await readFile(options.broken && name === 'dockerd' ? broken : program));
+    const pluginSource = join(work, `plugin-${target.name}.c`);
+    const pluginProgram = join(work, `plugin-${target.name}`);
+    if (options.plugin) {
+      await writeFile(pluginSource, PLUGIN_PROGRAM);
+      await execa(`${target.gnu.triple}-gcc`, [
+        ...target.gnu.cflags,
+        '-static',
+        '-O2',
+        `-DLINE="${options.version}"`,
+        '-o',
+        pluginProgram,
+        pluginSource,
+      ]);
+    }
+    const plugin = options.plugin ? await readFile(pluginProgram) : null;
     const entries = RUNNABLE_BINARIES.map((name) => {
       const content = contents.get(name);
       return content
@@ -149,9 +192,15 @@ export async function makeRunnableDist(
     const payload = options.payloadBytes
       ? [{ path: 'docker/payload', type: 'file' as const, mode: 0o644, content: randomBytes(options.payloadBytes) }]
       : [];
+    const plugins = plugin
+      ? [
+          { path: 'docker/cli-plugins', type: 'directory' as const },
+          { path: 'docker/cli-plugins/docker-compose', type: 'file' as const, mode: 0o755, content: plugin },
+        ]
+      : [];
     await writeTarGz(
       join(directory, file),
-      [{ path: 'docker', type: 'directory' }, ...entries, ...payload],
+      [{ path: 'docker', type: 'directory' }, ...entries, ...payload, ...plugins],
       1767225600,
     );
     const data = await readFile(join(directory, file));
@@ -177,6 +226,20 @@ export async function makeRunnableDist(
         go: null,
       })),
     });
+    const bundleBinaries = artifacts.at(-1)?.binaries;
+    if (plugin && bundleBinaries)
+      bundleBinaries.push({
+        name: 'docker-compose',
+        component: 'compose',
+        size: plugin.length,
+        sha256: sha256(plugin),
+        armArch: null,
+        source: { spec: 'test', revision: 'test', version: options.version },
+        flags: { env: {}, args: [] },
+        smoke: { args: ['version'], cpu: null, firstLine: `Docker Compose version v${options.version}` },
+        go: null,
+        plugin: { command: 'compose', firstLine: `Docker Compose version v${options.version}` },
+      });
   }
   await finishDist(directory, {
     version: options.version,

@@ -340,6 +340,31 @@ describe.runIf(ready)('emulated boards over SSH', () => {
     expect(outcomes.map((o) => (o.ok ? o.value : o.error))).toEqual(['rpi-zero-1', 'rpi-zero-1', 'rpi-zero-1']);
   });
 
+  it('a link cut between the bastion and a board fails that board with an error naming it, not a wait for good (#25)', async () => {
+    const { address, inventory } = await behindBastion(2);
+    const outcomes = await forEachHost(
+      inventory,
+      inventory.hosts,
+      async (runner, host) => {
+        if (host.name === 'behind-1')
+          // The sshd session serving this board's connection dies under the command (the
+          // bastion's own session lives): the bastion's socket to the board is left in
+          // CLOSE-WAIT, and all it sends on is the end of the forwarded channel's input.
+          await runner.run('sh', [
+            '-c',
+            'p=$$; while [ "$(cat /proc/$p/comm)" != sshd ]; do p=$(awk \'/^PPid/ {print $2}\' /proc/$p/status); done; kill -KILL $p; exec cat',
+          ]);
+        return (await runner.run('hostname', [], { readOnly: true })).stdout.trim();
+      },
+      { acceptNew: true, concurrency: 1 },
+    );
+    expect(outcomes.map((o) => (o.ok ? o.value : o.error))).toEqual([
+      `behind-1: lost the connection through the jump host root@${address} (the board or the jump host went)`,
+      // The shared connection to the bastion outlived the cut.
+      'rpi-zero-1',
+    ]);
+  });
+
   it('six boards probed at once; a board whose sshd is gone fails alone', async () => {
     const snapshot = join(await tempTree(), 'inventory.yaml');
     const text = await readFile(inventoryFile, 'utf8');

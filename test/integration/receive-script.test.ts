@@ -88,6 +88,36 @@ describe('receiving a bundle on the board', () => {
     expect(existsSync(join(root, 'incoming/docker-1.0.0-aarch64.tgz'))).toBe(false);
   });
 
+  it('keeps the version flat: CLI plugins from docker/cli-plugins/ sit beside the other binaries (#26)', async () => {
+    const root = await tempTree();
+    const compose = Buffer.from('#!/bin/sh\necho "Docker Compose version v2.40.3"\n');
+    const file = join(root, 'docker-1.0.0-aarch64.tgz');
+    await writeTarGz(
+      file,
+      [
+        { path: 'docker', type: 'directory' },
+        { path: 'docker/cli-plugins', type: 'directory' },
+        { path: 'docker/cli-plugins/docker-compose', type: 'file', mode: 0o755, content: compose },
+        { path: 'docker/runc', type: 'file', mode: 0o755, content: Buffer.alloc(256 * 1024, 7) },
+      ],
+      0,
+    );
+    const bytes = await readFile(file);
+    const script = receiveScript({
+      incoming: join(root, 'incoming/docker-1.0.0-aarch64.tgz'),
+      versionDirectory: join(root, 'versions/1.0.0'),
+      sha256: sha256(bytes),
+      size: bytes.length,
+      streamed: true,
+      objects: { directory: join(root, 'objects'), binaries: [{ name: 'docker-compose', sha256: sha256(compose) }] },
+    });
+    const result = await execa('sh', ['-c', script], { input: bytes, reject: false });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout.split('\n').slice(1)).toEqual(['file docker-compose', 'file runc']);
+    expect((await execa(join(root, 'versions/1.0.0/docker-compose'))).stdout).toBe('Docker Compose version v2.40.3');
+    expect(await readdir(join(root, 'objects'))).toEqual([sha256(compose)]);
+  });
+
   it('unpacks a bundle already in incoming/ (a resumed run or a download) without reading stdin', async () => {
     const root = await tempTree();
     const b = await bundle(root);
