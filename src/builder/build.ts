@@ -168,7 +168,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     stageRenderer(options.renderer, options.onProgress),
   ).run();
   if (!prepared) throw new Error('sources were not prepared');
-  const { release, sources, selection, go } = prepared;
+  const { release, sources, selection, go, goByRecipe } = prepared;
 
   const fixedEpoch =
     config.build.sourceDateEpoch ?? (process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined);
@@ -180,7 +180,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     sources.get('moby')?.version ??
     pseudoVersion(epoch, sha256([...sources.values()].map((s) => s.revision).join('\n')));
 
-  const toolchainVersions = await collectToolchainVersions(options, targets, go);
+  const toolchainVersions = await collectToolchainVersions(options, targets, go, goByRecipe);
   const outDirectory = config.build.outDir;
   const finalDirectory = join(outDirectory, version);
   const staging = join(outDirectory, `.${version}.partial-${process.pid}`);
@@ -205,7 +205,18 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           try {
             outcome = await buildOne(
               options,
-              { ...job, name, source, fixedEpoch, version, cacheDirectory, toolchainVersions, qemu, staging, go },
+              {
+                ...job,
+                name,
+                source,
+                fixedEpoch,
+                version,
+                cacheDirectory,
+                toolchainVersions,
+                qemu,
+                staging,
+                go: goByRecipe.get(job.recipe.name) ?? go,
+              },
               (line) => {
                 listrTask.output = line;
               },
@@ -265,8 +276,10 @@ export interface PreparedSources {
   sources: Map<string, SourceCheckout>;
   layouts: Layout[];
   selection: Selection;
-  /** The one Go every Go recipe builds with; null when nothing is Go. */
+  /** The Go of the first Go recipe (most builds have one); null when nothing is Go. */
   go: GoToolchain | null;
+  /** The Go each Go recipe builds with, by recipe name. */
+  goByRecipe: Map<string, GoToolchain>;
 }
 
 /**
@@ -299,7 +312,14 @@ export async function prepareSources(options: {
   };
   const sources = new Map<string, SourceCheckout>();
   const layouts: Layout[] = [];
-  const goNeeds: GoRequirement[] = release?.pins.go ? [{ minimum: null, preferred: release.pins.go, from: [] }] : [];
+  // One Go per group: each Debian suite's sources build with the Go Debian builds that suite with
+  // (trixie's docker.io with 1.24 while forky's compose needs forky's newer one); all other
+  // sources share one, the newest they ask for, at moby's pin when that is new enough.
+  const UPSTREAM = 'upstream';
+  const goNeeds = new Map<string, GoRequirement[]>([
+    [UPSTREAM, release?.pins.go ? [{ minimum: null, preferred: release.pins.go, from: [] }] : []],
+  ]);
+  const groupOf = new Map<string, string>();
   const selection: Selection = [];
   for (const { part, binaries } of parts) {
     const spec = sourceSpecOf(part, config, release);
@@ -313,12 +333,16 @@ export async function prepareSources(options: {
     }
     const checkout = await checkoutOf(spec, part.name);
     // Debian's Go libraries compile with the Go that Debian builds that suite with.
+    const group = checkout.debianGo ? `debian ${checkout.debianGo}` : UPSTREAM;
     if (checkout.debianGo)
-      goNeeds.push({
-        minimum: checkout.debianGo,
-        preferred: checkout.debianGo,
-        from: [`${spec}: Debian builds it with Go ${checkout.debianGo}`],
-      });
+      goNeeds.set(group, [
+        ...(goNeeds.get(group) ?? []),
+        {
+          minimum: checkout.debianGo,
+          preferred: checkout.debianGo,
+          from: [`${spec}: Debian builds it with Go ${checkout.debianGo}`],
+        },
+      ]);
     const recipes = part.recipe
       ? [part.recipe]
       : isBuiltinSource(part.name)
@@ -328,21 +352,30 @@ export async function prepareSources(options: {
       const wanted = recipe.binaries.map((b) => b.name).filter((name) => binaries.includes(name));
       if (wanted.length === 0) continue;
       sources.set(recipe.name, checkout);
+      groupOf.set(recipe.name, group);
       selection.push({ recipe, binaries: wanted });
     }
   }
-  const go = selection.some(({ recipe }) => recipe.language === 'go')
-    ? await resolveGo(combineRequirements([...goNeeds, ...layouts.map((layout) => layout.go)]), {
-        runner,
-        cacheDirectory,
-      })
-    : null;
+  goNeeds.set(UPSTREAM, [...(goNeeds.get(UPSTREAM) ?? []), ...layouts.map((layout) => layout.go)]);
+  const goOfGroup = new Map<string, GoToolchain>();
+  const goByRecipe = new Map<string, GoToolchain>();
+  for (const { recipe } of selection) {
+    if (recipe.language !== 'go') continue;
+    const group = groupOf.get(recipe.name) ?? UPSTREAM;
+    let chosen = goOfGroup.get(group);
+    if (!chosen) {
+      chosen = await resolveGo(combineRequirements(goNeeds.get(group) ?? []), { runner, cacheDirectory });
+      goOfGroup.set(group, chosen);
+    }
+    goByRecipe.set(recipe.name, chosen);
+  }
   for (const layout of layouts.filter((l) => l.modules)) {
     const checkout = sources.get(layout.source);
+    const go = goByRecipe.get(layout.source);
     if (checkout && go) await downloadModules(layout.source, checkout, go, config, runner, cacheDirectory);
   }
-
-  return { release, sources, layouts, selection, go };
+  const go = [...goByRecipe.values()][0] ?? null;
+  return { release, sources, layouts, selection, go, goByRecipe };
 }
 
 /**
@@ -424,9 +457,17 @@ function detectLayoutOf(name: BuiltinSource, checkout: SourceCheckout, layouts: 
   return layout.recipes;
 }
 
-async function collectToolchainVersions(options: BuildOptions, targets: readonly Target[], go: GoToolchain | null) {
+async function collectToolchainVersions(
+  options: BuildOptions,
+  targets: readonly Target[],
+  go: GoToolchain | null,
+  goByRecipe: ReadonlyMap<string, GoToolchain>,
+) {
   const versions: Record<string, string> = {};
   if (go) versions.go = `go${go.version}`;
+  // A recipe whose Go is another (a Debian suite's own) says so: `go:compose`.
+  for (const [recipe, own] of goByRecipe)
+    if (own.version !== go?.version) versions[`go:${recipe}`] = `go${own.version}`;
   for (const target of targets) {
     const cc = `${target.gnu.triple}-gcc`;
     const found = findExecutable(cc);
@@ -483,7 +524,9 @@ async function buildOne(
     // Only the compilers this binary meets: building fewer targets (a pipeline building what its
     // boards need) must hit the binaries a build of every target cached.
     toolchains: Object.fromEntries(
-      Object.entries(job.toolchainVersions).filter(([tool]) => tool === 'go' || tool === `${target.gnu.triple}-gcc`),
+      Object.entries({ ...job.toolchainVersions, ...(job.go ? { go: `go${job.go.version}` } : {}) }).filter(
+        ([tool]) => tool === 'go' || tool === `${target.gnu.triple}-gcc`,
+      ),
     ),
     smokeArgs,
     smokeTimeout: options.config.build.smokeTimeoutSeconds,
