@@ -62,8 +62,8 @@ function deterministicBytes(seed: string, length: number): Buffer {
   return out;
 }
 
-// \`docker <command> version\` starts $DOCKER_CONFIG/cli-plugins/docker-<command> as the real CLI
-// does: its metadata first, then the command.
+// \`docker <command> version\` starts docker-<command> from $DOCKER_CONFIG/cli-plugins, else from
+// /usr/local/lib/docker/cli-plugins, as the real CLI does: its metadata first, then the command.
 const VERSION_PROGRAM = `#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,11 +73,12 @@ int main(int argc, char **argv) {
   const char *name = strrchr(argv[0], '/');
   name = name ? name + 1 : argv[0];
   if (argc > 1 && strcmp(argv[1], "--version") == 0) { printf("%s version %s\\n", name, LINE); return 0; }
-  if (strcmp(name, "docker") == 0 && argc > 2 && getenv("DOCKER_CONFIG")) {
-    char plugin[4096];
-    snprintf(plugin, sizeof plugin, "%s/cli-plugins/docker-%s", getenv("DOCKER_CONFIG"), argv[1]);
+  if (strcmp(name, "docker") == 0 && argc > 2) {
+    char plugin[4096] = "";
+    if (getenv("DOCKER_CONFIG")) snprintf(plugin, sizeof plugin, "%s/cli-plugins/docker-%s", getenv("DOCKER_CONFIG"), argv[1]);
+    if (!plugin[0] || access(plugin, X_OK) != 0) snprintf(plugin, sizeof plugin, "/usr/local/lib/docker/cli-plugins/docker-%s", argv[1]);
     pid_t child = fork();
-    if (child == 0) { execl(plugin, plugin, "docker-cli-plugin-metadata", (char *)0); _exit(127); }
+    if (child == 0) { if (!freopen("/dev/null", "w", stdout)) _exit(126); execl(plugin, plugin, "docker-cli-plugin-metadata", (char *)0); _exit(127); }
     int status = 0;
     waitpid(child, &status, 0);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) { fprintf(stderr, "docker: '%s' is not a docker command.\\n", argv[1]); return 1; }
