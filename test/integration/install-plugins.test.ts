@@ -39,7 +39,9 @@ async function install(from: string) {
   if (!boards) throw new Error('no boards');
   const result = await boards.cli(['install', '--inventory', boards.inventoryFile, '--from', from, '--json']);
   return {
-    ...result,
+    exitCode: result.exitCode,
+    stdout: result.stdout,
+    stderr: result.stderr,
     report: JSON.parse(result.stdout || '{}') as {
       hosts?: Array<{ bytesSent?: number; ok?: boolean; error?: string }>;
     },

@@ -107,12 +107,12 @@ async function composeSource(root: string, goSum: string): Promise<string> {
   return source;
 }
 
-async function buildIn(root: string, yaml: string, env: Record<string, string | undefined>) {
+async function buildIn(root: string, yaml: string, env: Record<string, string>) {
   await writeFile(join(root, 'crossdock.yaml'), yaml);
   const { config, baseDirectory } = await loadConfig({ cwd: root });
   const saved = { ...process.env };
-  Object.assign(process.env, env);
-  for (const [name, value] of Object.entries(env)) if (value === undefined) delete process.env[name];
+  // The developer's own GOFLAGS must not change what the go command does here.
+  process.env = { ...saved, GOFLAGS: '', ...env };
   try {
     return await build({ config, baseDirectory, registry, toolchains, runner: new LocalRunner() });
   } finally {
@@ -129,7 +129,7 @@ describe.skipIf(!ready)('CLI plugin sources', () => {
     const yaml = (cache: string) =>
       `version: 2.40.9\ntargets: [x86_64]\nbuild:\n  components: [docker-compose]\n  sources: { compose: ./compose }\n  cacheDir: ${cache}\n  outDir: dist\n`;
 
-    const result = await buildIn(root, yaml('cache'), { GOPROXY: `file://${proxy}`, GOFLAGS: undefined });
+    const result = await buildIn(root, yaml('cache'), { GOPROXY: `file://${proxy}` });
     const bundle = result.manifest.artifacts.find((a) => a.kind === 'bundle');
     const plugin = bundle?.binaries?.find((b) => b.name === 'docker-compose');
     expect(plugin?.plugin).toEqual({ command: 'compose', firstLine: null });
