@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { type BinfmtPaths, defaultBinfmtPaths } from '../binfmt/binfmt-misc.js';
 import { binfmtInstall, type InstallResult } from '../binfmt/binfmt.js';
 import { prepareSources } from '../builder/build.js';
+import type { GoToolchain } from '../toolchain/go-toolchain.js';
 import { resolveContext } from '../context.js';
 import type { Runner } from '../exec/runner.js';
 import { ExitCode, UserError } from '../errors.js';
@@ -61,7 +62,7 @@ async function setupCommand(flags: ToolchainFlags): Promise<number> {
   else {
     say(aptNeeded ? 'Toolchains installed.' : `Nothing to install for ${targets.map((t) => t.name).join(', ')}.`);
     for (const handler of handlers) say(`binfmt ${handler.name}: ${handler.action}`);
-    if (sources.go) say(`Go ${sources.go.version} (${sources.go.origin}) for ${sources.lines.join('; ')}`);
+    for (const { go, lines } of sources.byGo) say(`Go ${go.version} (${go.origin}) for ${lines.join('; ')}`);
   }
   return ExitCode.Ok;
 }
@@ -96,7 +97,16 @@ async function prepareConfiguredSources(runner: Runner, configFile: string | und
     cacheDirectory: context.cacheDirectory,
     baseDirectory: context.baseDirectory,
   });
-  return { go: prepared.go, lines: prepared.layouts.map((layout) => layout.line) };
+  // One line per Go: a Debian suite's sources build with that suite's own.
+  const byGo = new Map<string, { go: GoToolchain; lines: string[] }>();
+  for (const layout of prepared.layouts) {
+    const go = layout.recipes.map((r) => prepared.goByRecipe.get(r.name)).find((g) => g !== undefined);
+    if (!go) continue;
+    const entry = byGo.get(go.version) ?? { go, lines: [] };
+    entry.lines.push(layout.line);
+    byGo.set(go.version, entry);
+  }
+  return { go: prepared.go, byGo: [...byGo.values()] };
 }
 
 async function verifyCommand(flags: ToolchainFlags): Promise<number> {
