@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import { defaultCacheDirectory } from '../../src/boards/rootfs.js';
+import { loadInventory } from '../../src/remote/inventory.js';
+import { SshRunner } from '../../src/remote/ssh-runner.js';
 import { crossdock } from './cli.js';
 
 export interface TestBoards {
@@ -39,4 +41,17 @@ export async function upBoards(prefix: string, models: readonly string[]): Promi
       rmSync(work, { recursive: true, force: true });
     },
   };
+}
+
+/** A shell command as root on one board of the inventory, over its own connection; its stdout. */
+export async function onBoard(inventoryFile: string, board: string, command: string): Promise<string> {
+  const inventory = await loadInventory(inventoryFile);
+  const host = inventory.hosts.find((h) => h.name === board);
+  if (!host) throw new Error(`no board ${board} in ${inventoryFile}`);
+  const runner = await SshRunner.connect(host, { knownHosts: [inventory.knownHosts ?? ''] });
+  try {
+    return (await runner.run('sh', ['-c', command], { allowFailure: true })).stdout;
+  } finally {
+    runner.dispose();
+  }
 }

@@ -136,7 +136,7 @@ export async function makeRunnableDist(
     await writeFile(source, VERSION_PROGRAM);
     const program = join(work, `version-${target.name}`);
     const broken = join(work, `broken-${target.name}`);
-    const compile = (output: string, line: string) =>
+    const compile = (output: string, line: string, file = source) =>
       execa(`${target.gnu.triple}-gcc`, [
         ...target.gnu.cflags,
         '-static',
@@ -144,7 +144,7 @@ export async function makeRunnableDist(
         `-DLINE="${line}"`,
         '-o',
         output,
-        source,
+        file,
       ]);
     await compile(program, options.version);
     if (options.broken) await compile(broken, 'unusable');
@@ -167,15 +167,7 @@ export async function makeRunnableDist(
     const pluginProgram = join(work, `plugin-${target.name}`);
     if (options.plugin) {
       await writeFile(pluginSource, PLUGIN_PROGRAM);
-      await execa(`${target.gnu.triple}-gcc`, [
-        ...target.gnu.cflags,
-        '-static',
-        '-O2',
-        `-DLINE="${options.version}"`,
-        '-o',
-        pluginProgram,
-        pluginSource,
-      ]);
+      await compile(pluginProgram, options.version, pluginSource);
     }
     const plugin = options.plugin ? await readFile(pluginProgram) : null;
     const entries = RUNNABLE_BINARIES.map((name) => {

@@ -12,10 +12,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTargets, type Target } from '../../src/platform/targets.js';
-import { loadInventory } from '../../src/remote/inventory.js';
-import { SshRunner } from '../../src/remote/ssh-runner.js';
 import { sha256 } from '../../src/artifacts/checksums.js';
-import { type TestBoards, upBoards } from '../helpers/boards.js';
+import { onBoard as onBoardOf, type TestBoards, upBoards } from '../helpers/boards.js';
 import { makeRunnableDist } from '../helpers/dist.js';
 import { installRecorder, recordedCommands } from '../helpers/recorder.js';
 import { hasCommand, requireTools } from '../helpers/tools.js';
@@ -39,15 +37,7 @@ function cli(args: string[]) {
 
 async function onBoard(command: string): Promise<string> {
   if (!boards) throw new Error('no boards');
-  const inventory = await loadInventory(boards.inventoryFile);
-  const host = inventory.hosts.find((h) => h.name === BOARD);
-  if (!host) throw new Error(BOARD);
-  const runner = await SshRunner.connect(host, { knownHosts: [inventory.knownHosts ?? ''] });
-  try {
-    return (await runner.run('sh', ['-c', command], { allowFailure: true })).stdout;
-  } finally {
-    runner.dispose();
-  }
+  return onBoardOf(boards.inventoryFile, BOARD, command);
 }
 
 /** A copy of the installed dist whose manifest (and SHA256SUMS, so only the manifest lies) is rewritten. */

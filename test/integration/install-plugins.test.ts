@@ -9,10 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
 import { loadTargets, type Target } from '../../src/platform/targets.js';
-import { loadInventory } from '../../src/remote/inventory.js';
-import { SshRunner } from '../../src/remote/ssh-runner.js';
 import { sha256 } from '../../src/artifacts/checksums.js';
-import { type TestBoards, upBoards } from '../helpers/boards.js';
+import { onBoard as onBoardOf, type TestBoards, upBoards } from '../helpers/boards.js';
 import { makeRunnableDist } from '../helpers/dist.js';
 import { hasCommand, requireTools } from '../helpers/tools.js';
 
@@ -24,15 +22,7 @@ let x86: Target;
 
 async function onBoard(command: string): Promise<string> {
   if (!boards) throw new Error('no boards');
-  const inventory = await loadInventory(boards.inventoryFile);
-  const host = inventory.hosts.find((h) => h.name === BOARD);
-  if (!host) throw new Error(BOARD);
-  const runner = await SshRunner.connect(host, { knownHosts: [inventory.knownHosts ?? ''] });
-  try {
-    return (await runner.run('sh', ['-c', command], { allowFailure: true })).stdout.trim();
-  } finally {
-    runner.dispose();
-  }
+  return (await onBoardOf(boards.inventoryFile, BOARD, command)).trim();
 }
 
 async function install(from: string) {
