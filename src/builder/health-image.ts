@@ -27,9 +27,12 @@ export const PROBE_REPOSITORY = 'crossdock/probe';
  * Three modes, each one line of output:
  *   crossdock-probe                      → "crossdock-probe ok <uname -m>"
  *   crossdock-probe serve PORT TOKEN     → answers every connection with "crossdock-probe TOKEN"
- *   crossdock-probe connect ADDR PORT    → prints the first line the server sends (retrying
+ *   crossdock-probe connect HOST PORT    → prints the first line the server sends (retrying
  *                                          the connection for a while: the server may be starting)
- * Only numeric addresses (inet_pton): a static glibc cannot load NSS modules for names.
+ *   crossdock-probe relay PORT HOST HPORT → serves on PORT what HOST:HPORT answers (a compose
+ *                                          service that reaches another by its name)
+ * A static glibc cannot load NSS modules, so a name is asked of the first nameserver in
+ * /etc/resolv.conf directly (one A query over UDP): Docker's embedded DNS answers service names.
  */
 export const PROBE_SOURCE = `/* crossdock-probe: the program of crossdock's health-check image. */
 #include <arpa/inet.h>
@@ -38,7 +41,9 @@ export const PROBE_SOURCE = `/* crossdock-probe: the program of crossdock's heal
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 static int serve(int port, const char *token) {
@@ -61,25 +66,107 @@ static int serve(int port, const char *token) {
   }
 }
 
-static int connect_once(const char *address, int port) {
-  char buffer[256];
+static int resolve(const char *name, struct in_addr *out) {
+  if (inet_pton(AF_INET, name, out) == 1) return 0;
+  char server[64] = "127.0.0.11", line[256];
+  FILE *f = fopen("/etc/resolv.conf", "r");
+  if (f) {
+    while (fgets(line, sizeof line, f))
+      if (sscanf(line, "nameserver %63s", server) == 1) break;
+    fclose(f);
+  }
+  unsigned char q[512], r[512];
+  int n = 12;
+  memset(q, 0, sizeof q);
+  q[0] = 0x2c; q[1] = 0x0d; q[2] = 1; q[5] = 1;
+  for (const char *p = name; *p;) {
+    const char *dot = strchr(p, '.');
+    int length = dot ? (int)(dot - p) : (int)strlen(p);
+    if (length == 0 || length > 63 || n + length + 6 > (int)sizeof q) return -1;
+    q[n++] = (unsigned char)length;
+    memcpy(q + n, p, length);
+    n += length;
+    p += length;
+    if (*p == '.') p++;
+  }
+  q[n++] = 0; q[n++] = 0; q[n++] = 1; q[n++] = 0; q[n++] = 1;
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons(53);
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  if (s < 0 || inet_pton(AF_INET, server, &a.sin_addr) != 1) return -1;
+  struct timeval t = {1, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof t);
+  ssize_t got = -1;
+  if (sendto(s, q, n, 0, (struct sockaddr *)&a, sizeof a) == n) got = recv(s, r, sizeof r, 0);
+  close(s);
+  if (got < n || r[0] != 0x2c || r[1] != 0x0d || (r[3] & 0x0f) != 0) return -1;
+  int answers = (r[6] << 8) | r[7], i = n;
+  while (answers-- > 0 && i < got) {
+    if ((r[i] & 0xc0) == 0xc0) i += 2;
+    else { while (i < got && r[i]) i += r[i] + 1; i++; }
+    if (i + 10 > got) return -1;
+    int type = (r[i] << 8) | r[i + 1], length = (r[i + 8] << 8) | r[i + 9];
+    i += 10;
+    if (type == 1 && length == 4 && i + 4 <= got) { memcpy(out, r + i, 4); return 0; }
+    i += length;
+  }
+  return -1;
+}
+
+/* The first answer of HOST:PORT into buffer; its length, or -1. */
+static ssize_t fetch(const char *host, int port, char *buffer, size_t size) {
   ssize_t n, total = 0;
   struct sockaddr_in a;
-  int s = socket(AF_INET, SOCK_STREAM, 0);
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  if (s < 0 || inet_pton(AF_INET, address, &a.sin_addr) != 1) return -1;
+  if (resolve(host, &a.sin_addr) != 0) return -1;
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  if (s < 0) return -1;
   if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
     close(s);
     return -1;
   }
-  while (total < (ssize_t)sizeof buffer - 1 && (n = read(s, buffer + total, sizeof buffer - 1 - total)) > 0) total += n;
+  while (total < (ssize_t)size - 1 && (n = read(s, buffer + total, size - 1 - total)) > 0) total += n;
   close(s);
   if (total == 0) return -1;
   buffer[total] = 0;
-  fputs(buffer, stdout);
-  return 0;
+  return total;
+}
+
+/* A proxy in between may accept and close before its backend listens, and a service name may
+   not resolve yet while its container starts: retry both for half a minute. */
+static ssize_t fetch_retrying(const char *host, int port, char *buffer, size_t size) {
+  for (time_t end = time(0) + 30; time(0) < end; usleep(500000)) {
+    ssize_t got = fetch(host, port, buffer, size);
+    if (got > 0) return got;
+  }
+  return -1;
+}
+
+static int relay(int port, const char *host, int target) {
+  int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  struct sockaddr_in a;
+  char buffer[256];
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
+  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 || listen(s, 16) != 0) {
+    perror("crossdock-probe: relay");
+    return 1;
+  }
+  for (;;) {
+    int c = accept(s, 0, 0);
+    if (c < 0) continue;
+    ssize_t got = fetch_retrying(host, target, buffer, sizeof buffer);
+    if (got > 0) dprintf(c, "%s", buffer);
+    else dprintf(c, "crossdock-probe: no answer from %s:%d\\n", host, target);
+    close(c);
+  }
 }
 
 int main(int argc, char **argv) {
@@ -91,15 +178,16 @@ int main(int argc, char **argv) {
   }
   if (argc == 4 && strcmp(argv[1], "serve") == 0) return serve(atoi(argv[2]), argv[3]);
   if (argc == 4 && strcmp(argv[1], "connect") == 0) {
-    /* A proxy in between may accept and close before its backend listens: retry that too. */
-    for (int i = 0; i < 60; i++) {
-      if (connect_once(argv[2], atoi(argv[3])) == 0) return 0;
-      usleep(500000);
+    char buffer[256];
+    if (fetch_retrying(argv[2], atoi(argv[3]), buffer, sizeof buffer) > 0) {
+      fputs(buffer, stdout);
+      return 0;
     }
     fprintf(stderr, "crossdock-probe: no answer from %s:%s\\n", argv[2], argv[3]);
     return 1;
   }
-  fputs("usage: crossdock-probe [serve PORT TOKEN | connect ADDRESS PORT]\\n", stderr);
+  if (argc == 5 && strcmp(argv[1], "relay") == 0) return relay(atoi(argv[2]), argv[3], atoi(argv[4]));
+  fputs("usage: crossdock-probe [serve PORT TOKEN | connect HOST PORT | relay PORT HOST HOSTPORT]\\n", stderr);
   return 2;
 }
 `;

@@ -9,7 +9,7 @@
  * CROSSDOCK_E2E_PREVIOUS_DIST (Docker 20.10.24, crossdock's default before), the board starts on
  * that one: a container made there must outlive the upgrade and the rollback to it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -55,6 +55,17 @@ async function onBoard(command: string, name = 'vm-1') {
   } finally {
     runner.dispose();
   }
+}
+
+/** The dist has the compose plugin for aarch64 (the default does since #26); read when tests are collected. */
+function hasCompose(): boolean {
+  if (!source || !existsSync(join(source, 'manifest.json'))) return false;
+  const read = JSON.parse(readFileSync(join(source, 'manifest.json'), 'utf8')) as Manifest;
+  return (
+    read.artifacts
+      .find((a) => a.kind === 'bundle' && a.target === 'aarch64')
+      ?.binaries?.some((b) => b.name === 'docker-compose') ?? false
+  );
 }
 
 interface SwarmReport {
@@ -259,6 +270,48 @@ describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a
     );
     expect(left.out).toBe('0\n0');
   });
+
+  it.runIf(hasCompose())(
+    'docker compose of our build runs a two-service project: a published port, one service reaching the other by name (#26)',
+    async () => {
+      const tag = manifest.artifacts.find((a) => a.kind === 'image' && a.target === 'aarch64')?.image?.tag;
+      if (!tag) throw new Error('the dist has no aarch64 health-check image');
+      // The health-check image, already loaded by the install: no registry is needed.
+      const project = [
+        'services:',
+        '  server:',
+        `    image: ${tag}`,
+        '    pull_policy: never',
+        '    command: [serve, "8080", compose-e2e]',
+        '  client:',
+        `    image: ${tag}`,
+        '    pull_policy: never',
+        '    command: [relay, "8081", server, "8080"]',
+        '    ports: ["18081:8081"]',
+        '',
+      ].join('\n');
+      const version = await onBoard('docker compose version');
+      expect(version.out, version.err).toBe(
+        manifest.artifacts
+          .find((a) => a.kind === 'bundle' && a.target === 'aarch64')
+          ?.binaries?.find((b) => b.name === 'docker-compose')?.plugin?.firstLine,
+      );
+      const up = await onBoard(
+        `mkdir -p /root/e2e-compose && cd /root/e2e-compose && cat > compose.yaml <<'EOF'\n${project}EOF\ndocker compose up -d 2>&1`,
+      );
+      expect(up.code, up.out).toBe(0);
+      const ps = await onBoard("cd /root/e2e-compose && docker compose ps --format '{{.Service}} {{.State}}' | sort");
+      expect(ps.out, ps.err).toBe('client running\nserver running');
+      // From the board's own network: the published port of the client, which asks the server by name.
+      const answer = await onBoard(`docker run --rm --network host ${tag} connect 127.0.0.1 18081`);
+      expect(answer.out, answer.err).toBe('crossdock-probe compose-e2e');
+      const down = await onBoard(
+        'cd /root/e2e-compose && docker compose down 2>&1 && docker ps -aq --filter label=com.docker.compose.project=e2e-compose | wc -l && docker network ls -q --filter name=e2e-compose | wc -l',
+      );
+      expect(down.code, down.out).toBe(0);
+      expect(down.out.split('\n').slice(-2)).toEqual(['0', '0']);
+    },
+  );
 
   it('daemon settings from the inventory reach dockerd, with a restart only when they change', async () => {
     const text = await readFile(inventoryFile, 'utf8');

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -140,4 +140,46 @@ describe.runIf(ready)('the health-check image', () => {
       server.kill();
     }
   });
+
+  it.runIf(process.getuid?.() === 0)(
+    "relay: one service reaches another by name through resolv.conf's nameserver, as compose's do (#26)",
+    async () => {
+      const work = await tempTree();
+      const result = await buildFor('armv6', join(work, 'cache'), join(work, 'out'));
+      if (!result.ok) throw new Error(result.problems.join('\n'));
+      const probe = await extractProbe(join(work, 'out', result.artifact.file), join(work, 'unpacked'));
+      // A network of the test's own with a nameserver that answers every A query with loopback,
+      // named in a resolv.conf of its own (Docker's embedded DNS plays this part on a board).
+      await writeFile(join(work, 'resolv.conf'), 'nameserver 127.0.0.1\n');
+      await writeFile(join(work, 'dns.mjs'), DNS_RESPONDER);
+      const qemuArm = `qemu-arm-static -cpu arm1176 ${probe}`;
+      const script = [
+        'ip link set lo up',
+        `mount --bind ${join(work, 'resolv.conf')} /etc/resolv.conf`,
+        `${process.execPath} ${join(work, 'dns.mjs')} & dns=$!`,
+        `${qemuArm} serve 18090 by-name & server=$!`,
+        `${qemuArm} relay 18091 server 18090 & relay=$!`,
+        `${qemuArm} connect client-of-server 18091; rc=$?`,
+        'kill $dns $server $relay',
+        'exit $rc',
+      ].join('\n');
+      const answer = await execa('unshare', ['-n', '-m', 'sh', '-c', script], { reject: false });
+      expect(answer.stdout, answer.stderr).toBe('crossdock-probe by-name');
+    },
+  );
 });
+
+/** Answers every A query with 127.0.0.1 (the question echoed, one answer pointing at it). */
+const DNS_RESPONDER = `import { createSocket } from 'node:dgram';
+const socket = createSocket('udp4');
+socket.on('message', (query, from) => {
+  let end = 12;
+  while (query[end]) end += query[end] + 1;
+  end += 5;
+  const head = Buffer.from(query.subarray(0, 12));
+  head[2] = 0x81; head[3] = 0x80; head[6] = 0; head[7] = 1;
+  const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1]);
+  socket.send(Buffer.concat([head, query.subarray(12, end), answer]), from.port, from.address);
+});
+socket.bind(53, '127.0.0.1');
+`;
