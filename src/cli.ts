@@ -145,7 +145,10 @@ export function createCli() {
   cli
     .command('build', 'Build the engine and runtime for each target: verified, reproducible bundles in DIR/<version>/')
     .option('--target <targets>', 'Targets (comma-separated or repeated)')
-    .option('--component <components>', 'Binaries to build (comma-separated or repeated), e.g. runc,containerd')
+    .option(
+      '--component <components>',
+      'Binaries to build, or a source for all of its binaries (comma-separated or repeated), e.g. runc,containerd or compose,buildx',
+    )
     .option('--version <version>', "Release version (semver); default: the config's, else the Docker version built")
     .option(
       '--docker <version>',

@@ -39,7 +39,7 @@ import {
 import type { BuildValues } from './placeholders.js';
 import { fillPlaceholders } from './placeholders.js';
 import type { Recipe } from './recipe-schema.js';
-import { DEFAULT_SOURCES, describeBuild, type Part, partsWith } from './recipes.js';
+import { DEFAULT_SOURCES, describeBuild, expandComponents, type Part, partsWith } from './recipes.js';
 import { type BuiltinSource, detectLayout, directoryTree, isBuiltinSource, type Layout } from './release-lines.js';
 import { type DockerRelease, resolveDockerRelease, UPSTREAM_MIRROR } from './docker-release.js';
 import {
@@ -99,7 +99,9 @@ export { defaultCacheDirectory };
 /** The parts (built-in sources and the user's recipes) and binaries the components ask for. */
 export function selectParts(config: ResolvedConfig): Array<{ part: Part; binaries: string[] }> {
   const parts = partsWith(config.build.recipes);
-  const wanted = config.build.components ?? parts.flatMap((part) => part.binaries);
+  const wanted = config.build.components
+    ? expandComponents(config.build.components, parts)
+    : parts.flatMap((part) => part.binaries);
   return parts
     .map((part) => ({ part, binaries: part.binaries.filter((name) => wanted.includes(name)) }))
     .filter((selection) => selection.binaries.length > 0);

@@ -56,3 +56,19 @@ export function partsWith(userRecipes: readonly Recipe[]): Part[] {
     parts.set(recipe.name, { name: recipe.name, binaries: recipe.binaries.map((b) => b.name), recipe });
   return [...parts.values()];
 }
+
+/**
+ * The binaries a component list asks for: binary names as they are, and the name of a source
+ * that is no binary's (compose, buildx, moby, cli, tini) for all of that source's binaries.
+ * `containerd` stays the one binary. Pure.
+ */
+export function expandComponents(components: readonly string[], parts: readonly Part[]): string[] {
+  const binaries = new Set(parts.flatMap((part) => part.binaries));
+  return [
+    ...new Set(
+      components.flatMap((name) =>
+        binaries.has(name) ? [name] : (parts.find((part) => part.name === name)?.binaries ?? [name]),
+      ),
+    ),
+  ];
+}

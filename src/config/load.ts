@@ -181,8 +181,10 @@ function applyRules(config: Config, context: RuleContext): ResolvedConfig {
   }
   // Components must be binaries of a known recipe, built-in or the file's own.
   const binaries = partsWith(config.build.recipes).flatMap((part) => part.binaries);
+  const sourceNames = partsWith(config.build.recipes).map((part) => part.name);
   (config.build.components ?? []).forEach((component, index) => {
-    if (!binaries.includes(component)) {
+    // A source's name stands for its binaries (compose → docker-compose).
+    if (!binaries.includes(component) && !sourceNames.includes(component)) {
       const suggestion = closest(component, binaries);
       at(
         ['build', 'components', index],
@@ -192,7 +194,6 @@ function applyRules(config: Config, context: RuleContext): ResolvedConfig {
     }
   });
   // A source for a name no built-in source or recipe has would be ignored silently.
-  const sourceNames = partsWith(config.build.recipes).map((part) => part.name);
   for (const name of Object.keys(config.build.sources)) {
     if (!sourceNames.includes(name)) {
       const suggestion = closest(name, sourceNames);

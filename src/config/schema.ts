@@ -42,7 +42,9 @@ export const BuildSchema = v.strictObject({
   ),
   components: v.pipe(
     v.optional(v.array(v.pipe(v.string(), v.minLength(1)))),
-    v.description(`Binaries to build; default: every binary of every recipe (${COMPONENTS.join(', ')})`),
+    v.description(
+      `Binaries to build, or a source for all of its binaries (compose, buildx); default: every binary of every recipe (${COMPONENTS.join(', ')})`,
+    ),
   ),
   docker: v.pipe(
     v.optional(

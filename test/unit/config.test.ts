@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { selectParts } from '../../src/builder/build.js';
 import { DocumentError } from '../../src/document/document.js';
 import { loadConfig } from '../../src/config/load.js';
 import { tempTree } from '../helpers/temp.js';
@@ -156,6 +157,18 @@ describe('loadConfig', () => {
     const { config } = await loadConfig({ cwd });
     expect(config.build.components).toEqual(['hello']);
     expect(config.build.targetFlags).toEqual({ armv6: { cflags: ['-march=armv6'] } });
+  });
+
+  it('takes a source name as a component for all its binaries, and containerd as the one binary', async () => {
+    const cwd = await tempTree({ 'crossdock.yaml': 'build:\n  components: [compose, buildx, moby, containerd]\n' });
+    const { config } = await loadConfig({ cwd });
+    expect(selectParts(config).flatMap((p) => p.binaries)).toEqual([
+      'dockerd',
+      'docker-proxy',
+      'containerd',
+      'docker-compose',
+      'docker-buildx',
+    ]);
   });
 
   it('refuses a source for a name no built-in source or recipe has, naming the known ones', async () => {
