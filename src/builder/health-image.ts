@@ -46,26 +46,6 @@ export const PROBE_SOURCE = `/* crossdock-probe: the program of crossdock's heal
 #include <time.h>
 #include <unistd.h>
 
-static int serve(int port, const char *token) {
-  int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_ANY);
-  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 || listen(s, 16) != 0) {
-    perror("crossdock-probe: serve");
-    return 1;
-  }
-  for (;;) {
-    int c = accept(s, 0, 0);
-    if (c < 0) continue;
-    dprintf(c, "crossdock-probe %s\\n", token);
-    close(c);
-  }
-}
-
 static int resolve(const char *name, struct in_addr *out) {
   if (inet_pton(AF_INET, name, out) == 1) return 0;
   char server[64] = "127.0.0.11", line[256];
@@ -146,7 +126,9 @@ static ssize_t fetch_retrying(const char *host, int port, char *buffer, size_t s
   return -1;
 }
 
-static int relay(int port, const char *host, int target) {
+/* Answers every connection on PORT with "crossdock-probe TOKEN", or, given a HOST, with what
+   HOST:TARGET answers (a relay). */
+static int serve(int port, const char *token, const char *host, int target) {
   int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
   struct sockaddr_in a;
   char buffer[256];
@@ -156,14 +138,14 @@ static int relay(int port, const char *host, int target) {
   a.sin_addr.s_addr = htonl(INADDR_ANY);
   setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 || listen(s, 16) != 0) {
-    perror("crossdock-probe: relay");
+    perror("crossdock-probe: serve");
     return 1;
   }
   for (;;) {
     int c = accept(s, 0, 0);
     if (c < 0) continue;
-    ssize_t got = fetch_retrying(host, target, buffer, sizeof buffer);
-    if (got > 0) dprintf(c, "%s", buffer);
+    if (!host) dprintf(c, "crossdock-probe %s\\n", token);
+    else if (fetch_retrying(host, target, buffer, sizeof buffer) > 0) dprintf(c, "%s", buffer);
     else dprintf(c, "crossdock-probe: no answer from %s:%d\\n", host, target);
     close(c);
   }
@@ -176,7 +158,7 @@ int main(int argc, char **argv) {
     printf("crossdock-probe ok %s\\n", u.machine);
     return 0;
   }
-  if (argc == 4 && strcmp(argv[1], "serve") == 0) return serve(atoi(argv[2]), argv[3]);
+  if (argc == 4 && strcmp(argv[1], "serve") == 0) return serve(atoi(argv[2]), argv[3], 0, 0);
   if (argc == 4 && strcmp(argv[1], "connect") == 0) {
     char buffer[256];
     if (fetch_retrying(argv[2], atoi(argv[3]), buffer, sizeof buffer) > 0) {
@@ -186,7 +168,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "crossdock-probe: no answer from %s:%s\\n", argv[2], argv[3]);
     return 1;
   }
-  if (argc == 5 && strcmp(argv[1], "relay") == 0) return relay(atoi(argv[2]), argv[3], atoi(argv[4]));
+  if (argc == 5 && strcmp(argv[1], "relay") == 0) return serve(atoi(argv[2]), 0, argv[3], atoi(argv[4]));
   fputs("usage: crossdock-probe [serve PORT TOKEN | connect HOST PORT | relay PORT HOST HOSTPORT]\\n", stderr);
   return 2;
 }
