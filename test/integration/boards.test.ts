@@ -350,9 +350,10 @@ describe.runIf(ready)('emulated boards over SSH', () => {
           // The sshd session serving this board's connection dies under the command (the
           // bastion's own session lives): the bastion's socket to the board is left in
           // CLOSE-WAIT, and all it sends on is the end of the forwarded channel's input.
+          // Under QEMU every process's comm is the emulator's, so sshd is found by its command line.
           await runner.run('sh', [
             '-c',
-            'p=$$; while [ "$(cat /proc/$p/comm)" != sshd ]; do p=$(awk \'/^PPid/ {print $2}\' /proc/$p/status); done; kill -KILL $p; exec cat',
+            String.raw`p=$$; until [ "$p" -le 1 ] || tr '\0' ' ' </proc/$p/cmdline | grep -q '[s]shd'; do p=$(awk '/^PPid/ {print $2}' /proc/$p/status); done; [ "$p" -gt 1 ] && kill -KILL "$p"; exec cat`,
           ]);
         return (await runner.run('hostname', [], { readOnly: true })).stdout.trim();
       },
