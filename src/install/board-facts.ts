@@ -4,15 +4,20 @@
  * fact is one script and a parse of its output; the install and the day-2 operations read them.
  */
 import { normalizeSmokeLine, smokeFirstLine } from '../builder/smoke-line.js';
-import { type ManifestBinary, parseVersionRecord } from '../artifacts/manifest.js';
+import { isDistVersion, type ManifestBinary, parseVersionRecord } from '../artifacts/manifest.js';
 import { shellQuote } from '../exec/runner.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
-import { DEFAULT_HEALTH_SECONDS, layout, serverCheckSeconds } from './board-scripts.js';
+import { DEFAULT_HEALTH_SECONDS, layout, RECONFIGURE_PENDING, serverCheckSeconds } from './board-scripts.js';
 
 export interface RemoteState {
   current: string | null;
   previous: string | null;
   pending: string | null;
+  /**
+   * A daemon.json change a dead run left uncommitted (`reconfigure-pending`: the version and the
+   * token of its watchdog), read as data: a version and a hex token, else null.
+   */
+  reconfigurePending: { version: string; token: string } | null;
   versions: string[];
   /** Files in incoming/ (left by an interrupted run, or downloaded). */
   incoming: string[];
@@ -23,6 +28,11 @@ export interface RemoteState {
   daemonConfig: string | null;
 }
 
+function reconfigurePending(line: string): RemoteState['reconfigurePending'] {
+  const [version = '', token = ''] = line.split(' ');
+  return isDistVersion(version) && /^[0-9a-f]{16}$/.test(token) ? { version, token } : null;
+}
+
 export async function readBoardState(runner: SshRunner): Promise<RemoteState> {
   // Builtins and globs rather than ls, grep and sed: each program started costs a Pi Zero (or an
   // emulated board) some 50 ms, and this runs on every install and status.
@@ -31,6 +41,7 @@ export async function readBoardState(runner: SshRunner): Promise<RemoteState> {
     '[ -L current ] && printf "current=%s\\n" "$(readlink current)"',
     '[ -L previous ] && printf "previous=%s\\n" "$(readlink previous)"',
     '[ -f pending ] && { { read -r a; read -r b; } < pending; printf "pending=%s\\n" "$b"; }',
+    `[ -f ${RECONFIGURE_PENDING} ] && { { read -r a; read -r b; } < ${RECONFIGURE_PENDING}; printf "reconfigure=%s %s\\n" "$a" "$b"; }`,
     'printf "incoming="; for f in incoming/*; do [ -f "$f" ] && printf "%s " "${f#incoming/}"; done; echo',
     'printf "objects="; for f in objects/*; do [ -f "$f" ] && printf "%s " "${f#objects/}"; done; echo',
     'printf "versions="; for f in versions/*; do [ -d "$f" ] || continue; case $f in *.partial) ;; *) printf "%s " "${f#versions/}";; esac; done; echo',
@@ -52,6 +63,7 @@ export async function readBoardState(runner: SshRunner): Promise<RemoteState> {
     current: version(value('current')),
     previous: version(value('previous')),
     pending: value('pending') || null,
+    reconfigurePending: reconfigurePending(value('reconfigure')),
     versions: value('versions').split(' ').filter(Boolean),
     incoming: value('incoming').split(' ').filter(Boolean),
     objects: value('objects')

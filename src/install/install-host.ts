@@ -283,6 +283,26 @@ async function gatherFacts(
     const reverted = await runner.run('sh', ['-c', revertScript()], ROOT);
     if (!reverted.skipped) state = await readBoardState(runner);
   }
+  if (state.reconfigurePending) {
+    // A daemon.json change whose run died before its commit: its old settings back now, and its
+    // watchdog (still asleep, or gone) ended, as the watchdog itself would have done.
+    step('revert-reconfigure');
+    const { version, token } = state.reconfigurePending;
+    const reverted = await runner.run(
+      'sh',
+      [
+        '-c',
+        whilePending(
+          token,
+          `${restoreDaemonConfigBefore(shellQuote(version), state.systemd)}; ${disarmScript(token)}`,
+          layout.root,
+          RECONFIGURE_PENDING,
+        ),
+      ],
+      ROOT,
+    );
+    if (!reverted.skipped) state = await readBoardState(runner);
+  }
   // Whether the board already runs this build is decided from the board's own record of its
   // active version (written at its switch), never by running what this manifest names: the
   // manifest is not trusted yet here (no signature step has run on the board, and a dry run
