@@ -3,8 +3,8 @@
  * this machine as one small gzip'd tar, named by hash; the board hashes every binary of the new
  * version (sent or kept) against the manifest before the version directory takes its name.
  */
-import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundlePath as pathInBundle, type ManifestArtifact, type ManifestBinary } from '../artifacts/manifest.js';
@@ -48,14 +48,17 @@ export class ObjectArchives {
     missing: readonly ManifestBinary[],
     name: string,
   ): Promise<{ file: string | null; size: number }> {
-    this.directory ??= mkdtemp(join(tmpdir(), 'crossdock-objects-')).then((directory) => {
-      // Removed even when the process exits without unwinding (a second Ctrl-C).
+    if (this.directory === null) {
+      // Made and registered for removal in one synchronous step: removed even when the process
+      // exits without unwinding (a second Ctrl-C). With an asynchronous mkdtemp a second Ctrl-C
+      // between the folder's creation and its callback left it behind (the fault campaign).
+      const directory = mkdtempSync(join(tmpdir(), 'crossdock-objects-'));
       this.removeAtExit = () => {
         rmSync(directory, { recursive: true, force: true });
       };
       process.once('exit', this.removeAtExit);
-      return directory;
-    });
+      this.directory = Promise.resolve(directory);
+    }
     const root = join(await this.directory, name);
     await mkdir(root);
     const wanted = new Map(missing.map((b) => [pathInBundle(b), b.sha256]));
