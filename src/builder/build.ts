@@ -642,12 +642,8 @@ async function checkPlugins(
     qemu,
     runner: input.options.runner,
     docker: file('docker'),
-    plugins: plugins.map((p) => ({
-      name: p.name,
-      command: p.plugin?.command ?? '',
-      file: file(p.name),
-      expect: p.source.version,
-    })),
+    binaries,
+    fileOf: file,
     timeoutMs: config.build.smokeTimeoutSeconds * 1000,
   });
   const problems = checks.flatMap((c) => (c.problem ? [`${target.name}: ${c.problem}`] : []));

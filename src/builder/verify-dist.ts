@@ -111,12 +111,8 @@ export async function verifyDist(directory: string, options: VerifyDistOptions):
           qemu: options.qemu,
           runner: options.runner,
           docker: join(root, 'docker'),
-          plugins: withPlugins.map((b) => ({
-            name: b.name,
-            command: b.plugin?.command ?? '',
-            file: join(root, 'cli-plugins', b.name),
-            expect: b.source.version,
-          })),
+          binaries: withPlugins,
+          fileOf: (name) => join(root, 'cli-plugins', name),
           timeoutMs: options.smokeTimeoutMs,
         });
         problems.push(...checks.flatMap((c) => (c.problem ? [`${artifact.file}: ${c.problem}`] : [])));

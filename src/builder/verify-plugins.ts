@@ -8,19 +8,12 @@
 import { mkdtemp, rm, symlink, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ManifestBinary } from '../artifacts/manifest.js';
 import { MissingPrerequisiteError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import { runUnderEmulation } from '../emulation/run-under-emulation.js';
 import type { Target, TargetRegistry } from '../platform/targets.js';
 import type { Toolchain } from '../platform/toolchains.js';
-
-export interface PluginUnderTest {
-  name: string;
-  command: string;
-  file: string;
-  /** Text the line must hold: the plugin's version. */
-  expect: string | null;
-}
 
 export interface PluginCheck {
   name: string;
@@ -39,15 +32,23 @@ export async function checkPluginsThroughCli(options: {
   qemu: Toolchain;
   runner: Runner;
   docker: string;
-  plugins: readonly PluginUnderTest[];
+  /** The bundle's binaries: those that are plugins are checked, each expected to print its source's version. */
+  binaries: readonly ManifestBinary[];
+  /** Where a plugin's file is on this machine. */
+  fileOf: (name: string) => string;
   timeoutMs: number;
 }): Promise<PluginCheck[]> {
+  const plugins = options.binaries.flatMap((b) =>
+    b.plugin
+      ? [{ name: b.name, command: b.plugin.command, file: options.fileOf(b.name), expect: b.source.version }]
+      : [],
+  );
   const config = await mkdtemp(join(tmpdir(), 'crossdock-plugins-'));
   try {
     await mkdir(join(config, 'cli-plugins'));
-    for (const plugin of options.plugins) await symlink(plugin.file, join(config, 'cli-plugins', plugin.name));
+    for (const plugin of plugins) await symlink(plugin.file, join(config, 'cli-plugins', plugin.name));
     const checks: PluginCheck[] = [];
-    for (const plugin of options.plugins) {
+    for (const plugin of plugins) {
       const run = await runUnderEmulation(options.docker, [plugin.command, 'version'], {
         target: options.target,
         registry: options.registry,
