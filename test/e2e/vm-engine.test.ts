@@ -26,6 +26,7 @@ import { installHost } from '../../src/install/install-host.js';
 import { loadTargets } from '../../src/platform/targets.js';
 import { readDist } from '../../src/artifacts/read-dist.js';
 import { crossdock } from '../helpers/cli.js';
+import { requireRoot } from '../helpers/tools.js';
 
 const source = process.env.CROSSDOCK_E2E_DIST;
 /** An older release line's aarch64 dist (20.10.24, crossdock's default before): the upgrade from it. */
@@ -150,7 +151,7 @@ async function variantDist(version: string, options: { broken?: boolean } = {}):
   return directory;
 }
 
-describe.runIf(source && process.getuid?.() === 0)('the engine of our build on a whole emulated arm64 machine', () => {
+describe.runIf(source && requireRoot())('the engine of our build on a whole emulated arm64 machine', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'crossdock-vm-'));
     state = join(work, 'boards');

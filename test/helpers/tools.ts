@@ -20,3 +20,13 @@ export function requireTools(...commands: string[]): boolean {
   }
   return missing.length === 0;
 }
+
+/**
+ * The suites that bring up boards need root (namespaces, sshd as the boards' root). .ci/run runs
+ * as root, so there a suite that would skip for want of it is a failure instead.
+ */
+export function requireRoot(): boolean {
+  const root = requireRoot();
+  if (!root && process.env.CI) throw new Error('CI must run the tests as root (see .ci/run)');
+  return root;
+}

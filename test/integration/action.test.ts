@@ -14,7 +14,7 @@ import { parse } from 'yaml';
 import { ACTION_INPUTS } from '../../src/action.js';
 import { crossdock } from '../helpers/cli.js';
 import { fixtureRepository } from '../helpers/git.js';
-import { hasCommand } from '../helpers/tools.js';
+import { requireTools } from '../helpers/tools.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ACTION = join(ROOT, 'dist/action.js');
@@ -167,7 +167,7 @@ describe('the example workflow a user copies', () => {
   });
 });
 
-describe.runIf(hasCommand('cc') && hasCommand('git'))("the action entry point under a runner's environment", () => {
+describe.runIf(requireTools('cc', 'git'))("the action entry point under a runner's environment", () => {
   let work: string;
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'crossdock-action-'));

@@ -17,14 +17,22 @@ import { SshRunner } from '../../src/remote/ssh-runner.js';
 import { crossdock } from '../helpers/cli.js';
 import { compileC } from '../helpers/compile.js';
 import { tempTree } from '../helpers/temp.js';
-import { hasCommand, requireTools } from '../helpers/tools.js';
+import { requireRoot, requireTools } from '../helpers/tools.js';
 
-const isRoot = process.getuid?.() === 0;
+const isRoot = requireRoot();
 const ready =
   isRoot &&
-  requireTools('debootstrap', 'unshare', 'ip', 'qemu-arm-static', 'qemu-aarch64-static', 'ssh-keygen', 'cc') &&
-  hasCommand('arm-linux-gnueabihf-gcc') &&
-  hasCommand('arm-linux-gnueabi-gcc');
+  requireTools(
+    'debootstrap',
+    'unshare',
+    'ip',
+    'qemu-arm-static',
+    'qemu-aarch64-static',
+    'ssh-keygen',
+    'cc',
+    'arm-linux-gnueabihf-gcc',
+    'arm-linux-gnueabi-gcc',
+  );
 
 let state: string;
 let home: string;

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/remote/inventory.js';
 import { SshRunner } from '../../src/remote/ssh-runner.js';
 import { type TestBoards, upBoards } from '../helpers/boards.js';
-import { requireTools } from '../helpers/tools.js';
+import { requireRoot, requireTools } from '../helpers/tools.js';
 
-const ready = process.getuid?.() === 0 && requireTools('debootstrap', 'unshare', 'ip', 'qemu-aarch64-static');
+const ready = requireRoot() && requireTools('debootstrap', 'unshare', 'ip', 'qemu-aarch64-static');
 
 let boards: TestBoards | undefined;
 

@@ -9,10 +9,9 @@ import { loadTargets, type Target } from '../../src/platform/targets.js';
 import { watchdogScript } from '../../src/install/board-scripts.js';
 import { onBoard as onBoardOf, type TestBoards, upBoards } from '../helpers/boards.js';
 import { makeRunnableDist } from '../helpers/dist.js';
-import { hasCommand, requireTools } from '../helpers/tools.js';
+import { requireRoot, requireTools } from '../helpers/tools.js';
 
-const ready =
-  process.getuid?.() === 0 && requireTools('debootstrap', 'unshare', 'ip', 'ssh-keygen') && hasCommand('gcc');
+const ready = requireRoot() && requireTools('debootstrap', 'unshare', 'ip', 'ssh-keygen', 'gcc');
 const BOARD = 'x86_64-1';
 const TOKEN = '0123456789abcdef';
 let boards: TestBoards | undefined;

@@ -15,12 +15,11 @@ import { SshRunner } from '../../src/remote/ssh-runner.js';
 import { type TestBoards, upBoards } from '../helpers/boards.js';
 import { makeRunnableDist } from '../helpers/dist.js';
 import { installRecorder, RECORDED_LOG, recordedCommands } from '../helpers/recorder.js';
-import { hasCommand, requireTools } from '../helpers/tools.js';
+import { requireRoot, requireTools } from '../helpers/tools.js';
 
 const ready =
-  process.getuid?.() === 0 &&
-  requireTools('debootstrap', 'unshare', 'ip', 'qemu-aarch64-static', 'ssh-keygen') &&
-  hasCommand('aarch64-linux-gnu-gcc');
+  requireRoot() &&
+  requireTools('debootstrap', 'unshare', 'ip', 'qemu-aarch64-static', 'ssh-keygen', 'aarch64-linux-gnu-gcc');
 
 const BOARD = 'rpi-3-1';
 const LOG = RECORDED_LOG;

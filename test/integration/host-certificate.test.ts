@@ -12,10 +12,10 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadInventory } from '../../src/remote/inventory.js';
 import { SshRunner } from '../../src/remote/ssh-runner.js';
 import { type TestBoards, upBoards } from '../helpers/boards.js';
-import { requireTools } from '../helpers/tools.js';
+import { requireRoot, requireTools } from '../helpers/tools.js';
 
 const ready =
-  process.getuid?.() === 0 &&
+  requireRoot() &&
   requireTools('debootstrap', 'unshare', 'ip', 'qemu-aarch64-static', 'ssh-keygen', 'ssh-keyscan', 'ssh');
 
 const BOARD = 'rpi-3-1';

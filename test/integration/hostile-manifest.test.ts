@@ -16,12 +16,11 @@ import { sha256 } from '../../src/artifacts/checksums.js';
 import { onBoard as onBoardOf, type TestBoards, upBoards } from '../helpers/boards.js';
 import { makeRunnableDist } from '../helpers/dist.js';
 import { installRecorder, recordedCommands } from '../helpers/recorder.js';
-import { hasCommand, requireTools } from '../helpers/tools.js';
+import { requireRoot, requireTools } from '../helpers/tools.js';
 
 const ready =
-  process.getuid?.() === 0 &&
-  requireTools('debootstrap', 'unshare', 'ip', 'qemu-aarch64-static', 'ssh-keygen') &&
-  hasCommand('aarch64-linux-gnu-gcc');
+  requireRoot() &&
+  requireTools('debootstrap', 'unshare', 'ip', 'qemu-aarch64-static', 'ssh-keygen', 'aarch64-linux-gnu-gcc');
 
 const BOARD = 'rpi-3-1';
 const PWNED = '/tmp/crossdock-pwned';

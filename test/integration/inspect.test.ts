@@ -13,7 +13,6 @@ const registry = await loadTargets();
 const aarch64 = registry.get('aarch64');
 const armv7 = registry.get('armv7');
 const armv6 = registry.get('armv6');
-const x86_64 = registry.get('x86_64');
 
 const haveCompilers = requireTools(
   `${aarch64.gnu.triple}-gcc`,
@@ -25,9 +24,9 @@ const haveGo = requireTools('go');
 
 describe.runIf(haveCompilers)("inspect on binaries from Debian's cross compilers", () => {
   it.each([
-    [aarch64, true, { class: 64, machine: 'aarch64', target: 'aarch64', armArch: 'v8', floatAbi: null }],
+    ['aarch64', true, { class: 64, machine: 'aarch64', target: 'aarch64', armArch: 'v8', floatAbi: null }],
     [
-      aarch64,
+      'aarch64',
       false,
       {
         class: 64,
@@ -37,7 +36,7 @@ describe.runIf(haveCompilers)("inspect on binaries from Debian's cross compilers
       },
     ],
     [
-      armv7,
+      'armv7',
       true,
       {
         class: 32,
@@ -49,7 +48,7 @@ describe.runIf(haveCompilers)("inspect on binaries from Debian's cross compilers
       },
     ],
     [
-      armv7,
+      'armv7',
       false,
       {
         class: 32,
@@ -61,7 +60,7 @@ describe.runIf(haveCompilers)("inspect on binaries from Debian's cross compilers
       },
     ],
     [
-      armv6,
+      'armv6',
       true,
       {
         class: 32,
@@ -73,7 +72,7 @@ describe.runIf(haveCompilers)("inspect on binaries from Debian's cross compilers
       },
     ],
     [
-      armv6,
+      'armv6',
       false,
       {
         class: 32,
@@ -84,8 +83,9 @@ describe.runIf(haveCompilers)("inspect on binaries from Debian's cross compilers
         interpreter: '/lib/ld-linux.so.3',
       },
     ],
-    [x86_64, true, { class: 64, machine: 'x86_64', target: 'x86_64', armArch: null, floatAbi: null }],
-  ] as const)('%s static=%s', async (target, isStatic, expected) => {
+    ['x86_64', true, { class: 64, machine: 'x86_64', target: 'x86_64', armArch: null, floatAbi: null }],
+  ] as const)('%s static=%s', async (name, isStatic, expected) => {
+    const target = registry.get(name);
     const directory = await tempTree();
     const binary = await compileC(directory, target, `hello-${target.name}`, { static: isStatic });
     const report = inspectFile(binary, registry);

@@ -12,10 +12,9 @@ import { loadTargets, type Target } from '../../src/platform/targets.js';
 import { sha256 } from '../../src/artifacts/checksums.js';
 import { onBoard as onBoardOf, type TestBoards, upBoards } from '../helpers/boards.js';
 import { makeRunnableDist } from '../helpers/dist.js';
-import { hasCommand, requireTools } from '../helpers/tools.js';
+import { requireRoot, requireTools } from '../helpers/tools.js';
 
-const ready =
-  process.getuid?.() === 0 && requireTools('debootstrap', 'unshare', 'ip', 'ssh-keygen') && hasCommand('gcc');
+const ready = requireRoot() && requireTools('debootstrap', 'unshare', 'ip', 'ssh-keygen', 'gcc');
 const BOARD = 'x86_64-1';
 let boards: TestBoards | undefined;
 let x86: Target;

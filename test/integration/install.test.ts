@@ -18,18 +18,27 @@ import { loadTargets, type Target } from '../../src/platform/targets.js';
 import { loadInventory } from '../../src/remote/inventory.js';
 import { readDist } from '../../src/artifacts/read-dist.js';
 import { SshRunner } from '../../src/remote/ssh-runner.js';
+import { onBoard as onTestBoard } from '../helpers/boards.js';
 import { crossdock } from '../helpers/cli.js';
 import { FakeGitHub } from '../helpers/fake-github/server.js';
 import { makeRunnableDist } from '../helpers/dist.js';
 import { fixtureRepository } from '../helpers/git.js';
-import { hasCommand, requireTools } from '../helpers/tools.js';
+import { requireRoot, requireTools } from '../helpers/tools.js';
 
 const ready =
-  process.getuid?.() === 0 &&
-  requireTools('debootstrap', 'unshare', 'ip', 'qemu-arm-static', 'qemu-aarch64-static', 'ssh-keygen', 'cc') &&
-  hasCommand('arm-linux-gnueabihf-gcc') &&
-  hasCommand('arm-linux-gnueabi-gcc') &&
-  hasCommand('aarch64-linux-gnu-gcc');
+  requireRoot() &&
+  requireTools(
+    'debootstrap',
+    'unshare',
+    'ip',
+    'qemu-arm-static',
+    'qemu-aarch64-static',
+    'ssh-keygen',
+    'cc',
+    'arm-linux-gnueabihf-gcc',
+    'arm-linux-gnueabi-gcc',
+    'aarch64-linux-gnu-gcc',
+  );
 
 let work: string;
 let state: string;
@@ -67,16 +76,9 @@ async function installJson(args: string[]) {
   };
 }
 
+/** A command's output on one of this suite's boards. */
 async function onBoard(name: string, command: string) {
-  const inventory = await loadInventory(inventoryFile);
-  const host = inventory.hosts.find((h) => h.name === name);
-  if (!host) throw new Error(name);
-  const runner = await SshRunner.connect(host, { knownHosts: [inventory.knownHosts ?? ''] });
-  try {
-    return (await runner.run('sh', ['-c', command], { allowFailure: true })).stdout.trim();
-  } finally {
-    runner.dispose();
-  }
+  return (await onTestBoard(inventoryFile, name, command)).trim();
 }
 
 async function dist(version: string, names: string[], options: { broken?: boolean } = {}) {
@@ -511,10 +513,14 @@ describe.runIf(ready)('crossdock install onto emulated boards', () => {
       runner.dispose();
     }
     expect(await onBoard('rpi-4-32-1', 'readlink /opt/crossdock/current')).toBe('versions/3.0.0');
-    await new Promise((resolve) => setTimeout(resolve, 6000));
-    expect(await onBoard('rpi-4-32-1', 'readlink /opt/crossdock/current; ls /opt/crossdock')).toBe(
-      'versions/2.0.0\ncurrent\nincoming\nobjects\nprevious\nversions',
-    );
+    // The watchdog (3 s) takes `pending` away when it switches back: wait for that, not for a
+    // guessed time; a watchdog that never fires leaves the board on 3.0.0 and fails below.
+    expect(
+      await onBoard(
+        'rpi-4-32-1',
+        'i=0; while [ -e /opt/crossdock/pending ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done; readlink /opt/crossdock/current; ls /opt/crossdock',
+      ),
+    ).toBe('versions/2.0.0\ncurrent\nincoming\nobjects\nprevious\nversions');
     // The next run completes the job.
     const again = await installJson(['--from', from, '--limit', 'rpi-4-32-1']);
     expect(again.exitCode).toBe(0);

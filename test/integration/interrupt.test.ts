@@ -14,12 +14,11 @@ import { loadTargets, type Target } from '../../src/platform/targets.js';
 import { type TestBoards, upBoards } from '../helpers/boards.js';
 import { CLI } from '../helpers/cli.js';
 import { makeRunnableDist } from '../helpers/dist.js';
-import { hasCommand, requireTools } from '../helpers/tools.js';
+import { requireRoot, requireTools } from '../helpers/tools.js';
 
 const ready =
-  process.getuid?.() === 0 &&
-  requireTools('debootstrap', 'unshare', 'ip', 'qemu-aarch64-static', 'ssh-keygen') &&
-  hasCommand('aarch64-linux-gnu-gcc');
+  requireRoot() &&
+  requireTools('debootstrap', 'unshare', 'ip', 'qemu-aarch64-static', 'ssh-keygen', 'aarch64-linux-gnu-gcc');
 
 let boards: TestBoards | undefined;
 /** Noise per binary: enough that the one changed binary is still on its way when Ctrl-C comes. */

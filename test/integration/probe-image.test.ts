@@ -17,7 +17,7 @@ import { inspectFile } from '../../src/platform/inspect.js';
 import { loadTargets } from '../../src/platform/targets.js';
 import { loadToolchains } from '../../src/platform/toolchains.js';
 import { tempTree } from '../helpers/temp.js';
-import { requireTools } from '../helpers/tools.js';
+import { requireRoot, requireTools } from '../helpers/tools.js';
 
 const registry = await loadTargets();
 const toolchains = await loadToolchains();
@@ -141,7 +141,7 @@ describe.runIf(ready)('the health-check image', () => {
     }
   });
 
-  it.runIf(process.getuid?.() === 0)(
+  it.runIf(requireRoot())(
     "relay: one service reaches another by name through resolv.conf's nameserver, as compose's do (#26)",
     async () => {
       const work = await tempTree();
