@@ -3,12 +3,11 @@
  * rollback (switch back to the previous version atomically, restart, check health, and switch
  * forward again if the previous version is not healthy either).
  */
-import { shellQuote } from '../exec/runner.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import { withBoardLock } from './board-lock.js';
 import { containerHealth } from './container-health.js';
 import { healthy, readBoardState, readVersionRecord } from './board-facts.js';
-import { layout, probeImageFile, restoreDaemonConfigScript, RESTART_DAEMONS } from './board-scripts.js';
+import { boardScript, layout, probeImageFile, restartDaemonsScript } from './board-scripts.js';
 
 export interface FleetHostStatus {
   name: string;
@@ -90,21 +89,12 @@ async function rollBack(runner: SshRunner, options: { dryRun?: boolean }): Promi
     return result;
   }
   if (options.dryRun) return result;
-  const swap = (to: string, from: string) =>
-    [
-      `cd ${shellQuote(layout.root)}`,
-      // Under the lock the install's commit and watchdog take, and only while nothing is pending.
-      'exec 9>.pending.lock',
-      '{ command -v flock >/dev/null 2>&1 && flock 9 || :; }',
-      '[ ! -e pending ]',
-      `ln -sfn ${shellQuote(`versions/${to}`)} current.new && mv -T current.new current`,
-      `ln -sfn ${shellQuote(`versions/${from}`)} previous.new && mv -T previous.new previous`,
-      // The daemon.json the version ran with comes back with it.
-      restoreDaemonConfigScript(shellQuote(to)),
-    ].join(' && ');
+  // Under the lock the install's commit and watchdog take, and only while nothing is pending;
+  // the daemon.json the version ran with comes back with it (scripts/swap.sh).
+  const swap = (to: string, from: string) => boardScript('swap', { TO: to, FROM: from });
   const restart = async () => {
     if (state.systemd)
-      await runner.run('sh', ['-c', RESTART_DAEMONS], {
+      await runner.run('sh', ['-c', restartDaemonsScript()], {
         privileged: true,
         allowFailure: true,
       });

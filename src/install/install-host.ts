@@ -28,25 +28,20 @@ import type { SshRunner } from '../remote/ssh-runner.js';
 import { sha256 } from '../artifacts/checksums.js';
 import { healthy, readBoardState, readVersionRecord, type RemoteState, remoteSha256 } from './board-facts.js';
 import {
-  daemonRecord,
-  disarmScript,
+  boardScript,
+  commitScript,
   layout,
   PENDING_OURS,
   probeImageFile,
   receiveScript,
-  bootCheckSetupScript,
-  clearIncomingScript,
-  collectObjectsScript,
-  pruneScript,
-  RECONFIGURE_PENDING,
-  SYNC_ROOT,
-  RESTART_DAEMONS,
-  restoreDaemonConfigBefore,
-  restoreDaemonConfigScript,
+  reconfigureCommitScript,
+  reconfigureScript,
+  restartDaemonsScript,
+  revertReconfigureScript,
   revertScript,
+  revertWhilePending,
   switchScript,
   watchdogDeadline,
-  watchdogScript,
   whilePending,
 } from './board-scripts.js';
 import { withBoardLock } from './board-lock.js';
@@ -288,19 +283,7 @@ async function gatherFacts(
     // watchdog (still asleep, or gone) ended, as the watchdog itself would have done.
     step('revert-reconfigure');
     const { version, token } = state.reconfigurePending;
-    const reverted = await runner.run(
-      'sh',
-      [
-        '-c',
-        whilePending(
-          token,
-          `${restoreDaemonConfigBefore(shellQuote(version), state.systemd)}; ${disarmScript(token)}`,
-          layout.root,
-          RECONFIGURE_PENDING,
-        ),
-      ],
-      ROOT,
-    );
+    const reverted = await runner.run('sh', ['-c', revertReconfigureScript(token, version, state.systemd)], ROOT);
     if (!reverted.skipped) state = await readBoardState(runner);
   }
   // Whether the board already runs this build is decided from the board's own record of its
@@ -352,7 +335,7 @@ async function applyStep(name: HostStepName, run: InstallRun): Promise<'next' | 
       await switchVersion(run);
       return 'next';
     case 'restart':
-      await runner.run('sh', ['-c', RESTART_DAEMONS], { ...ROOT, allowFailure: true });
+      await runner.run('sh', ['-c', restartDaemonsScript()], { ...ROOT, allowFailure: true });
       return 'next';
     case 'health':
       run.healthy = await healthy(
@@ -538,18 +521,8 @@ async function commit(run: InstallRun): Promise<void> {
   const { runner, options, result, state } = run;
   const { manifest } = options.dist;
   const doomed = pruneList(state, manifest.version, options.keep);
-  const committed = await runner.run(
-    'sh',
-    // Synced before it is reported: after a power cut the boot check must not undo a commit.
-    [
-      '-c',
-      whilePending(
-        run.token,
-        `rm -f pending\n${pruneScript(doomed)}\n${collectObjectsScript()}; ${clearIncomingScript()}; ${disarmScript(run.token)}; ${SYNC_ROOT}`,
-      ),
-    ],
-    ROOT,
-  );
+  // Synced before it is reported: after a power cut the boot check must not undo a commit.
+  const committed = await runner.run('sh', ['-c', commitScript(run.token, doomed)], ROOT);
   result.health = 'ok';
   if (!committed.stdout.includes(PENDING_OURS)) {
     result.status = state.current ? 'rolled-back' : 'failed';
@@ -569,16 +542,12 @@ async function rollBack(run: InstallRun): Promise<void> {
   const why = `${version} failed its health check${run.containerProblem ? ` (${run.containerProblem})` : ''}`;
   result.health = 'failed';
   if (state.current) {
-    await runner.run(
-      'sh',
-      ['-c', whilePending(run.token, `${revertScript()}${state.systemd ? `; ${RESTART_DAEMONS}` : ''}`)],
-      { ...ROOT, allowFailure: true },
-    );
+    await runner.run('sh', ['-c', revertWhilePending(run.token, state.systemd)], { ...ROOT, allowFailure: true });
     result.status = 'rolled-back';
     result.activeVersion = state.current;
     result.error = `${runner.host}: ${why}; switched back to ${state.current}`;
   } else {
-    await runner.run('sh', ['-c', whilePending(run.token, `rm -f ${layout.current} pending`)], ROOT);
+    await runner.run('sh', ['-c', whilePending(run.token, 'rm -f current pending')], ROOT);
     result.status = 'failed';
     result.activeVersion = null;
     result.error = `${runner.host}: ${why}; nothing to switch back to`;
@@ -626,18 +595,13 @@ async function verifySignature(
     await runner.putFile(allowedSigners, `${directory}/allowed_signers`, { privileged: true });
     await runner.putFile(local(MANIFEST_FILE), `${directory}/${MANIFEST_FILE}`, { privileged: true });
     const listed = manifest.artifacts.filter((a) => a.kind === 'unit' || a.kind === 'image');
-    const script = [
-      `cd ${shellQuote(directory)}`,
-      'principal=$(ssh-keygen -Y find-principals -s SHA256SUMS.sig -f allowed_signers) || { echo "signed by no allowed signer"; exit 1; }',
-      'ssh-keygen -Y verify -f allowed_signers -I "$principal" -n crossdock -s SHA256SUMS.sig < SHA256SUMS >/dev/null || { echo "signature does not verify"; exit 1; }',
-      `grep -qxF ${shellQuote(`${bundle.sha256}  ${bundleFile}`)} SHA256SUMS || { echo "SHA256SUMS does not list ${bundleFile} with sha256 ${bundle.sha256}"; exit 1; }`,
-      `m=$(sha256sum ${MANIFEST_FILE}); m=\${m%% *}`,
-      `grep -qxF "$m  ${MANIFEST_FILE}" SHA256SUMS || { echo "${MANIFEST_FILE} is not the one SHA256SUMS lists (changed after signing)"; exit 1; }`,
-      ...listed.map(
-        (a) =>
-          `grep -qxF ${shellQuote(`${a.sha256}  ${a.file}`)} SHA256SUMS || { echo ${shellQuote(`SHA256SUMS does not list ${a.file} with sha256 ${a.sha256}`)}; exit 1; }`,
-      ),
-    ].join('\n');
+    const script = boardScript('verify-signature', {
+      DIRECTORY: directory,
+      SUMS: SUMS_FILE,
+      MANIFEST: MANIFEST_FILE,
+      BUNDLE: `${bundle.sha256}  ${bundleFile}`,
+      LISTED: listed.map((a) => `${a.sha256}  ${a.file}`).join('\n'),
+    });
     const check = await runner.run('sh', ['-c', script], { privileged: true, allowFailure: true });
     if (check.exitCode !== 0)
       throw new FailureError(
@@ -696,15 +660,11 @@ async function fetchOnBoard(
   const url = options.downloadUrls?.get(artifact.file);
   if (url && (await remoteSha256(runner, incoming)) !== artifact.sha256) {
     step('download');
-    const q = shellQuote(`${incoming}.download`);
     // Redirects (GitHub's go to its object store) keep the scheme: never down to http or file.
     const scheme = new URL(url).protocol === 'http:' ? 'http' : 'https';
     await runner.run(
       'sh',
-      [
-        '-c',
-        `mkdir -p ${shellQuote(layout.incoming)}; command -v curl >/dev/null || exit 127; curl -fsSL --proto ${shellQuote(`=${scheme}`)} --proto-redir ${shellQuote(`=${scheme}`)} --max-filesize ${String(artifact.size)} --retry 2 --connect-timeout 10 -o ${q} ${shellQuote(url)} && mv -f ${q} ${shellQuote(incoming)} || { rm -f ${q}; exit 1; }`,
-      ],
+      ['-c', boardScript('download', { INCOMING: incoming, URL: url, SCHEME: scheme, MAX_SIZE: artifact.size })],
       { privileged: true, allowFailure: true, timeoutMs: 30 * 60_000 },
     );
   }
@@ -746,41 +706,35 @@ function pruneList(state: RemoteState, version: string, keep: number): string[] 
 /**
  * Before a switch: the new version's record, checked by its own dockerd where it has
  * --validate (23.0 and later), and a record for the running version if it has none yet, made
- * from the file as it is, so that switching back restores the configuration too.
+ * from the file as it is, so that switching back restores the configuration too
+ * (scripts/stage-daemon-config.sh). A reconfigure keeps the file as it is as the way back.
  */
 async function stageDaemonConfig(
   runner: SshRunner,
-  change: { version: string; config: string; current: string | null },
+  change: { version: string; config: string; current: string | null; keepBefore?: boolean },
 ): Promise<void> {
-  const root = { privileged: true } as const;
-  if (change.current && change.current !== change.version)
-    await runner.run(
-      'sh',
-      [
-        '-c',
-        `r=${shellQuote(daemonRecord(change.current))}; [ -e "$r" ] || { cp -f ${layout.daemonConfig} "$r" 2>/dev/null || : > "$r"; }`,
-      ],
-      root,
-    );
-  const record = daemonRecord(change.version);
-  await runner.run('sh', ['-c', `cat > ${shellQuote(`${record}.new`)}`], { ...root, input: change.config });
-  const dockerd = `${layout.versions}/${change.version}/dockerd`;
   const check = await runner.run(
     'sh',
     [
       '-c',
-      `d=${shellQuote(dockerd)}; f=${shellQuote(`${record}.new`)}; [ -x "$d" ] || exit 0; if "$d" --help 2>&1 | grep -q -- --validate; then "$d" --validate --config-file "$f" 2>&1; fi`,
+      boardScript('stage-daemon-config', {
+        VERSION: change.version,
+        CURRENT: change.current ?? '',
+        KEEP_BEFORE: change.keepBefore ?? false,
+      }),
     ],
-    { ...root, allowFailure: true },
+    { privileged: true, allowFailure: true, input: change.config },
   );
-  if (check.exitCode !== 0) {
-    await runner.run('rm', ['-f', `${record}.new`], root);
+  if (check.exitCode === 3)
     throw new FailureError(
       `${runner.host}: dockerd --validate refuses the inventory's daemon settings: ${check.stdout.trim().split('\n').at(-1) ?? ''}`,
       { hint: 'fix daemon: in the inventory; nothing was switched' },
     );
-  }
-  await runner.run('mv', ['-f', `${record}.new`, record], root);
+  if (check.exitCode !== 0)
+    throw new FailureError(
+      `${runner.host}: could not stage the daemon settings: ${check.stderr.trim().split('\n').at(-1) ?? `exit ${String(check.exitCode)}`}`,
+      { hint: 'nothing was switched; run again' },
+    );
 }
 
 /**
@@ -795,54 +749,24 @@ async function reconfigure(
 ): Promise<HostResult> {
   const root = { privileged: true } as const;
   step('configure');
-  const record = daemonRecord(change.version);
-  const before = `${record}.before`;
   const token = randomBytes(8).toString('hex');
-  await runner.run(
-    'sh',
-    ['-c', `cp -f ${layout.daemonConfig} ${shellQuote(before)} 2>/dev/null || : > ${shellQuote(before)}`],
-    root,
-  );
-  await stageDaemonConfig(runner, { version: change.version, config: change.config, current: null });
+  await stageDaemonConfig(runner, { version: change.version, config: change.config, current: null, keepBefore: true });
   // Armed before the new settings take effect: if the link dies while dockerd restarts with
   // them, the board puts the old daemon.json back on its own, as the install's watchdog would.
-  const undo = restoreDaemonConfigBefore(shellQuote(change.version), change.systemd);
   const deadline = watchdogDeadline({ systemd: change.systemd, containers: false });
   await runner.run(
     'sh',
-    [
-      '-c',
-      [
-        `cd ${shellQuote(layout.root)}`,
-        `printf '%s\\n%s\\n' ${shellQuote(change.version)} ${token} > ${RECONFIGURE_PENDING}`,
-        ...(change.systemd ? [bootCheckSetupScript()] : []),
-        watchdogScript(token, deadline, change.systemd, whilePending(token, undo, layout.root, RECONFIGURE_PENDING)),
-        SYNC_ROOT,
-        restoreDaemonConfigScript(shellQuote(change.version)),
-      ].join('\n'),
-    ],
+    ['-c', reconfigureScript({ version: change.version, token, seconds: deadline, systemd: change.systemd })],
     root,
   );
   if (change.systemd) {
     step('restart');
-    await runner.run('sh', ['-c', RESTART_DAEMONS], { ...root, allowFailure: true });
+    await runner.run('sh', ['-c', restartDaemonsScript()], { ...root, allowFailure: true });
   }
   step('health');
   if (await healthy(runner, change.version, change.binaries, change.systemd)) {
     step('commit');
-    const committed = await runner.run(
-      'sh',
-      [
-        '-c',
-        whilePending(
-          token,
-          `rm -f ${RECONFIGURE_PENDING} ${shellQuote(before)}; ${disarmScript(token)}; ${SYNC_ROOT}`,
-          layout.root,
-          RECONFIGURE_PENDING,
-        ),
-      ],
-      root,
-    );
+    const committed = await runner.run('sh', ['-c', reconfigureCommitScript(token, change.version)], root);
     if (committed.stdout.includes(PENDING_OURS)) {
       result.status = 'reconfigured';
       return result;
@@ -853,7 +777,7 @@ async function reconfigure(
     return result;
   }
   step('rollback');
-  await runner.run('sh', ['-c', whilePending(token, undo, layout.root, RECONFIGURE_PENDING)], {
+  await runner.run('sh', ['-c', revertReconfigureScript(token, change.version, change.systemd)], {
     ...root,
     allowFailure: true,
   });

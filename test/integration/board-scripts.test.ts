@@ -1,0 +1,150 @@
+/**
+ * The board scripts (src/install/scripts/*.sh) as a board runs them: the whole text crossdock
+ * sends (layout, library, inputs, script), under each POSIX shell a board may have as /bin/sh:
+ * dash (Debian, Raspberry Pi OS), busybox sh (Alpine, OpenWrt, small images) and bash.
+ */
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import {
+  type BoardScriptName,
+  boardScript,
+  PENDING_OURS,
+  watchdogPidFile,
+  withLibrary,
+} from '../../src/install/board-scripts.js';
+import { boardLayout, type BoardLayout } from '../../src/install/plan.js';
+import { tempTree } from '../helpers/temp.js';
+import { requireTools } from '../helpers/tools.js';
+
+const SCRIPTS = join(import.meta.dirname, '..', '..', 'src', 'install', 'scripts');
+const SHELLS: Array<[string, string[]]> = [
+  ['dash', ['dash']],
+  ['busybox sh', ['busybox', 'sh']],
+  ['bash --posix', ['bash', '--posix']],
+];
+const ready = requireTools('dash', 'busybox', 'bash', 'flock', 'setsid');
+
+/** A board laid out in a temporary folder: the install root and the places it links into. */
+async function board(): Promise<BoardLayout> {
+  const top = await tempTree();
+  const at = {
+    ...boardLayout(join(top, 'opt')),
+    bin: join(top, 'bin'),
+    plugins: join(top, 'plugins'),
+    units: join(top, 'units'),
+    daemonConfig: join(top, 'etc', 'daemon.json'),
+  };
+  for (const version of ['1.0.0', '2.0.0']) {
+    await mkdir(join(at.versions, version), { recursive: true });
+    await writeFile(join(at.versions, version, 'dockerd'), `#!/bin/sh\necho ${version}\n`, { mode: 0o755 });
+  }
+  await writeFile(join(at.versions, '2.0.0', 'docker-compose'), '', { mode: 0o755 });
+  await writeFile(join(at.versions, '2.0.0.daemon.json'), '{"debug":true}\n');
+  return at;
+}
+
+const token = () =>
+  Array.from({ length: 16 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)] ?? '0').join('');
+
+describe.runIf(ready)('board scripts under dash, busybox sh and bash', () => {
+  it('every script parses, as the whole text crossdock sends', async () => {
+    const names = readdirSync(SCRIPTS)
+      .filter((file) => file.endsWith('.sh') && file !== 'lib.sh')
+      .map((file) => file.slice(0, -'.sh'.length) as BoardScriptName);
+    expect(names.length).toBeGreaterThan(8);
+    for (const [shell, command] of SHELLS) {
+      for (const name of names) {
+        const parsed = await execa(command[0] ?? 'sh', [...command.slice(1), '-n'], {
+          input: boardScript(name),
+          reject: false,
+        });
+        expect(`${shell} ${name}: ${parsed.stderr}`).toBe(`${shell} ${name}: `);
+      }
+    }
+  });
+
+  it.each(SHELLS)('%s: switch, commit, then a switch the revert undoes', async (_shell, command) => {
+    const at = await board();
+    const run = (script: string, input = '') =>
+      execa(command[0] ?? 'sh', [...command.slice(1), '-c', script], { input, reject: false });
+    await mkdir(at.root, { recursive: true });
+    const first = token();
+    const switched = await run(
+      boardScript(
+        'switch',
+        {
+          VERSION: '2.0.0',
+          TOKEN: first,
+          WATCHDOG_SECONDS: 3600,
+          SYSTEMD: false,
+          WATCHDOG_ACTION: 'true',
+          BINARIES: 'dockerd\ndocker-compose',
+          PLUGINS: 'docker-compose',
+        },
+        at,
+      ),
+      '{"version":"2.0.0"}\n',
+    );
+    expect(switched.exitCode, switched.stderr).toBe(0);
+    expect(readlinkSync(at.current)).toBe('versions/2.0.0');
+    expect(readlinkSync(join(at.bin, 'dockerd'))).toBe(`${at.current}/dockerd`);
+    // The plugin goes to the CLI's plugin directory, not beside the others.
+    expect(readlinkSync(join(at.plugins, 'docker-compose'))).toBe(`${at.current}/docker-compose`);
+    expect(existsSync(join(at.bin, 'docker-compose'))).toBe(false);
+    expect(await readFile(join(at.versions, '2.0.0.json'), 'utf8')).toBe('{"version":"2.0.0"}\n');
+    expect(await readFile(at.daemonConfig, 'utf8')).toBe('{"debug":true}\n');
+    expect(await readFile(join(at.root, 'pending'), 'utf8')).toBe(`\n${first}\n\n`);
+    // The sleeper is armed (no systemd here) and the commit ends it.
+    expect(existsSync(watchdogPidFile(first))).toBe(true);
+    const committed = await run(boardScript('commit', { TOKEN: first, PRUNE: '' }, at));
+    expect(committed.stdout).toContain(PENDING_OURS);
+    expect(existsSync(join(at.root, 'pending'))).toBe(false);
+    expect(existsSync(watchdogPidFile(first))).toBe(false);
+
+    // A second switch, reverted: back to 2.0.0 with 2.0.0's daemon.json, previous as it was.
+    const second = token();
+    await writeFile(join(at.versions, '1.0.0.daemon.json'), '');
+    const again = await run(
+      boardScript(
+        'switch',
+        {
+          VERSION: '1.0.0',
+          TOKEN: second,
+          WATCHDOG_SECONDS: 3600,
+          SYSTEMD: false,
+          WATCHDOG_ACTION: 'true',
+          BINARIES: 'dockerd',
+          PLUGINS: '',
+        },
+        at,
+      ),
+      '{}\n',
+    );
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(readlinkSync(at.previous)).toBe('versions/2.0.0');
+    // An empty record: the version ran with no daemon.json.
+    expect(existsSync(at.daemonConfig)).toBe(false);
+    const reverted = await run(withLibrary('revert', {}, at));
+    expect(reverted.exitCode, reverted.stderr).toBe(0);
+    expect(readlinkSync(at.current)).toBe('versions/2.0.0');
+    expect(existsSync(at.previous)).toBe(false);
+    expect(await readFile(at.daemonConfig, 'utf8')).toBe('{"debug":true}\n');
+    expect(existsSync(watchdogPidFile(second))).toBe(false);
+  });
+
+  it.each(SHELLS)('%s: the revert stops where the install root is missing', async (_shell, command) => {
+    const at = await board();
+    const elsewhere = await tempTree({ pending: 'versions/1.0.0\nffffffffffffffff\n\n' });
+    const reverted = await execa(
+      command[0] ?? 'sh',
+      [...command.slice(1), '-c', withLibrary('revert', {}, { ...at, root: join(at.root, 'missing') })],
+      { cwd: elsewhere, reject: false },
+    );
+    expect(reverted.exitCode).toBe(1);
+    // Nothing of the revert ran where the shell happened to be.
+    expect(readdirSync(elsewhere)).toEqual(['pending']);
+  });
+});
