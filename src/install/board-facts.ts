@@ -7,7 +7,8 @@ import { normalizeSmokeLine, smokeFirstLine } from '../builder/smoke-line.js';
 import { isDistVersion, type ManifestBinary, parseVersionRecord } from '../artifacts/manifest.js';
 import { shellQuote } from '../exec/runner.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
-import { DEFAULT_HEALTH_SECONDS, layout, RECONFIGURE_PENDING, serverCheckSeconds } from './board-scripts.js';
+import { splitSections } from '../remote/probe.js';
+import { boardScript, DEFAULT_HEALTH_SECONDS, layout, serverCheckSeconds } from './board-scripts.js';
 
 export interface RemoteState {
   current: string | null;
@@ -34,41 +35,24 @@ function reconfigurePending(line: string): RemoteState['reconfigurePending'] {
 }
 
 export async function readBoardState(runner: SshRunner): Promise<RemoteState> {
-  // Builtins and globs rather than ls, grep and sed: each program started costs a Pi Zero (or an
-  // emulated board) some 50 ms, and this runs on every install and status.
-  const script = [
-    `cd ${shellQuote(layout.root)} 2>/dev/null || exit 0`,
-    '[ -L current ] && printf "current=%s\\n" "$(readlink current)"',
-    '[ -L previous ] && printf "previous=%s\\n" "$(readlink previous)"',
-    '[ -f pending ] && { { read -r a; read -r b; } < pending; printf "pending=%s\\n" "$b"; }',
-    `[ -f ${RECONFIGURE_PENDING} ] && { { read -r a; read -r b; } < ${RECONFIGURE_PENDING}; printf "reconfigure=%s %s\\n" "$a" "$b"; }`,
-    'printf "incoming="; for f in incoming/*; do [ -f "$f" ] && printf "%s " "${f#incoming/}"; done; echo',
-    'printf "objects="; for f in objects/*; do [ -f "$f" ] && printf "%s " "${f#objects/}"; done; echo',
-    'printf "versions="; for f in versions/*; do [ -d "$f" ] || continue; case $f in *.partial) ;; *) printf "%s " "${f#versions/}";; esac; done; echo',
-  ].join('\n');
-  // The layout part runs in a subshell: on a fresh board it stops early, the systemd check must not.
-  const output = (
-    await runner.run(
-      'sh',
-      [
-        '-c',
-        `(${script})\n[ -d /run/systemd/system ] && echo systemd=1\n[ -f ${layout.daemonConfig} ] && printf "daemon=%s\\n" "$(sha256sum ${layout.daemonConfig})"\n:`,
-      ],
-      { readOnly: true },
-    )
-  ).stdout;
-  const value = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(output)?.[1]?.trim() ?? '';
+  const output = (await runner.run('sh', ['-c', boardScript('state')], { readOnly: true })).stdout;
+  return parseBoardState(output);
+}
+
+/** The facts scripts/state.sh prints. Pure. */
+export function parseBoardState(output: string): RemoteState {
+  const facts = splitSections(output);
+  const value = (key: string) => facts.get(key) ?? '';
+  const list = (key: string) => value(key).split('\n').filter(Boolean);
   const version = (link: string) => (link ? (link.split('/').at(-1) ?? null) : null);
   return {
     current: version(value('current')),
     previous: version(value('previous')),
     pending: value('pending') || null,
     reconfigurePending: reconfigurePending(value('reconfigure')),
-    versions: value('versions').split(' ').filter(Boolean),
-    incoming: value('incoming').split(' ').filter(Boolean),
-    objects: value('objects')
-      .split(' ')
-      .filter((name) => /^[0-9a-f]{64}$/.test(name)),
+    versions: list('versions'),
+    incoming: list('incoming'),
+    objects: list('objects').filter((name) => /^[0-9a-f]{64}$/.test(name)),
     systemd: value('systemd') === '1',
     daemonConfig: /^[0-9a-f]{64}/.exec(value('daemon'))?.[0] ?? null,
   };
@@ -106,44 +90,39 @@ interface SmokeCheck {
   firstLine: string | null;
   /** The binary whose path the line may name. */
   name: string;
-  /** Shell that writes $d/<index>.out, .err and .rc. */
-  run: (index: number) => string;
+  /** The check as scripts/smoke.sh reads it, after its kind and before nothing: `run PATH ARGS…` and so on. */
+  line: (index: number) => string;
 }
 
 /**
  * Each binary's own smoke command, and each CLI plugin through the version's own docker CLI
  * (`docker compose version` with a plugin directory of this version's plugins), as the build
- * ran them: the CLI asks the plugin for its metadata first, the call that broke Pi Zeros. Pure.
+ * ran them: the CLI asks the plugin for its metadata first, the call that broke Pi Zeros. Names,
+ * commands and smoke arguments are the manifest's, checked to be plain words. Pure.
  */
 export function smokeChecks(directory: string, binaries: readonly ManifestBinary[]): SmokeCheck[] {
-  const output = (index: number) => `>"$d/${index}.out" 2>"$d/${index}.err" </dev/null; echo $? >"$d/${index}.rc"`;
   const own = binaries.map((binary): SmokeCheck => {
-    const path = shellQuote(`${directory}/${binary.name}`);
+    const path = `${directory}/${binary.name}`;
     const { smoke } = binary;
     return smoke
       ? {
           firstLine: smoke.firstLine,
           name: binary.name,
-          run: (index) => `(timeout 60 ${[path, ...smoke.args.map(shellQuote)].join(' ')} ${output(index)}) &`,
+          line: (index) => ['run', index, path, ...smoke.args].join(' '),
         }
-      : {
-          firstLine: null,
-          name: binary.name,
-          run: (index) => `{ test -x ${path} && echo 0 || echo 1; } >"$d/${index}.rc"`,
-        };
+      : { firstLine: null, name: binary.name, line: (index) => `exists ${String(index)} ${path}` };
   });
-  const docker = shellQuote(`${directory}/docker`);
+  const docker = `${directory}/docker`;
   const throughCli = binaries.some((b) => b.name === 'docker')
     ? binaries.flatMap((binary): SmokeCheck[] => {
         const line = binary.plugin?.firstLine;
         if (!binary.plugin || line === null || line === undefined) return [];
-        const command = shellQuote(binary.plugin.command);
+        const { command } = binary.plugin;
         return [
           {
             firstLine: line,
             name: binary.name,
-            run: (index) =>
-              `(c="$d/cli${index}"; mkdir -p "$c/cli-plugins" && ln -s ${shellQuote(`${directory}/${binary.name}`)} "$c/cli-plugins/" && DOCKER_CONFIG="$c" HOME="$c" DOCKER_CLI_HINTS=false timeout 60 ${docker} ${command} version ${output(index)}) &`,
+            line: (index) => `plugin ${String(index)} ${docker} ${directory}/${binary.name} ${command}`,
           },
         ];
       })
@@ -159,42 +138,27 @@ export async function healthy(
   healthSeconds = DEFAULT_HEALTH_SECONDS,
 ): Promise<boolean> {
   const directory = `${layout.versions}/${version}`;
-  // Every binary's smoke command at once, in one round trip: on an emulated or slow board each
-  // start of a Go binary costs the better part of a second.
-  const MARK = '@@crossdock-smoke';
   const checks = smokeChecks(directory, binaries);
-  const script = [
-    // Removed however the script ends: a cut link makes the output's writes fail (SIGPIPE is
-    // ignored so the script goes on to exit), and the folder must not stay in the board's /tmp.
-    'd=$(mktemp -d) || exit 1',
-    'trap \'rm -rf "$d"\' EXIT',
-    "trap '' PIPE",
-    "trap 'exit 1' HUP INT TERM",
-    ...checks.map((check, index) => check.run(index)),
-    'wait',
-    `for i in ${checks.map((_, index) => index).join(' ')}; do printf '\n${MARK} %s out\n' "$i"; cat "$d/$i.out" 2>/dev/null; printf '\n${MARK} %s err\n' "$i"; cat "$d/$i.err" 2>/dev/null; printf '\n${MARK} %s rc %s\n' "$i" "$(cat "$d/$i.rc")"; done`,
-  ].join('\n');
-  const output = (await runner.run('sh', ['-c', script], { allowFailure: true, timeoutMs: 120_000, readOnly: true }))
-    .stdout;
-  const parts = new Map<string, string>();
-  let key: string | null = null;
-  for (const line of output.split('\n')) {
-    const mark = new RegExp(`^${MARK} (\\d+) (out|err|rc)(?: (\\d+))?$`).exec(line);
-    if (mark) {
-      key = `${mark[1] ?? ''} ${mark[2] ?? ''}`;
-      if (mark[2] === 'rc') parts.set(key, mark[3] ?? '');
-      else parts.set(key, '');
-      continue;
-    }
-    if (key && !key.endsWith('rc')) parts.set(key, `${parts.get(key) ?? ''}${line}\n`);
-  }
+  const output = (
+    await runner.run(
+      'sh',
+      ['-c', boardScript('smoke', { CHECKS: checks.map((check, index) => check.line(index)).join('\n') })],
+      { allowFailure: true, timeoutMs: 120_000, readOnly: true },
+    )
+  ).stdout;
+  const facts = splitSections(output);
   for (const [index, check] of checks.entries()) {
-    if (!parts.has(`${index} rc`)) return false;
+    const status = facts.get(`${String(index)}.rc`);
+    if (status === undefined || status === '') return false;
     if (check.firstLine === null) {
-      if (parts.get(`${index} rc`) !== '0') return false;
+      if (status !== '0') return false;
       continue;
     }
-    const line = smokeFirstLine(parts.get(`${index} out`) ?? '', parts.get(`${index} err`) ?? '', check.name);
+    const line = smokeFirstLine(
+      facts.get(`${String(index)}.out`) ?? '',
+      facts.get(`${String(index)}.err`) ?? '',
+      check.name,
+    );
     // Manifests written before the path normalisation still carry the build machine's path.
     if (line !== normalizeSmokeLine(check.firstLine, check.name)) return false;
   }
@@ -202,18 +166,10 @@ export async function healthy(
     // dockerd answers on its socket (systemd restarted it and waited for its ready signal, but
     // socket activation may still be starting it), client and server are the same build, and
     // containerd answers on its own socket.
-    const check = [
-      `for i in $(seq 1 ${Math.max(1, Math.ceil(healthSeconds / 2))}); do`,
-      `  v=$(${layout.bin}/docker version --format '{{.Client.Version}} {{.Server.Version}}' 2>/dev/null) && break`,
-      '  sleep 2',
-      'done',
-      'set -- $v; [ -n "$2" ] && [ "$1" = "$2" ] || { echo "docker version: ${v:-no answer}"; exit 1; }',
-      ...(binaries.some((b) => b.name === 'ctr')
-        ? [
-            `${layout.bin}/ctr --address /run/containerd/containerd.sock version >/dev/null || { echo "containerd does not answer"; exit 1; }`,
-          ]
-        : []),
-    ].join('\n');
+    const check = boardScript('server-check', {
+      TRIES: Math.max(1, Math.ceil(healthSeconds / 2)),
+      CTR: binaries.some((b) => b.name === 'ctr'),
+    });
     const server = await runner.run('sh', ['-c', check], {
       allowFailure: true,
       timeoutMs: serverCheckSeconds(healthSeconds) * 1000,

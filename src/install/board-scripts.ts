@@ -43,7 +43,10 @@ export type BoardScriptName =
   | 'download'
   | 'receive'
   | 'reconfigure'
+  | 'server-check'
+  | 'smoke'
   | 'stage-daemon-config'
+  | 'state'
   | 'swap'
   | 'switch'
   | 'verify-signature';

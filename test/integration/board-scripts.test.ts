@@ -3,9 +3,10 @@
  * sends (layout, library, inputs, script), under each POSIX shell a board may have as /bin/sh:
  * dash (Debian, Raspberry Pi OS), busybox sh (Alpine, OpenWrt, small images) and bash.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import {
@@ -15,7 +16,9 @@ import {
   watchdogPidFile,
   withLibrary,
 } from '../../src/install/board-scripts.js';
+import { parseBoardState } from '../../src/install/board-facts.js';
 import { boardLayout, type BoardLayout } from '../../src/install/plan.js';
+import { splitSections } from '../../src/remote/probe.js';
 import { tempTree } from '../helpers/temp.js';
 import { requireTools } from '../helpers/tools.js';
 
@@ -134,6 +137,63 @@ describe.runIf(ready)('board scripts under dash, busybox sh and bash', () => {
     expect(await readFile(at.daemonConfig, 'utf8')).toBe('{"debug":true}\n');
     expect(existsSync(watchdogPidFile(second))).toBe(false);
   });
+
+  it.each(SHELLS)(
+    '%s: the state and smoke facts, in the one format every fact script prints',
+    async (_shell, command) => {
+      const at = await board();
+      const run = (script: string) => execa(command[0] ?? 'sh', [...command.slice(1), '-c', script], { reject: false });
+      const fresh = parseBoardState((await run(boardScript('state', {}, at))).stdout);
+      expect(fresh).toMatchObject({ current: null, pending: null, versions: ['1.0.0', '2.0.0'], incoming: [] });
+      await mkdir(join(at.root, 'incoming'), { recursive: true });
+      await mkdir(join(at.versions, '3.0.0.partial'));
+      await writeFile(join(at.root, 'incoming', 'docker-2.0.0-armv6.tgz'), '');
+      await writeFile(join(at.root, 'pending'), 'versions/1.0.0\n0123456789abcdef\n\n');
+      await writeFile(join(at.root, 'reconfigure-pending'), '2.0.0\nfedcba9876543210\n');
+      await symlink('versions/2.0.0', at.current);
+      await mkdir(dirname(at.daemonConfig), { recursive: true });
+    await writeFile(at.daemonConfig, '{}\n');
+      const state = parseBoardState((await run(boardScript('state', {}, at))).stdout);
+      expect(state).toMatchObject({
+        current: '2.0.0',
+        previous: null,
+        pending: '0123456789abcdef',
+        reconfigurePending: { version: '2.0.0', token: 'fedcba9876543210' },
+        // A .partial folder is no version.
+        versions: ['1.0.0', '2.0.0'],
+        incoming: ['docker-2.0.0-armv6.tgz'],
+        daemonConfig: createHash('sha256').update('{}\n').digest('hex'),
+      });
+
+      // A version's checks: its own smoke command, a binary that need only be there, and a plugin
+      // through the version's docker CLI with a plugin directory of its own.
+      const v = join(at.versions, '2.0.0');
+      await writeFile(join(v, 'docker'), '#!/bin/sh\nexec "$DOCKER_CONFIG/cli-plugins/docker-$1" "$@"\n', {
+        mode: 0o755,
+      });
+      await writeFile(join(v, 'docker-compose'), '#!/bin/sh\necho "Docker Compose version v2.40.3 ($*)"\n', {
+        mode: 0o755,
+      });
+      const checks = [
+        `run 0 ${v}/dockerd --version`,
+        `exists 1 ${v}/runc`,
+        `plugin 2 ${v}/docker ${v}/docker-compose compose`,
+      ];
+      const facts = splitSections((await run(boardScript('smoke', { CHECKS: checks.join('\n') }, at))).stdout);
+      expect(Object.fromEntries(facts)).toEqual({
+        '0.out': '2.0.0',
+        '0.err': '',
+        '0.rc': '0',
+        '1.out': '',
+        '1.err': '',
+        '1.rc': '1',
+        '2.out': 'Docker Compose version v2.40.3 (compose version)',
+        '2.err': '',
+        '2.rc': '0',
+        end: '',
+      });
+    },
+  );
 
   it.each(SHELLS)('%s: the revert stops where the install root is missing', async (_shell, command) => {
     const at = await board();
