@@ -152,7 +152,7 @@ describe.runIf(ready)('board scripts under dash, busybox sh and bash', () => {
       await writeFile(join(at.root, 'reconfigure-pending'), '2.0.0\nfedcba9876543210\n');
       await symlink('versions/2.0.0', at.current);
       await mkdir(dirname(at.daemonConfig), { recursive: true });
-    await writeFile(at.daemonConfig, '{}\n');
+      await writeFile(at.daemonConfig, '{}\n');
       const state = parseBoardState((await run(boardScript('state', {}, at))).stdout);
       expect(state).toMatchObject({
         current: '2.0.0',
