@@ -40,6 +40,7 @@ export type BoardScriptName =
   | 'board-lock'
   | 'boot-check'
   | 'commit'
+  | 'container-health'
   | 'download'
   | 'receive'
   | 'reconfigure'
@@ -48,13 +49,17 @@ export type BoardScriptName =
   | 'stage-daemon-config'
   | 'state'
   | 'swap'
+  | 'swarm-join'
   | 'switch'
   | 'verify-signature';
 
 const texts = new Map<string, string>();
 
+/** The libraries a script may source: lib.sh changes a board, facts.sh only prints what it sees. */
+type Library = 'lib' | 'facts';
+
 /** The text of scripts/NAME.sh, read once. */
-function scriptText(name: BoardScriptName | 'lib'): string {
+function scriptText(name: BoardScriptName | Library): string {
   let text = texts.get(name);
   if (text === undefined) {
     text = readFileSync(join(packageRoot(), 'src', 'install', 'scripts', `${name}.sh`), 'utf8');
@@ -98,13 +103,27 @@ function assignments(inputs: Inputs): string[] {
  * A whole script: the layout, the library, the inputs, then `body` (a script file's text, or one
  * line calling the library's functions). Self-contained: what the watchdog runs is one of these.
  */
-export function withLibrary(body: string, inputs: Inputs = {}, at: BoardLayout = layout): string {
-  return [layoutVariables(at), scriptText('lib'), ...assignments(inputs), body].join('\n');
+export function withLibrary(
+  body: string,
+  inputs: Inputs = {},
+  at: BoardLayout = layout,
+  libraries: readonly Library[] = ['lib'],
+): string {
+  return [layoutVariables(at), ...libraries.map(scriptText), ...assignments(inputs), body].join('\n');
+}
+
+/**
+ * The libraries a script sources, as its own `# shellcheck source=` lines say: a fact script gets
+ * facts.sh alone, so what only looks at a board carries nothing that could change it. Pure.
+ */
+export function librariesOf(script: string): Library[] {
+  return [...script.matchAll(/^# shellcheck source=(lib|facts)\.sh$/gm)].map((match) => match[1] as Library);
 }
 
 /** scripts/NAME.sh as a whole script with its inputs (on a board laid out as `at`). Pure. */
 export function boardScript(name: BoardScriptName, inputs: Inputs = {}, at: BoardLayout = layout): string {
-  return withLibrary(scriptText(name), inputs, at);
+  const text = scriptText(name);
+  return withLibrary(text, inputs, at, librariesOf(text));
 }
 
 /** One line per entry, for the list inputs the scripts read with `read` or split on newlines. */

@@ -18,7 +18,7 @@ import { connectHost, type FleetOptions } from '../remote/fleet.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import type { ProbeImageOnBoard } from './container-health.js';
 import { readBoardState } from './board-facts.js';
-import { layout } from './board-scripts.js';
+import { boardScript, layout } from './board-scripts.js';
 import { takeBoardLock } from './board-lock.js';
 
 const DOCKER = `${layout.bin}/docker`;
@@ -470,12 +470,7 @@ export function swarmJoinRequest(token: string, advertiseAddress: string, leader
   })}\n`;
 }
 
-/** POST /swarm/join with the request from stdin; dockerd's message on stderr when it refuses. Pure. */
+/** POST /swarm/join with the request from stdin (scripts/swarm-join.sh); dockerd's message on stderr when it refuses. Pure. */
 export function swarmJoinScript(socket = '/run/docker.sock'): string {
-  return [
-    'command -v curl >/dev/null || { echo "curl is needed to join (the token must not go into argv)" >&2; exit 127; }',
-    `response=$(curl -sS --unix-socket ${shellQuote(socket)} -H 'Content-Type: application/json' --data-binary @- -w '\\n%{http_code}' http://localhost/swarm/join) || exit 1`,
-    'code=$(printf "%s\\n" "$response" | tail -n 1)',
-    '[ "$code" = 200 ] || { printf "%s\\n" "$response" | head -n 1 >&2; exit 1; }',
-  ].join('\n');
+  return boardScript('swarm-join', { SOCKET: socket });
 }

@@ -69,6 +69,18 @@ describe.runIf(ready)('board scripts under dash, busybox sh and bash', () => {
     }
   });
 
+  it('a fact script carries the fact library alone, nothing that could change a board', () => {
+    for (const name of ['state', 'smoke', 'server-check'] as const) {
+      const script = boardScript(name);
+      expect([name, script.includes('section() {'), /restart_daemons|mv -T|current\.new/.test(script)]).toEqual([
+        name,
+        true,
+        false,
+      ]);
+    }
+    expect(boardScript('switch')).toContain('restart_daemons()');
+  });
+
   it.each(SHELLS)('%s: switch, commit, then a switch the revert undoes', async (_shell, command) => {
     const at = await board();
     const run = (script: string, input = '') =>

@@ -130,7 +130,8 @@ describe('the container health check', () => {
   });
 
   it('is ok only when the container ran and both network paths answered', () => {
-    const all = 'run=crossdock-probe ok aarch64\nbridge=crossdock-probe t\npublished=crossdock-probe t\n';
+    const all =
+      '\n@@crossdock:run\ncrossdock-probe ok aarch64\n\n@@crossdock:bridge\ncrossdock-probe t\n\n@@crossdock:published\ncrossdock-probe t\n';
     expect(parseContainerHealth(all, 0)).toEqual({
       ok: true,
       run: 'crossdock-probe ok aarch64',
@@ -139,7 +140,7 @@ describe('the container health check', () => {
       problem: null,
     });
     const bridge = parseContainerHealth(
-      'run=crossdock-probe ok aarch64\nproblem=a container on the default bridge does not reach the host at 172.17.0.1:32768: crossdock-probe: no answer\n',
+      '\n@@crossdock:run\ncrossdock-probe ok aarch64\n\n@@crossdock:problem\na container on the default bridge does not reach the host at 172.17.0.1:32768: crossdock-probe: no answer\n',
       1,
     );
     expect(bridge).toMatchObject({

@@ -195,9 +195,3 @@ clear_incoming() {
 list_files() {
   (cd "$1" && find . -mindepth 1 -maxdepth 1 | sed 's|^\./|file |' | LC_ALL=C sort)
 }
-
-# section NAME: starts fact NAME in a fact script's output; every fact script prints its facts
-# this way, and one parser (splitSections) reads them all.
-section() {
-  printf '\n@@crossdock:%s\n' "$1"
-}

@@ -3,8 +3,8 @@
 # build, and with CTR=1 containerd on its own socket. Prints why when it does not.
 #
 # Inputs: TRIES (two seconds each), CTR (1 or 0).
-# shellcheck source=lib.sh
-[ -n "${CROSSDOCK_LIB_LOADED:-}" ] || . "${CROSSDOCK_LIB:?the path of lib.sh}"
+# shellcheck source=facts.sh
+[ -n "${CROSSDOCK_FACTS_LOADED:-}" ] || . "${CROSSDOCK_FACTS:?the path of facts.sh}"
 i=0
 v=
 while [ "$i" -lt "$TRIES" ]; do

@@ -9,8 +9,8 @@
 #                              `DOCKER COMMAND version` with PLUGIN alone in a plugin directory:
 #                              the CLI asks the plugin for its metadata first, the call that broke
 #                              Pi Zeros.
-# shellcheck source=lib.sh
-[ -n "${CROSSDOCK_LIB_LOADED:-}" ] || . "${CROSSDOCK_LIB:?the path of lib.sh}"
+# shellcheck source=facts.sh
+[ -n "${CROSSDOCK_FACTS_LOADED:-}" ] || . "${CROSSDOCK_FACTS:?the path of facts.sh}"
 # Removed however the script ends: a cut link makes the output's writes fail (SIGPIPE is ignored
 # so the script goes on to exit), and the folder must not stay in the board's /tmp.
 d=$(mktemp -d) || exit 1

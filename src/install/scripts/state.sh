@@ -3,8 +3,8 @@
 # whether systemd runs, and the sha256 of daemon.json. Builtins and globs rather than ls, grep and
 # sed: each program started costs a Pi Zero (or an emulated board) some 50 ms, and this runs on
 # every install and status.
-# shellcheck source=lib.sh
-[ -n "${CROSSDOCK_LIB_LOADED:-}" ] || . "${CROSSDOCK_LIB:?the path of lib.sh}"
+# shellcheck source=facts.sh
+[ -n "${CROSSDOCK_FACTS_LOADED:-}" ] || . "${CROSSDOCK_FACTS:?the path of facts.sh}"
 # The layout part runs in a subshell: on a fresh board it stops early, the rest must not.
 (
   cd "$CROSSDOCK_ROOT" 2>/dev/null || exit 0
