@@ -23,6 +23,9 @@ export const RECONFIGURE_PENDING = 'reconfigure-pending';
 /** Where the scripts that fill incoming/, objects/ and versions/ queue (lib.sh's step_lock). */
 export const STEP_LOCK_FILE = '/run/crossdock-step.lock';
 
+/** A remote API change waiting for its commit (its token on the second line), as `pending` is for a switch. */
+export const TLS_PENDING = 'tls-pending';
+
 /** What the board lock prints once it holds the board. */
 export const BOARD_LOCK_HELD = 'crossdock-board-lock-held';
 
@@ -51,6 +54,9 @@ export type BoardScriptName =
   | 'swap'
   | 'swarm-join'
   | 'switch'
+  | 'tls-apply'
+  | 'tls-disable'
+  | 'tls-state'
   | 'verify-signature';
 
 const texts = new Map<string, string>();
@@ -79,6 +85,8 @@ function layoutVariables(at: BoardLayout): string {
     CROSSDOCK_PLUGINS: at.plugins,
     CROSSDOCK_UNITS: at.units,
     CROSSDOCK_DAEMON_CONFIG: at.daemonConfig,
+    CROSSDOCK_TLS: at.tls,
+    CROSSDOCK_DROP_IN: at.dropIn,
     CROSSDOCK_PENDING_OURS: PENDING_OURS,
     CROSSDOCK_RECONFIGURE: RECONFIGURE_PENDING,
     CROSSDOCK_STEP_LOCK: STEP_LOCK_FILE,
@@ -259,6 +267,37 @@ export function reconfigureCommitScript(token: string, version: string): string 
   );
 }
 
+/**
+ * The remote API's new files (a tar on standard input) put in place with a way back
+ * (scripts/tls-apply.sh): the same pending record, watchdog and boot check as a switch, so a link
+ * cut while dockerd restarts with them leaves the board on its old certificates. `systemd` is
+ * false only where a test has none (the watchdog is then the sleeper).
+ */
+export function tlsApplyScript(
+  change: { token: string; seconds: number; docker: string; awaitTries: number; systemd?: boolean },
+  at: BoardLayout = layout,
+): string {
+  const systemd = change.systemd ?? true;
+  const action = withLibrary(
+    `while_pending "$TOKEN" ${TLS_PENDING} ${shellQuote(`tls_revert${systemd ? '; systemctl daemon-reload; systemctl restart docker' : ''}`)}`,
+    { TOKEN: change.token },
+    at,
+  );
+  return boardScript(
+    'tls-apply',
+    {
+      TOKEN: change.token,
+      WATCHDOG_SECONDS: change.seconds,
+      SYSTEMD: systemd,
+      WATCHDOG_ACTION: action,
+      DOCKER: change.docker,
+      AWAIT_TRIES: change.awaitTries,
+      ...bootCheckInputs(systemd),
+    },
+    at,
+  );
+}
+
 /** The daemons restarted (systemd), their start limits reset first. */
 export function restartDaemonsScript(): string {
   return withLibrary('restart_daemons');
@@ -371,6 +410,7 @@ export function bootCheckUnit(): string {
     'Before=containerd.service docker.socket docker.service sysinit.target',
     `ConditionPathExists=|${layout.root}/pending`,
     `ConditionPathExists=|${layout.root}/${RECONFIGURE_PENDING}`,
+    `ConditionPathExists=|${layout.root}/${TLS_PENDING}`,
     '',
     '[Service]',
     'Type=oneshot',

@@ -26,6 +26,10 @@ export interface BoardLayout {
   daemonConfig: string;
   /** Where the docker CLI looks for plugins (compose, buildx): their links. */
   plugins: string;
+  /** The remote API's TLS files (fleet tls). */
+  tls: string;
+  /** The systemd drop-in that has dockerd serve the remote API with them. */
+  dropIn: string;
 }
 
 export function boardLayout(root = INSTALL_ROOT): BoardLayout {
@@ -40,6 +44,8 @@ export function boardLayout(root = INSTALL_ROOT): BoardLayout {
     plugins: CLI_PLUGIN_DIRECTORY,
     units: '/etc/systemd/system',
     daemonConfig: '/etc/docker/daemon.json',
+    tls: '/etc/crossdock/tls',
+    dropIn: '/etc/systemd/system/docker.service.d/crossdock-remote-api.conf',
   };
 }
 

@@ -12,11 +12,13 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { UNITS } from '../builder/units.js';
 import type { InventoryHost } from '../remote/inventory.js';
+import { splitSections } from '../remote/probe.js';
+import { boardLayout } from './plan.js';
 
 /** IANA's port for Docker over TLS. */
 export const API_PORT = 2376;
-export const BOARD_TLS_DIRECTORY = '/etc/crossdock/tls';
-export const DROP_IN_FILE = '/etc/systemd/system/docker.service.d/crossdock-remote-api.conf';
+export const BOARD_TLS_DIRECTORY = boardLayout().tls;
+export const DROP_IN_FILE = boardLayout().dropIn;
 /** Certificates that expire within this many days are reported (and reissued with --renew). */
 export const RENEW_WITHIN_DAYS = 30;
 
@@ -159,24 +161,22 @@ export function planTls(
  * `engine yes|no`, `docker active|…` (an empty SHA: the file is missing).
  */
 export function parseBoardTlsState(output: string): BoardTlsState {
-  const state: BoardTlsState = {
-    systemd: false,
-    files: { 'ca.pem': null, 'server-cert.pem': null, 'server-key.pem': null, 'remote-api.conf': null },
-    dropIn: null,
-    dockerActive: false,
-    engine: false,
+  const facts = splitSections(output);
+  const hash = (key: string) => {
+    const value = facts.get(key) ?? '';
+    return /^[0-9a-f]{64}$/.test(value) ? value : null;
   };
-  for (const line of output.split('\n')) {
-    const [key, first, second] = line.trim().split(/\s+/);
-    const hash = (value: string | undefined) => (value && /^[0-9a-f]{64}$/.test(value) ? value : null);
-    if (key === 'file' && (BOARD_FILES as readonly string[]).includes(first ?? ''))
-      state.files[first as BoardFile] = hash(second);
-    else if (key === 'dropin') state.dropIn = hash(first);
-    else if (key === 'systemd') state.systemd = first === 'yes';
-    else if (key === 'docker') state.dockerActive = first === 'active';
-    else if (key === 'engine') state.engine = first === 'yes';
-  }
-  return state;
+  const files = Object.fromEntries(BOARD_FILES.map((file) => [file, hash(`file:${file}`)])) as Record<
+    BoardFile,
+    string | null
+  >;
+  return {
+    systemd: facts.get('systemd') === 'yes',
+    files,
+    dropIn: hash('dropin'),
+    dockerActive: facts.get('docker') === 'active',
+    engine: facts.get('engine') === 'yes',
+  };
 }
 
 /** The docker context crossdock writes for a board. */

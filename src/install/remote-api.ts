@@ -4,11 +4,15 @@
  * the operator's side. Enabling again changes nothing and restarts nothing when the board already
  * serves what it should; certificates are made once and reissued only with `renew`.
  *
- * On a board: the files go to a scratch directory, then replace the old ones by rename; dockerd
- * restarts with the drop-in; if it does not come back, the old files (or none) come back and it
- * restarts again, so a bad change never leaves a board without its engine.
+ * On a board (scripts/tls-apply.sh), as a switch is: the files go to a scratch directory, the
+ * change is recorded as pending and a watchdog armed, then they replace the old ones by rename and
+ * dockerd restarts with the drop-in; if it does not come back, or the link dies on the way, the old
+ * files (or none) come back and it restarts again, so a bad change never leaves a board without
+ * its engine or on certificates nobody committed.
  */
+import { randomBytes } from 'node:crypto';
 import { withBoardLock } from './board-lock.js';
+import { boardScript, tlsApplyScript, watchdogDeadline, withLibrary } from './board-scripts.js';
 import { request } from 'node:https';
 import { isIP } from 'node:net';
 import { tarBuffer } from '../builder/tar.js';
@@ -20,11 +24,9 @@ import { boardLayout } from './plan.js';
 import {
   apiEndpoint,
   BOARD_FILES,
-  BOARD_TLS_DIRECTORY,
   boardCannot,
   type BoardFile,
   contextName,
-  DROP_IN_FILE,
   type Endpoint,
   endpointUrl,
   parseBoardTlsState,
@@ -71,61 +73,15 @@ export interface TlsOptions {
   dryRun?: boolean;
 }
 
-const STATE_SCRIPT = [
-  `for f in ${BOARD_FILES.join(' ')}; do echo "file $f $(sha256sum ${BOARD_TLS_DIRECTORY}/$f 2>/dev/null | cut -d' ' -f1)"; done`,
-  `echo "dropin $(sha256sum ${DROP_IN_FILE} 2>/dev/null | cut -d' ' -f1)"`,
-  '[ -d /run/systemd/system ] && echo "systemd yes" || echo "systemd no"',
-  `[ -e ${boardLayout().units}/docker.service ] && echo "engine yes" || echo "engine no"`,
-  'echo "docker $(systemctl is-active docker 2>/dev/null)"',
-].join('\n');
-
-/** Sets ok=1 once dockerd answers on its local socket again, within about 90 s (an emulated board is slow). */
-const AWAIT_ENGINE = `ok=; for i in $(seq 1 45); do ${DOCKER} version --format '{{.Server.Version}}' >/dev/null 2>&1 && { ok=1; break; }; sleep 2; done`;
-const WAIT_ENGINE = `${AWAIT_ENGINE}; [ -n "$ok" ]`;
-
-function applyScript(): string {
-  const d = BOARD_TLS_DIRECTORY;
-  return [
-    'set -e',
-    `rm -rf ${d}.new ${d}.old`,
-    `mkdir -p ${d.replace(/\/[^/]+$/, '')} ${DROP_IN_FILE.replace(/\/[^/]+$/, '')}`,
-    `mkdir -m 700 ${d}.new`,
-    `tar -xf - -C ${d}.new`,
-    `chmod 600 ${d}.new/server-key.pem`,
-    `if [ -d ${d} ]; then mv ${d} ${d}.old; fi`,
-    `mv ${d}.new ${d}`,
-    `cp ${d}/remote-api.conf ${DROP_IN_FILE}.new`,
-    `mv ${DROP_IN_FILE}.new ${DROP_IN_FILE}`,
-    // From here on a failure is answered by putting the old files back, not by stopping.
-    'set +e',
-    'systemctl daemon-reload',
-    'systemctl restart docker',
-    AWAIT_ENGINE,
-    `if [ -n "$ok" ]; then rm -rf ${d}.old; exit 0; fi`,
-    // Not back: the files it ran with before (or none), and the engine restarted with them.
-    `rm -rf ${d}`,
-    `if [ -d ${d}.old ]; then mv ${d}.old ${d}; cp ${d}/remote-api.conf ${DROP_IN_FILE}; else rm -f ${DROP_IN_FILE}; fi`,
-    'systemctl daemon-reload',
-    'systemctl restart docker || true',
-    `journalctl -u docker -n 5 --no-pager -o cat 2>/dev/null | tail -n 3 >&2 || true`,
-    'exit 3',
-  ].join('\n');
-}
-
-function disableScript(): string {
-  return [
-    'set -e',
-    `rm -f ${DROP_IN_FILE}`,
-    `rmdir ${DROP_IN_FILE.replace(/\/[^/]+$/, '')} 2>/dev/null || true`,
-    `rm -rf ${BOARD_TLS_DIRECTORY} ${BOARD_TLS_DIRECTORY}.old ${BOARD_TLS_DIRECTORY}.new`,
-    'systemctl daemon-reload',
-    'systemctl restart docker',
-    WAIT_ENGINE,
-  ].join('\n');
-}
+/** How many times (two seconds apart) to ask dockerd to answer after a restart: about 90 s, for an emulated board. */
+const AWAIT_TRIES = 45;
 
 export async function boardTlsState(runner: SshRunner) {
-  const result = await runner.run('sh', ['-c', STATE_SCRIPT], { privileged: true, allowFailure: true, readOnly: true });
+  const result = await runner.run('sh', ['-c', boardScript('tls-state', { FILES: BOARD_FILES.join(' ') })], {
+    privileged: true,
+    allowFailure: true,
+    readOnly: true,
+  });
   return parseBoardTlsState(result.stdout);
 }
 
@@ -192,7 +148,14 @@ async function enable(runner: SshRunner, host: InventoryHost, options: TlsOption
       })),
       0,
     );
-    const applied = await runner.run('sh', ['-c', applyScript()], {
+    // The same dead-man as a switch: the link cut while dockerd restarts leaves the old files.
+    const script = tlsApplyScript({
+      token: randomBytes(8).toString('hex'),
+      seconds: watchdogDeadline({ systemd: true, containers: false }),
+      docker: DOCKER,
+      awaitTries: AWAIT_TRIES,
+    });
+    const applied = await runner.run('sh', ['-c', script], {
       privileged: true,
       input: archive,
       allowFailure: true,
@@ -207,7 +170,10 @@ async function enable(runner: SshRunner, host: InventoryHost, options: TlsOption
     }
     result.action = state.files['server-cert.pem'] === null ? 'enabled' : 'configured';
   } else if (plan.action === 'restart') {
-    const restarted = await runner.run('sh', ['-c', `systemctl restart docker\n${WAIT_ENGINE}`], {
+    const restart = withLibrary(`systemctl restart docker && await_engine "$DOCKER" ${String(AWAIT_TRIES)}`, {
+      DOCKER,
+    });
+    const restarted = await runner.run('sh', ['-c', restart], {
       privileged: true,
       allowFailure: true,
       timeoutMs: 5 * 60_000,
@@ -279,7 +245,7 @@ async function disable(runner: SshRunner, host: InventoryHost, options: TlsOptio
   const state = await boardTlsState(runner);
   if (state.files['server-cert.pem'] === null && state.dropIn === null) result.action = 'not-configured';
   else {
-    const disabled = await runner.run('sh', ['-c', disableScript()], {
+    const disabled = await runner.run('sh', ['-c', boardScript('tls-disable', { DOCKER, AWAIT_TRIES })], {
       privileged: true,
       allowFailure: true,
       timeoutMs: 5 * 60_000,

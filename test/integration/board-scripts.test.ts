@@ -13,9 +13,11 @@ import {
   type BoardScriptName,
   boardScript,
   PENDING_OURS,
+  tlsApplyScript,
   watchdogPidFile,
   withLibrary,
 } from '../../src/install/board-scripts.js';
+import { tarBuffer } from '../../src/builder/tar.js';
 import { parseBoardState } from '../../src/install/board-facts.js';
 import { boardLayout, type BoardLayout } from '../../src/install/plan.js';
 import { splitSections } from '../../src/remote/probe.js';
@@ -39,6 +41,8 @@ async function board(): Promise<BoardLayout> {
     plugins: join(top, 'plugins'),
     units: join(top, 'units'),
     daemonConfig: join(top, 'etc', 'daemon.json'),
+    tls: join(top, 'etc', 'tls'),
+    dropIn: join(top, 'units', 'docker.service.d', 'crossdock-remote-api.conf'),
   };
   for (const version of ['1.0.0', '2.0.0']) {
     await mkdir(join(at.versions, version), { recursive: true });
@@ -49,7 +53,7 @@ async function board(): Promise<BoardLayout> {
   return at;
 }
 
-const token = () =>
+const randomToken = () =>
   Array.from({ length: 16 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)] ?? '0').join('');
 
 describe.runIf(ready)('board scripts under dash, busybox sh and bash', () => {
@@ -86,7 +90,7 @@ describe.runIf(ready)('board scripts under dash, busybox sh and bash', () => {
     const run = (script: string, input = '') =>
       execa(command[0] ?? 'sh', [...command.slice(1), '-c', script], { input, reject: false });
     await mkdir(at.root, { recursive: true });
-    const first = token();
+    const first = randomToken();
     const switched = await run(
       boardScript(
         'switch',
@@ -120,7 +124,7 @@ describe.runIf(ready)('board scripts under dash, busybox sh and bash', () => {
     expect(existsSync(watchdogPidFile(first))).toBe(false);
 
     // A second switch, reverted: back to 2.0.0 with 2.0.0's daemon.json, previous as it was.
-    const second = token();
+    const second = randomToken();
     await writeFile(join(at.versions, '1.0.0.daemon.json'), '');
     const again = await run(
       boardScript(
@@ -206,6 +210,110 @@ describe.runIf(ready)('board scripts under dash, busybox sh and bash', () => {
       });
     },
   );
+
+  /** A board whose systemctl and docker are stand-ins: a restart of docker that takes `restartSeconds`, a docker that answers or not. */
+  async function tlsBoard(options: { restartSeconds: number; answers: boolean }) {
+    const at = await board();
+    const fake = join(dirname(at.root), 'fake-bin');
+    await mkdir(fake, { recursive: true });
+    const log = join(fake, 'calls');
+    await writeFile(
+      join(fake, 'systemctl'),
+      `#!/bin/sh\necho "systemctl $*" >> ${log}\ncase "$*" in "restart docker") sleep ${String(options.restartSeconds)} ;; esac\n`,
+      { mode: 0o755 },
+    );
+    await writeFile(join(fake, 'docker'), `#!/bin/sh\n${options.answers ? 'echo 29.0.0' : 'exit 1'}\n`, {
+      mode: 0o755,
+    });
+    // The certificates the board runs with now.
+    await mkdir(at.tls, { recursive: true });
+    await writeFile(join(at.tls, 'ca.pem'), 'old CA\n');
+    await writeFile(join(at.tls, 'remote-api.conf'), 'old drop-in\n');
+    await mkdir(dirname(at.dropIn), { recursive: true });
+    await writeFile(at.dropIn, 'old drop-in\n');
+    const archive = await tarBuffer(
+      [
+        ['ca.pem', 'new CA\n'],
+        ['server-cert.pem', 'new cert\n'],
+        ['server-key.pem', 'new key\n'],
+        ['remote-api.conf', 'new drop-in\n'],
+      ].map(([path = '', content = '']) => ({
+        path,
+        type: 'file' as const,
+        mode: 0o644,
+        content: Buffer.from(content),
+      })),
+      0,
+    );
+    const env = { PATH: `${fake}:${process.env.PATH ?? ''}` };
+    return { at, fake, log, archive, env };
+  }
+
+  it('a TLS apply whose dockerd answers commits: the new files, no pending, no watchdog', async () => {
+    const { at, archive, env } = await tlsBoard({ restartSeconds: 0, answers: true });
+    const token = randomToken();
+    const script = tlsApplyScript(
+      { token, seconds: 3600, docker: join(dirname(at.root), 'fake-bin', 'docker'), awaitTries: 2, systemd: false },
+      at,
+    );
+    const applied = await execa('dash', ['-c', script], { input: archive, env, reject: false });
+    expect(applied.exitCode, applied.stderr).toBe(0);
+    expect(await readFile(join(at.tls, 'ca.pem'), 'utf8')).toBe('new CA\n');
+    expect(await readFile(at.dropIn, 'utf8')).toBe('new drop-in\n');
+    expect([
+      existsSync(`${at.tls}.old`),
+      existsSync(join(at.root, 'tls-pending')),
+      existsSync(watchdogPidFile(token)),
+    ]).toEqual([false, false, false]);
+  });
+
+  it('a link cut while dockerd restarts with new TLS files: the watchdog puts the old certificates back', async () => {
+    const { at, log, archive, env } = await tlsBoard({ restartSeconds: 30, answers: true });
+    const token = randomToken();
+    const script = tlsApplyScript(
+      { token, seconds: 2, docker: join(dirname(at.root), 'fake-bin', 'docker'), awaitTries: 2, systemd: false },
+      at,
+    );
+    // The session's shell dies mid-restart, as sshd's does when the link goes.
+    const apply = execa('dash', ['-c', script], { input: archive, env, reject: false, detached: true });
+    let calls = '';
+    for (let i = 0; i < 200 && !calls.includes('restart docker'); i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      calls = await readFile(log, 'utf8').catch(() => '');
+    }
+    expect(calls).toContain('restart docker');
+    // Mid-change: the new files are in place, nothing committed.
+    expect(await readFile(at.dropIn, 'utf8')).toBe('new drop-in\n');
+    process.kill(-(apply.pid ?? 0), 'SIGKILL');
+    await apply;
+    // The watchdog (2 s) takes tls-pending away when it has put the old files back: wait for that.
+    for (let i = 0; i < 150 && existsSync(join(at.root, 'tls-pending')); i += 1)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await readFile(join(at.tls, 'ca.pem'), 'utf8')).toBe('old CA\n');
+    expect(existsSync(join(at.tls, 'server-cert.pem'))).toBe(false);
+    expect(await readFile(at.dropIn, 'utf8')).toBe('old drop-in\n');
+    expect([
+      existsSync(`${at.tls}.old`),
+      existsSync(join(at.root, 'tls-pending')),
+      existsSync(watchdogPidFile(token)),
+    ]).toEqual([false, false, false]);
+  });
+
+  it('a TLS apply whose dockerd does not come back switches back at once and says so (exit 3)', async () => {
+    const { at, archive, env, log } = await tlsBoard({ restartSeconds: 0, answers: false });
+    const token = randomToken();
+    const script = tlsApplyScript(
+      { token, seconds: 3600, docker: join(dirname(at.root), 'fake-bin', 'docker'), awaitTries: 1, systemd: false },
+      at,
+    );
+    const applied = await execa('dash', ['-c', script], { input: archive, env, reject: false });
+    expect(applied.exitCode).toBe(3);
+    expect(await readFile(join(at.tls, 'ca.pem'), 'utf8')).toBe('old CA\n');
+    expect(await readFile(at.dropIn, 'utf8')).toBe('old drop-in\n');
+    // Restarted twice: with the new files, then with the old ones.
+    expect((await readFile(log, 'utf8')).match(/restart docker/g)).toHaveLength(2);
+    expect(existsSync(watchdogPidFile(token))).toBe(false);
+  });
 
   it.each(SHELLS)('%s: the revert stops where the install root is missing', async (_shell, command) => {
     const at = await board();

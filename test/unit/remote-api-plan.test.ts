@@ -124,20 +124,20 @@ describe('remote API planning', () => {
       expect(planTls(wanted, none)).toEqual({ action: 'write', reason: 'not set up' });
     });
 
-    it("parses the board's state lines, with missing files as null", () => {
+    it("parses the board's state facts, with missing files as null", () => {
       const hash = sha256('CERT');
+      const fact = (name: string, value: string) => `\n@@crossdock:${name}\n${value}\n`;
       expect(
         parseBoardTlsState(
           [
-            'file ca.pem ',
-            `file server-cert.pem ${hash}`,
-            'file server-key.pem',
-            'file remote-api.conf',
-            'dropin ',
-            'systemd yes',
-            'engine yes',
-            'docker active',
-          ].join('\n'),
+            fact('file:ca.pem', ''),
+            fact('file:server-cert.pem', hash),
+            fact('file:server-key.pem', 'not a hash'),
+            fact('dropin', ''),
+            fact('systemd', 'yes'),
+            fact('engine', 'yes'),
+            fact('docker', 'active'),
+          ].join(''),
         ),
       ).toEqual({
         systemd: true,
@@ -146,7 +146,7 @@ describe('remote API planning', () => {
         dockerActive: true,
         engine: true,
       });
-      expect(parseBoardTlsState('systemd no\ndocker inactive\n')).toMatchObject({
+      expect(parseBoardTlsState('\n@@crossdock:systemd\nno\n@@crossdock:docker\ninactive\n')).toMatchObject({
         systemd: false,
         dockerActive: false,
       });

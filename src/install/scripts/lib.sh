@@ -195,3 +195,29 @@ clear_incoming() {
 list_files() {
   (cd "$1" && find . -mindepth 1 -maxdepth 1 | sed 's|^\./|file |' | LC_ALL=C sort)
 }
+
+# The remote API's files as they were before a change (CROSSDOCK_TLS.old, or none), the drop-in
+# with them, and the change's pending record gone: the TLS apply's way back, its watchdog's and
+# the boot check's. The caller restarts dockerd where it runs.
+tls_revert() {
+  rm -rf "$CROSSDOCK_TLS"
+  if [ -d "$CROSSDOCK_TLS.old" ]; then
+    mv "$CROSSDOCK_TLS.old" "$CROSSDOCK_TLS"
+    cp "$CROSSDOCK_TLS/remote-api.conf" "$CROSSDOCK_DROP_IN"
+  else
+    rm -f "$CROSSDOCK_DROP_IN"
+  fi
+  rm -f "$CROSSDOCK_ROOT/tls-pending"
+}
+
+# await_engine DOCKER TRIES: true once dockerd answers on its local socket, asked every two
+# seconds, TRIES times at most (an emulated board is slow to start it).
+await_engine() {
+  _try=0
+  while [ "$_try" -lt "$2" ]; do
+    if "$1" version --format '{{.Server.Version}}' >/dev/null 2>&1; then return 0; fi
+    sleep 2
+    _try=$((_try + 1))
+  done
+  return 1
+}
