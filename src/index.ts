@@ -105,7 +105,7 @@ export {
   fingerprint,
   type HostKeyVerdict,
 } from './remote/known-hosts.js';
-export { probeBoard, parseProbe, probeScript, type ProbeReport } from './remote/probe.js';
+export { probeBoard, parseProbe, probeScript, type ProbeReport } from './install/board-probe.js';
 export { forEachHost, type HostOutcome } from './remote/fleet.js';
 export { boardsUp, boardsDown, listBoards, prepareModel, type BoardRecord } from './boards/board.js';
 export { loadBoardModels, type BoardModel } from './boards/models.js';

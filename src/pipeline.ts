@@ -14,7 +14,7 @@ import { install, type InstallReport } from './install/install.js';
 import type { TargetRegistry } from './platform/targets.js';
 import { forEachHost } from './remote/fleet.js';
 import { loadInventory } from './remote/inventory.js';
-import { probeBoard } from './remote/probe.js';
+import { probeBoard } from './install/board-probe.js';
 import { publishRelease, type ReleaseReport } from './release/publish.js';
 import type { Toolchain } from './platform/toolchains.js';
 import type { ProgressSink } from './ui/progress-events.js';

@@ -14,12 +14,13 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { desiredEntry, registrationLine } from '../binfmt/entry.js';
 import { FailureError, MissingPrerequisiteError, UserError } from '../errors.js';
-import type { Runner } from '../exec/runner.js';
+import { type Runner, shellQuote } from '../exec/runner.js';
 import { findExecutable } from '../exec/find-executable.js';
 import type { Target } from '../platform/targets.js';
 import { knownHostsLine } from '../remote/known-hosts.js';
 import type { BoardModel } from './models.js';
 import { isRunning, killMarked, spawnNamespaced } from './namespaces.js';
+import { testbedScript } from './testbed-scripts.js';
 import { BOARD_PACKAGES, ensureRootfs, type RootfsOptions } from './rootfs.js';
 import {
   consoleTail,
@@ -70,34 +71,6 @@ export function defaultStateDirectory(env: Record<string, string | undefined> = 
   return env.CROSSDOCK_BOARD_DIR ?? '/run/crossdock/boards';
 }
 
-const INIT = String.raw`set -eu
-root="$2/root"
-ip link set lo up
-ip link set "$7" name eth0
-ip addr add "$6" dev eth0
-ip link set eth0 up
-mount --make-rprivate /
-mount -t overlay overlay -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/work" "$root"
-mount -t proc proc "$root/proc"
-mount -t sysfs sysfs "$root/sys"
-if [ -n "$3" ]; then
-  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-  printf '%s\n' "$3" > /proc/sys/fs/binfmt_misc/register
-fi
-mount -t tmpfs -o mode=755 tmpfs "$root/dev"
-for node in null zero full random urandom tty; do touch "$root/dev/$node"; mount --bind "/dev/$node" "$root/dev/$node"; done
-mkdir -p "$root/dev/pts" "$root/dev/shm"
-mount -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts"
-ln -sf pts/ptmx "$root/dev/ptmx"
-mount -t tmpfs tmpfs "$root/dev/shm"
-mount -t tmpfs -o mode=755 tmpfs "$root/run"
-mkdir -p "$root/run/sshd"
-if [ -f "$2/identity/cpuinfo" ]; then mount --bind "$2/identity/cpuinfo" "$root/proc/cpuinfo"; fi
-if [ -d "$2/identity/firmware" ]; then mount --bind "$2/identity/firmware" "$root/sys/firmware"; fi
-hostname "$4"
-exec chroot "$root" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
-`;
-
 /** A static x86_64 interpreter that execs QEMU pinned to a CPU: QEMU_CPU would not survive sshd or sudo. */
 const CPU_WRAPPER_C = String.raw`#include <unistd.h>
 /* binfmt flag P: argv = [wrapper, full path, original argv[0], args...] */
@@ -113,11 +86,11 @@ int main(int argc, char **argv) {
 }
 `;
 
-const UNAME_SHIM = (machine: string) => `#!/bin/sh
-# crossdock board: the kernel of the board this plays is wider than its userland.
-if [ "$#" -eq 1 ] && { [ "$1" = -m ] || [ "$1" = --machine ]; }; then echo ${machine}; exit 0; fi
-exec /bin/uname "$@"
-`;
+/** The uname that answers as the board's kernel would (scripts/uname-shim.sh), for `machine`. */
+function unameShim(machine: string): string {
+  const [shebang, ...rest] = testbedScript('uname-shim').split('\n');
+  return [shebang, `KERNEL_MACHINE=${shellQuote(machine)}`, ...rest].join('\n');
+}
 
 const QEMU_IN_BOARD = '/usr/libexec/crossdock';
 
@@ -263,7 +236,7 @@ async function startBoard(input: {
   }
   if (model.kernelMachine) {
     await mkdir(join(upper, 'usr/local/bin'), { recursive: true });
-    await writeFile(join(upper, 'usr/local/bin/uname'), UNAME_SHIM(model.kernelMachine), { mode: 0o755 });
+    await writeFile(join(upper, 'usr/local/bin/uname'), unameShim(model.kernelMachine), { mode: 0o755 });
   }
   if (model.cpuinfo) await writeFile(join(directory, 'identity/cpuinfo'), model.cpuinfo);
   if (model.deviceTreeModel) {
@@ -279,9 +252,16 @@ async function startBoard(input: {
   const hostSide = `cdh${index}`;
   const boardSide = `cdb${index}`;
   const { pid, initPid } = await spawnNamespaced(
-    INIT,
-    // Host names take no underscores (the x86_64 model's boards are x86-64-N inside).
-    [input.rootfs, directory, registration, name.replace(/_/g, '-'), '', `${address}/30`, boardSide],
+    testbedScript('namespace-init'),
+    {
+      ROOTFS: input.rootfs,
+      BOARD_DIR: directory,
+      BINFMT: registration,
+      // Host names take no underscores (the x86_64 model's boards are x86-64-N inside).
+      BOARD_HOSTNAME: name.replace(/_/g, '-'),
+      ADDRESS: `${address}/30`,
+      LINK: boardSide,
+    },
     {
       logFile: join(directory, 'board.log'),
       detached: true,

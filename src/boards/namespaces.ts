@@ -97,10 +97,10 @@ export function isRunning(pid: number): boolean {
   }
 }
 
-/** Runs `sh -c script args…` inside new namespaces; it starts once the uid/gid maps are written. */
+/** Runs `sh -c script` inside new namespaces, its inputs in its environment; it starts once the uid/gid maps are written. */
 export async function spawnNamespaced(
   script: string,
-  args: readonly string[],
+  inputs: Record<string, string>,
   options: {
     logFile: string;
     detached: boolean;
@@ -128,12 +128,11 @@ export async function spawnNamespaced(
       '-c',
       wrapped,
       'crossdock-board',
-      ...args,
     ],
     {
       stdio: ['pipe', log, log],
       detached: options.detached,
-      ...(options.marker ? { env: { ...process.env, [BOARD_MARKER]: options.marker } } : {}),
+      env: { ...process.env, ...inputs, ...(options.marker ? { [BOARD_MARKER]: options.marker } : {}) },
     },
   );
   const pid = child.pid;

@@ -16,6 +16,7 @@ import { FailureError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Target } from '../platform/targets.js';
 import { spawnNamespaced } from './namespaces.js';
+import { testbedScript } from './testbed-scripts.js';
 
 export interface RootfsSpec {
   debianArch: string;
@@ -94,10 +95,11 @@ export async function ensureRootfs(spec: RootfsSpec, options: RootfsOptions): Pr
 async function secondStage(root: string, target: Target, interpreter: string): Promise<void> {
   const line = registrationLine(desiredEntry(target, interpreter, ['F']));
   const logFile = `${root}.second-stage.log`;
-  // debootstrap skips mknod (refused in a user namespace) when it believes it is in LXC.
-  const script =
-    'mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc && printf "%s\\n" "$1" > /proc/sys/fs/binfmt_misc/register && container=lxc exec chroot "$2" /debootstrap/debootstrap --second-stage';
-  const { child } = await spawnNamespaced(script, [line, root], { logFile, detached: false, network: false });
+  const { child } = await spawnNamespaced(
+    testbedScript('second-stage'),
+    { BINFMT: line, ROOT: root },
+    { logFile, detached: false, network: false },
+  );
   const code = await new Promise<number | null>((resolve) =>
     child.on('exit', (exitCode) => {
       resolve(exitCode);

@@ -34,6 +34,7 @@ import type { Runner } from '../exec/runner.js';
 import type { BoardModel } from './models.js';
 import { BOARD_MARKER } from './namespaces.js';
 import { ensureRootfs, type RootfsOptions, type RootfsSpec } from './rootfs.js';
+import { testbedScript } from './testbed-scripts.js';
 
 /** What a machine that runs Docker needs beyond a chroot board: an init, a kernel, iptables. */
 export const VM_PACKAGES = [
@@ -74,28 +75,8 @@ export function vmPackages(debianArch: string): string[] {
   return VM_PACKAGES.map((p) => p.replace('{arch}', debianArch));
 }
 
-const SEED_SCRIPT = `#!/bin/sh
-# crossdock: this board's own host key, authorized key and hostname, from its seed disk.
-set -eu
-seed=/dev/disk/by-label/cd-seed
-[ -e "$seed" ] || exit 0
-mkdir -p /run/crossdock-seed
-mount -o ro "$seed" /run/crossdock-seed
-install -d -m 700 /root/.ssh
-install -m 600 /run/crossdock-seed/authorized_keys /root/.ssh/authorized_keys
-install -m 600 /run/crossdock-seed/ssh_host_ed25519_key /etc/ssh/crossdock_host_ed25519_key
-install -m 644 /run/crossdock-seed/ssh_host_ed25519_key.pub /etc/ssh/crossdock_host_ed25519_key.pub
-install -m 644 /run/crossdock-seed/hostname /etc/hostname
-hostname -F /etc/hostname
-# As Debian and Raspberry Pi OS have it: without it sudo waits ~20 s on DNS for its own name.
-grep -q "[[:space:]]$(hostname)$" /etc/hosts || printf '127.0.1.1\t%s\n' "$(hostname)" >> /etc/hosts
-# The board's address on the boards' LAN (its second NIC), for systemd-networkd.
-if [ -d /run/crossdock-seed/network ]; then
-  mkdir -p /run/systemd/network
-  cp /run/crossdock-seed/network/*.network /run/systemd/network/
-fi
-umount /run/crossdock-seed
-`;
+/** The board's own host key, authorized key and hostname from its seed disk, at boot (scripts/vm-seed.sh). */
+const SEED_SCRIPT = testbedScript('vm-seed');
 
 const SEED_UNIT = `[Unit]
 Description=crossdock board seed (host key, authorized key, hostname)

@@ -1,6 +1,6 @@
 import { ExitCode } from '../errors.js';
 import { forEachHost } from '../remote/fleet.js';
-import { probeBoard } from '../remote/probe.js';
+import { probeBoard } from '../install/board-probe.js';
 import { formatTable, printJson } from '../ui/output.js';
 import { openFleet } from './shared.js';
 

@@ -7,7 +7,7 @@ import { normalizeSmokeLine, smokeFirstLine } from '../builder/smoke-line.js';
 import { isDistVersion, type ManifestBinary, parseVersionRecord } from '../artifacts/manifest.js';
 import { shellQuote } from '../exec/runner.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
-import { splitSections } from '../remote/probe.js';
+import { splitSections } from './fact-sections.js';
 import { boardScript, DEFAULT_HEALTH_SECONDS, layout, serverCheckSeconds } from './board-scripts.js';
 
 export interface RemoteState {

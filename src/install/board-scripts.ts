@@ -44,6 +44,7 @@ export type BoardScriptName =
   | 'boot-check'
   | 'commit'
   | 'container-health'
+  | 'probe'
   | 'download'
   | 'receive'
   | 'reconfigure'

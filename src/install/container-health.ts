@@ -11,7 +11,7 @@
  * Everything it starts is removed whatever happens (a trap on exit).
  */
 import { randomBytes } from 'node:crypto';
-import { splitSections } from '../remote/probe.js';
+import { splitSections } from './fact-sections.js';
 import { boardScript } from './board-scripts.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 

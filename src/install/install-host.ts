@@ -23,7 +23,7 @@ import {
 import { FailureError } from '../errors.js';
 import { shellQuote } from '../exec/runner.js';
 import type { TargetRegistry } from '../platform/targets.js';
-import { probeBoard, type ProbeReport } from '../remote/probe.js';
+import { probeBoard, type ProbeReport } from './board-probe.js';
 import type { SshRunner } from '../remote/ssh-runner.js';
 import { sha256 } from '../artifacts/checksums.js';
 import { healthy, readBoardState, readVersionRecord, type RemoteState, remoteSha256 } from './board-facts.js';

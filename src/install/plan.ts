@@ -8,7 +8,7 @@ import {
   type ManifestArtifact,
   type ManifestBinary,
 } from '../artifacts/manifest.js';
-import type { ProbeReport } from '../remote/probe.js';
+import type { ProbeReport } from './board-probe.js';
 
 export const INSTALL_ROOT = '/opt/crossdock';
 

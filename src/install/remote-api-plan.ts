@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { UNITS } from '../builder/units.js';
 import type { InventoryHost } from '../remote/inventory.js';
-import { splitSections } from '../remote/probe.js';
+import { splitSections } from './fact-sections.js';
 import { boardLayout } from './plan.js';
 
 /** IANA's port for Docker over TLS. */

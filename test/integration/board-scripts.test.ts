@@ -20,7 +20,7 @@ import {
 import { tarBuffer } from '../../src/builder/tar.js';
 import { parseBoardState } from '../../src/install/board-facts.js';
 import { boardLayout, type BoardLayout } from '../../src/install/plan.js';
-import { splitSections } from '../../src/remote/probe.js';
+import { splitSections } from '../../src/install/fact-sections.js';
 import { tempTree } from '../helpers/temp.js';
 import { requireTools } from '../helpers/tools.js';
 

@@ -9,7 +9,7 @@ import {
   preflightFindings,
   versionsToPrune,
 } from '../../src/install/plan.js';
-import type { ProbeReport } from '../../src/remote/probe.js';
+import type { ProbeReport } from '../../src/install/board-probe.js';
 
 function manifest(targets: string[]): Manifest {
   return {

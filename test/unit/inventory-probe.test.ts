@@ -1,12 +1,13 @@
 import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { FailureError, printable } from '../../src/errors.js';
 import { LocalRunner } from '../../src/exec/local-runner.js';
 import { loadTargets } from '../../src/platform/targets.js';
 import { limitHosts, loadInventory, parseSshG } from '../../src/remote/inventory.js';
-import { parseProbe, probeScript } from '../../src/remote/probe.js';
+import { parseProbe, probeScript } from '../../src/install/board-probe.js';
 import { CLI } from '../helpers/cli.js';
 import { tempTree } from '../helpers/temp.js';
 
@@ -283,7 +284,11 @@ describe('probe parsing', () => {
     expect(report.docker.commands.every((c) => c.startsWith('/'))).toBe(true);
   });
 
-  it('quotes the install path it is given', () => {
-    expect(probeScript("/opt/x'; rm -rf /")).toContain("p='/opt/x'\\''; rm -rf /'");
+  it('takes the install path it is given as data, never as shell', async () => {
+    const root = await tempTree();
+    const path = join(root, "x'; touch pwned; '");
+    const output = (await execa('sh', ['-c', probeScript(path)], { cwd: root })).stdout;
+    expect(parseProbe('here', output, await loadTargets()).freeDiskBytes).toBeGreaterThan(0);
+    expect(existsSync(join(root, 'pwned'))).toBe(false);
   });
 });

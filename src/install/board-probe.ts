@@ -1,60 +1,19 @@
 /**
- * What a board is and what it has, in one SSH round trip: one POSIX sh script prints every fact
- * in a marked section; parsing is pure, and the target comes from the foundation's board
+ * What a board is and what it has, in one SSH round trip: scripts/probe.sh prints every fact in
+ * a marked section; parsing is pure, and the target comes from the foundation's board
  * identification (never from `uname -m` alone).
  */
 import { printable } from '../errors.js';
 import { identifyBoard, type BoardIdentity, UnsupportedBoardError } from '../platform/identify-board.js';
 import type { TargetRegistry } from '../platform/targets.js';
 import type { Runner } from '../exec/runner.js';
-import { shellQuote } from '../exec/runner.js';
 
-const MARK = '@@crossdock:';
+import { boardScript } from './board-scripts.js';
+import { splitSections } from './fact-sections.js';
 
-/** The probe, as sent. Every command may fail; a missing fact is an empty section. */
+/** The probe, as sent (scripts/probe.sh). Every command may fail; a missing fact is an empty section. */
 export function probeScript(installPath: string): string {
-  const section = (name: string) => `printf '\\n${MARK}${name}\\n'`;
-  // Shell builtins where they do: every program started costs some 50 ms on a Pi Zero or an
-  // emulated board, and this runs before every install.
-  const show = (file: string) => `[ -r ${file} ] && { IFS= read -r l < ${file}; printf '%s\\n' "$l"; }`;
-  return [
-    `${section('uname')}; uname -m`,
-    `${section('kernel')}; uname -r`,
-    `${section('longbit')}; getconf LONG_BIT 2>/dev/null`,
-    `${section('dpkg')}; dpkg --print-architecture 2>/dev/null`,
-    `${section('osrelease')}; cat /etc/os-release 2>/dev/null`,
-    `${section('cpuinfo')}; cat /proc/cpuinfo 2>/dev/null`,
-    `${section('dtmodel')}; [ -r /sys/firmware/devicetree/base/model ] && tr -d '\\000' < /sys/firmware/devicetree/base/model`,
-    `${section('shelf')}; od -An -v -tx1 -N64 /bin/sh 2>/dev/null | tr -d ' \\n'`,
-    `${section('init')}; ${show('/proc/1/comm')}; [ -d /run/systemd/system ] && echo systemd-running`,
-    // Free space where the install goes, or at the nearest directory that exists.
-    `${section('disk')}; p=${shellQuote(installPath)}; while [ ! -e "$p" ] && [ -n "$p" ]; do p=\${p%/*}; done; df -Pk "\${p:-/}" 2>/dev/null | tail -n 1`,
-    // cgroup v2's controllers decide where they exist (labelled: the file may be absent), else v1's table.
-    `${section('memory')}; [ -r /sys/fs/cgroup/cgroup.controllers ] && { read -r c < /sys/fs/cgroup/cgroup.controllers; printf 'controllers: %s\\n' "$c"; } || grep -w '^memory' /proc/cgroups 2>/dev/null`,
-    `${section('cmdline')}; for f in /boot/firmware/cmdline.txt /boot/cmdline.txt; do [ -f "$f" ] && { echo "$f"; cat "$f"; break; }; done`,
-    `${section('iptables')}; command -v iptables >/dev/null 2>&1 && iptables --version 2>/dev/null; grep -Eo '^(nf_tables|ip_tables|x_tables)' /proc/modules 2>/dev/null`,
-    // dockerd loads its AppArmor profile with apparmor_parser whenever the kernel has AppArmor on.
-    `${section('apparmor')}; ${show('/sys/module/apparmor/parameters/enabled')}; command -v apparmor_parser >/dev/null 2>&1 || [ -x /sbin/apparmor_parser ] && echo parser`,
-    `${section('packages')}; dpkg-query -W -f '\${Package} \${Version} \${db:Status-Abbrev}\\n' docker.io docker-ce containerd containerd.io runc 2>/dev/null`,
-    `${section('commands')}; for c in dockerd docker containerd runc; do command -v "$c"; done; q=${shellQuote(installPath)}; [ -L "$q/current" ] && printf 'crossdock-current %s\\n' "$(readlink "$q/current")"`,
-    `${section('sudo')}; u=$(id -u); echo "$u"; [ "$u" = 0 ] || { command -v sudo >/dev/null && { sudo -n true 2>/dev/null && echo nopasswd || echo password; }; }`,
-    section('end'),
-  ].join('\n');
-}
-
-export function splitSections(output: string): Map<string, string> {
-  const sections = new Map<string, string>();
-  let current: string | null = null;
-  let lines: string[] = [];
-  for (const line of output.split('\n')) {
-    if (line.startsWith(MARK)) {
-      if (current) sections.set(current, lines.join('\n').trim());
-      current = line.slice(MARK.length).trim();
-      lines = [];
-    } else if (current) lines.push(line);
-  }
-  if (current) sections.set(current, lines.join('\n').trim());
-  return sections;
+  return boardScript('probe', { INSTALL_PATH: installPath });
 }
 
 export interface ProbeReport {
