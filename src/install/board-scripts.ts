@@ -279,24 +279,25 @@ export function tlsApplyScript(
   at: BoardLayout = layout,
 ): string {
   const systemd = change.systemd ?? true;
-  const action = withLibrary(
-    `while_pending "$TOKEN" ${TLS_PENDING} ${shellQuote(`tls_revert${systemd ? '; systemctl daemon-reload; systemctl restart docker' : ''}`)}`,
-    { TOKEN: change.token },
-    at,
-  );
   return boardScript(
     'tls-apply',
     {
       TOKEN: change.token,
       WATCHDOG_SECONDS: change.seconds,
       SYSTEMD: systemd,
-      WATCHDOG_ACTION: action,
+      WATCHDOG_ACTION: tlsWatchdogAction(change.token, systemd, at),
       DOCKER: change.docker,
       AWAIT_TRIES: change.awaitTries,
       ...bootCheckInputs(systemd),
     },
     at,
   );
+}
+
+/** What a remote API change's watchdog runs: the old files back, dockerd restarted where systemd runs. */
+export function tlsWatchdogAction(token: string, systemd: boolean, at: BoardLayout = layout): string {
+  const body = `tls_revert${systemd ? '; systemctl daemon-reload; systemctl restart docker' : ''}`;
+  return withLibrary(`while_pending "$TOKEN" ${TLS_PENDING} ${shellQuote(body)}`, { TOKEN: token }, at);
 }
 
 /** The daemons restarted (systemd), their start limits reset first. */

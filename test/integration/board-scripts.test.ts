@@ -13,7 +13,10 @@ import {
   type BoardScriptName,
   boardScript,
   PENDING_OURS,
+  reconfigureWatchdogAction,
+  revertWhilePending,
   tlsApplyScript,
+  tlsWatchdogAction,
   watchdogPidFile,
   withLibrary,
 } from '../../src/install/board-scripts.js';
@@ -83,6 +86,18 @@ describe.runIf(ready)('board scripts under dash, busybox sh and bash', () => {
       ]);
     }
     expect(boardScript('switch')).toContain('restart_daemons()');
+  });
+
+  it("a watchdog's script has no dollar-brace expansion: systemd-run's PID 1 would replace it with nothing first", () => {
+    // PID 1 expands ${NAME…} in a transient unit's arguments from its own environment (systemd
+    // 252 has no --expand-environment=no), operators and all: "${a%/*}" reached the shell as "".
+    const token = '0123456789abcdef';
+    for (const action of [
+      revertWhilePending(token, true),
+      reconfigureWatchdogAction(token, '1.0.0', true),
+      tlsWatchdogAction(token, true),
+    ])
+      expect(action).not.toContain('${');
   });
 
   it.each(SHELLS)('%s: switch, commit, then a switch the revert undoes', async (_shell, command) => {

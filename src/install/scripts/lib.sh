@@ -10,6 +10,9 @@
 #   CROSSDOCK_BOARD_LOCK     the lock one change at a time holds
 #   CROSSDOCK_WATCHDOG_RUN   the prefix of a watchdog sleeper's pid file (then TOKEN.pid)
 # Functions never use names of their own outside a leading underscore: POSIX sh has no locals.
+# No dollar-brace expansion anywhere here: the watchdog's script is an argument of systemd-run,
+# and PID 1 replaces each one in a command's arguments from its own environment (with nothing),
+# operators and all, before the shell sees it.
 
 # Scripts sent with the library in front of them find it loaded; run by themselves, they source it.
 # shellcheck disable=SC2034
@@ -35,7 +38,7 @@ restore_daemon_config() {
   _record="versions/$1.daemon.json"
   if [ -e "$_record" ]; then
     if [ -s "$_record" ]; then
-      mkdir -p "${CROSSDOCK_DAEMON_CONFIG%/*}" &&
+      mkdir -p "$(dirname "$CROSSDOCK_DAEMON_CONFIG")" &&
         cp -f "$_record" "$CROSSDOCK_DAEMON_CONFIG.new" &&
         mv -f "$CROSSDOCK_DAEMON_CONFIG.new" "$CROSSDOCK_DAEMON_CONFIG"
     else
@@ -89,7 +92,7 @@ revert() {
   fi
   if [ -n "$_target" ]; then
     ln -sfn "$_target" current.new && mv -T current.new current
-    restore_daemon_config "${_target##*/}"
+    restore_daemon_config "$(basename "$_target")"
   else
     rm -f current
   fi
