@@ -261,16 +261,16 @@ describe.runIf(ready)('board scripts under dash, busybox sh and bash', () => {
       0,
     );
     const env = { PATH: `${fake}:${process.env.PATH ?? ''}` };
-    return { at, fake, log, archive, env };
+    /** The apply as sent, with its watchdog's deadline and how long it waits for dockerd. */
+    const script = (token: string, seconds: number, awaitTries: number) =>
+      tlsApplyScript({ token, seconds, docker: join(fake, 'docker'), awaitTries, systemd: false }, at);
+    return { at, log, archive, env, script };
   }
 
   it('a TLS apply whose dockerd answers commits: the new files, no pending, no watchdog', async () => {
-    const { at, archive, env } = await tlsBoard({ restartSeconds: 0, answers: true });
+    const { at, archive, env, script: applyScript } = await tlsBoard({ restartSeconds: 0, answers: true });
     const token = randomToken();
-    const script = tlsApplyScript(
-      { token, seconds: 3600, docker: join(dirname(at.root), 'fake-bin', 'docker'), awaitTries: 2, systemd: false },
-      at,
-    );
+    const script = applyScript(token, 3600, 2);
     const applied = await execa('dash', ['-c', script], { input: archive, env, reject: false });
     expect(applied.exitCode, applied.stderr).toBe(0);
     expect(await readFile(join(at.tls, 'ca.pem'), 'utf8')).toBe('new CA\n');
@@ -283,12 +283,9 @@ describe.runIf(ready)('board scripts under dash, busybox sh and bash', () => {
   });
 
   it('a link cut while dockerd restarts with new TLS files: the watchdog puts the old certificates back', async () => {
-    const { at, log, archive, env } = await tlsBoard({ restartSeconds: 30, answers: true });
+    const { at, log, archive, env, script: applyScript } = await tlsBoard({ restartSeconds: 30, answers: true });
     const token = randomToken();
-    const script = tlsApplyScript(
-      { token, seconds: 2, docker: join(dirname(at.root), 'fake-bin', 'docker'), awaitTries: 2, systemd: false },
-      at,
-    );
+    const script = applyScript(token, 2, 2);
     // The session's shell dies mid-restart, as sshd's does when the link goes.
     const apply = execa('dash', ['-c', script], { input: archive, env, reject: false, detached: true });
     let calls = '';
@@ -315,12 +312,9 @@ describe.runIf(ready)('board scripts under dash, busybox sh and bash', () => {
   });
 
   it('a TLS apply whose dockerd does not come back switches back at once and says so (exit 3)', async () => {
-    const { at, archive, env, log } = await tlsBoard({ restartSeconds: 0, answers: false });
+    const { at, archive, env, log, script: applyScript } = await tlsBoard({ restartSeconds: 0, answers: false });
     const token = randomToken();
-    const script = tlsApplyScript(
-      { token, seconds: 3600, docker: join(dirname(at.root), 'fake-bin', 'docker'), awaitTries: 1, systemd: false },
-      at,
-    );
+    const script = applyScript(token, 3600, 1);
     const applied = await execa('dash', ['-c', script], { input: archive, env, reject: false });
     expect(applied.exitCode).toBe(3);
     expect(await readFile(join(at.tls, 'ca.pem'), 'utf8')).toBe('old CA\n');

@@ -3,8 +3,6 @@
 # /run, so taking it writes nothing under the install root before preflight.
 #
 # Inputs: HELD (what to print once the lock is held).
-# shellcheck source=lib.sh
-[ -n "${CROSSDOCK_LIB_LOADED:-}" ] || . "${CROSSDOCK_LIB:?the path of lib.sh}"
 exec 8>"$CROSSDOCK_BOARD_LOCK" || exit 1
 if command -v flock >/dev/null 2>&1; then
   flock -n 8 || {

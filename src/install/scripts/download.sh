@@ -4,8 +4,6 @@
 # checks the hash and sends the file itself if the board could not fetch it.
 #
 # Inputs: INCOMING, URL, SCHEME (https or http), MAX_SIZE.
-# shellcheck source=lib.sh
-[ -n "${CROSSDOCK_LIB_LOADED:-}" ] || . "${CROSSDOCK_LIB:?the path of lib.sh}"
 mkdir -p "${INCOMING%/*}"
 command -v curl >/dev/null || exit 127
 if ! curl -fsSL --proto "=$SCHEME" --proto-redir "=$SCHEME" --max-filesize "$MAX_SIZE" --retry 2 \

@@ -6,8 +6,6 @@
 # record's .before, for the way back.
 #
 # Inputs: VERSION, CURRENT (may be empty), KEEP_BEFORE (1 or 0).
-# shellcheck source=lib.sh
-[ -n "${CROSSDOCK_LIB_LOADED:-}" ] || . "${CROSSDOCK_LIB:?the path of lib.sh}"
 cd "$CROSSDOCK_ROOT" || exit 1
 record=versions/$VERSION.daemon.json
 if [ "$KEEP_BEFORE" = 1 ]; then

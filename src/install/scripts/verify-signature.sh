@@ -5,8 +5,6 @@
 # manifest's hashes). Prints the first reason it fails.
 #
 # Inputs: DIRECTORY, SUMS, MANIFEST, BUNDLE, LISTED.
-# shellcheck source=lib.sh
-[ -n "${CROSSDOCK_LIB_LOADED:-}" ] || . "${CROSSDOCK_LIB:?the path of lib.sh}"
 cd "$DIRECTORY" || exit 1
 principal=$(ssh-keygen -Y find-principals -s "$SUMS.sig" -f allowed_signers) || {
   echo "signed by no allowed signer"
